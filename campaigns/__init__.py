@@ -1,0 +1,19 @@
+"""What and when: issues, rendering, campaigns, observances, sending and the archive."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def load_models() -> None:
+    """Import the package's models so their tables join the metadata."""
+    import campaigns.issues.models
+    import campaigns.sending.models  # noqa: F401
+
+
+def init_app(app: Flask) -> None:
+    """Register the package's blueprints and commands."""
+    from campaigns import dashboard
+
+    load_models()
+    dashboard.init_app(app)

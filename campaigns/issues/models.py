@@ -1,0 +1,75 @@
+"""Issues: what staff write. Every save is a numbered revision; campaigns send a frozen one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.clock import now
+from engine.db import Base
+from subscribers.models import Topic
+
+
+class IssueStatus(StrEnum):
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    ARCHIVED = "archived"
+
+
+issue_topic = sa.Table(
+    "issue_topic",
+    Base.metadata,
+    sa.Column("issue_id", sa.ForeignKey("issue.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("topic_id", sa.ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Issue(Base):
+    __tablename__ = "issue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable public slug for the web view and the archive.
+    slug: Mapped[str] = mapped_column(sa.String(160), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    layout: Mapped[str] = mapped_column(sa.String(40))
+    language: Mapped[str] = mapped_column(sa.String(16), default="en")
+    #: Slug of a catalogue or staff observance this issue is written for.
+    observance_slug: Mapped[str | None] = mapped_column(sa.String(80))
+    #: The validated content (``campaigns.issues.blocks.content_to_dict``) of the latest revision.
+    content: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Number of the latest revision; bumps on every save, used for conflict detection.
+    revision: Mapped[int] = mapped_column(default=1)
+    status: Mapped[IssueStatus] = mapped_column(sa.String(20), default=IssueStatus.DRAFT)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
+    approver_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
+    #: Hash of the approved revision and audience: any later edit voids the approval.
+    approval_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    approved_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+    #: Set when the first campaign of this issue finished sending; the archive lists these.
+    published_at: Mapped[datetime | None]
+
+    topics: Mapped[list[Topic]] = relationship(secondary=issue_topic)
+    revisions: Mapped[list[IssueRevision]] = relationship(
+        back_populates="issue", order_by="IssueRevision.number", cascade="all, delete-orphan"
+    )
+
+
+class IssueRevision(Base):
+    __tablename__ = "issue_revision"
+    __table_args__ = (sa.UniqueConstraint("issue_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issue.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    content: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    saved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
+    saved_at: Mapped[datetime] = mapped_column(default=now)
+
+    issue: Mapped[Issue] = relationship(back_populates="revisions")

@@ -1,0 +1,55 @@
+"""The Jinja environment over `templates/email/` and the registry of layouts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from campaigns.issues import Layout
+from campaigns.rendering import markup
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutSpec:
+    template: str
+    align: str = "left"
+
+
+LAYOUTS: dict[Layout, LayoutSpec] = {
+    Layout.SPOTLIGHT: LayoutSpec("spotlight.mjml.j2"),
+    Layout.DIGEST: LayoutSpec("digest.mjml.j2"),
+    Layout.RESOURCE_COLLECTION: LayoutSpec("resource_collection.mjml.j2", align="center"),
+    Layout.ARTICLE: LayoutSpec("article.mjml.j2"),
+}
+
+
+def _md(text: str, link_style: str, *, inline: bool = False, refs: tuple[int, ...] = ()) -> Markup:
+    return markup.markdown(text, link_style=link_style, inline=inline, suffix=markup.cite(refs))
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """Return the (cached) Jinja environment that renders MJML templates."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters["md"] = _md
+    env.filters["tags"] = markup.plain
+    env.filters["cite"] = markup.cite
+    return env
+
+
+def layout_spec(layout: Layout) -> LayoutSpec:
+    """Look up how a layout is drawn."""
+    return LAYOUTS[layout]

@@ -1,0 +1,80 @@
+"""Turn editors' text (a safe Markdown subset with merge tags) into sanitized HTML."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+# Editors write {{ first_name }} or {{ first_name|there }}; compiled documents carry %%first_name|there%%.
+EDITOR_TAG = re.compile(r"\{\{\s*([a-z_]+)\s*(?:\|\s*([^{}|%\n]{0,80}?)\s*)?\}\}")
+LOOSE_TAG = re.compile(r"\{\{.*?\}\}|\{\{|\}\}")
+_SAFE_LINK = re.compile(r"(?:https?://|mailto:)[^\s<>\"']+", re.IGNORECASE)
+_PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+_TAGS = {"p", "em", "strong", "a", "ul", "ol", "li", "br"}
+_BLOCK_RULES = ["heading", "lheading", "code", "fence", "blockquote", "hr", "html_block", "table"]
+
+
+def _build_markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "breaks": False, "linkify": False})
+    md.disable([*_BLOCK_RULES, "image", "html_inline", "backticks"], ignoreInvalid=True)
+    md.validateLink = lambda url: bool(_SAFE_LINK.fullmatch(url))
+    return md
+
+
+_MD = _build_markdown()
+
+
+def merge_tag(key: str, fallback: str | None) -> str:
+    """Write the compiled-document form of a merge tag (fallback already encoded)."""
+    return f"%%{key}|{fallback}%%" if fallback else f"%%{key}%%"
+
+
+def cite(numbers: tuple[int, ...]) -> Markup:
+    """Write footnote marks such as [1, 2] as superscript."""
+    if not numbers:
+        return Markup("")
+    label = ", ".join(str(n) for n in numbers)
+    return Markup(f'<sup style="font-size:11px;line-height:0">[{label}]</sup>')
+
+
+def plain(text: str) -> Markup:
+    """Escape plain text for HTML and turn editors' merge tags into compiled ones."""
+    escaped = html.escape(text, quote=True)
+    return Markup(EDITOR_TAG.sub(lambda m: merge_tag(m.group(1), m.group(2)), escaped))
+
+
+def markdown(text: str, *, link_style: str, inline: bool = False, suffix: str = "") -> Markup:
+    """Render the Markdown subset (emphasis, links, lists) to sanitized HTML with styled links.
+
+    `suffix` (trusted HTML, e.g. footnote marks) goes inside the last paragraph.
+    """
+    tags: list[tuple[str, str | None]] = []
+
+    def hold(match: re.Match[str]) -> str:
+        tags.append((match.group(1), match.group(2)))
+        return f"\ue000{len(tags) - 1}\ue001"
+
+    source = EDITOR_TAG.sub(hold, text)
+    rendered = _MD.renderInline(source) if inline else _MD.render(source)
+    clean = nh3.clean(
+        rendered,
+        tags=_TAGS,
+        attributes={"a": {"href"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel=None,
+    )
+    clean = clean.replace("<a href=", f'<a style="{link_style}" href=')
+    clean = clean.replace("<p>", '<p style="margin:0 0 16px">')
+
+    def restore(match: re.Match[str]) -> str:
+        key, fallback = tags[int(match.group(1))]
+        return merge_tag(key, html.escape(fallback, quote=True) if fallback else None)
+
+    clean = _PLACEHOLDER.sub(restore, clean).strip()
+    if suffix and clean.endswith("</p>"):
+        return Markup(clean[: -len("</p>")] + suffix + "</p>")
+    return Markup(clean + suffix)

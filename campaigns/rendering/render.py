@@ -1,0 +1,86 @@
+"""Render an issue once: MJML, compiled HTML with merge tags, plain text and pre-send checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+from campaigns.issues import IssueContent, Theme
+from campaigns.rendering.blocks_mjml import BlockLook, render_blocks
+from campaigns.rendering.checks import CheckResult, run_checks
+from campaigns.rendering.layouts import environment, layout_spec
+from campaigns.rendering.palette import palette_for
+from engine.render.mjml import compile_mjml
+from engine.render.text import html_to_text
+
+_VIEWPORT = re.compile(r'(<meta name="viewport"[^>]*>)')
+_BARE_TABLE = re.compile(r"<table(?![^>]*\brole=)")
+_COLOR_SCHEME = (
+    '<meta name="color-scheme" content="light dark">'
+    '<meta name="supported-color-schemes" content="light dark">'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderContext:
+    """Who sends the issue and where its links point; every URL ends up absolute."""
+
+    base_url: str
+    sender_name: str
+    sender_address: str
+    postal_address: str
+    archive_url: str
+    subscribe_url: str
+    theme: Theme | None = None
+
+    def absolute(self, url: str) -> str:
+        """Resolve `url` against `base_url` (absolute URLs are kept)."""
+        return urljoin(self.base_url.rstrip("/") + "/", url)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedIssue:
+    """An issue compiled once; `html` and `text` still carry `%%key%%` merge tags."""
+
+    mjml: str
+    html: str
+    text: str
+    checks: list[CheckResult]
+
+    @property
+    def errors(self) -> list[CheckResult]:
+        """Return the checks that block a send."""
+        return [check for check in self.checks if check.is_error]
+
+
+def build_mjml(content: IssueContent, context: RenderContext) -> str:
+    """Write the MJML source of an issue in its layout."""
+    theme = content.theme or context.theme
+    palette = palette_for(theme.accent if theme else None)
+    spec = layout_spec(content.layout)
+    fragments = render_blocks(content.blocks, BlockLook(palette, spec.align))
+    context = dataclasses.replace(
+        context,
+        archive_url=context.absolute(context.archive_url),
+        subscribe_url=context.absolute(context.subscribe_url),
+    )
+    template = environment().get_template(spec.template)
+    return template.render(
+        content=content, context=context, p=palette, align=spec.align, fragments=fragments
+    )
+
+
+def render_issue(content: IssueContent, context: RenderContext) -> RenderedIssue:
+    """Render an issue to MJML, HTML and text (compiling MJML once) and run the pre-send checks."""
+    source = build_mjml(content, context)
+    html = _finish_html(compile_mjml(source, default_lang=content.language))
+    rendered = RenderedIssue(mjml=source, html=html, text=html_to_text(html), checks=[])
+    return dataclasses.replace(rendered, checks=run_checks(content, rendered))
+
+
+def _finish_html(html: str) -> str:
+    # Without the color-scheme meta, Apple Mail and iOS force their own dark-mode inversion.
+    html = _VIEWPORT.sub(lambda m: m.group(1) + _COLOR_SCHEME, html, count=1)
+    return _BARE_TABLE.sub('<table role="presentation"', html)

@@ -1,0 +1,50 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from flask import Flask
+
+from engine import auth, cli, db, outbox_views, web
+from engine.config import PROJECT_ROOT, Settings, load_settings
+
+#: Feature packages; each exposes ``init_app(app)`` that registers its blueprints and commands.
+FEATURES = ("subscribers", "campaigns")
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """Build the Flask app from ``settings`` (default: the environment) plus ``overrides``."""
+    if settings is None:
+        settings = load_settings(**overrides)
+    elif overrides:
+        settings = settings.with_overrides(**overrides)
+    app = Flask(
+        "pinwheel",
+        root_path=str(PROJECT_ROOT),
+        instance_path=settings.INSTANCE_PATH,
+        template_folder="templates/web",
+        static_folder="static",
+    )
+    app.config.update(
+        SECRET_KEY=settings.SECRET_KEY,
+        TESTING=settings.ENV == "testing",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.BASE_URL.startswith("https://"),
+        REMEMBER_COOKIE_SECURE=settings.BASE_URL.startswith("https://"),
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["pinwheel.settings"] = settings
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    db.init_app(app, db.Database(settings))
+    web.init_app(app)
+    auth.init_app(app)
+    outbox_views.init_app(app)
+    cli.init_app(app)
+    for name in FEATURES:
+        importlib.import_module(name).init_app(app)
+    return app

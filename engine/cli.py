@@ -1,0 +1,137 @@
+"""The ``pinwheel`` command (a Flask CLI group) and the engine's own commands."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+import click
+from flask import Flask
+from flask.cli import AppGroup, FlaskGroup
+
+from engine.config import ConfigError
+from engine.db import get_database
+from engine.errors import PinwheelError
+from engine.web import get_settings
+
+
+class CliError(click.ClickException):
+    """A clear one-line error; exit code 2 means the input was wrong."""
+
+    exit_code = 2
+
+    def format_message(self) -> str:
+        return self.message
+
+
+def fail(message: str) -> NoReturn:
+    """Stop the command with ``message`` and exit code 2."""
+    raise CliError(message)
+
+
+class _DomainErrorsAsUsage:
+    """Turn expected domain and configuration errors into one clean line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)  # type: ignore[misc]
+        except PinwheelError as error:
+            raise CliError(error.message) from None
+        except ConfigError as error:
+            raise CliError(str(error)) from None
+
+
+class FeatureGroup(_DomainErrorsAsUsage, AppGroup):
+    """A command group of a feature package (``pinwheel campaigns …``)."""
+
+
+class PinwheelGroup(_DomainErrorsAsUsage, FlaskGroup):
+    pass
+
+
+def _create_app() -> Flask:
+    from engine.app import create_app
+
+    return create_app()
+
+
+cli = PinwheelGroup(
+    name="pinwheel",
+    create_app=_create_app,
+    add_version_option=False,
+    load_dotenv=False,
+    help="Pinwheel: newsletters and awareness campaigns.",
+)
+
+db_group = FeatureGroup("db", help="Database schema.")
+users_group = FeatureGroup("users", help="Staff accounts.")
+tokens_group = FeatureGroup("tokens", help="API tokens.")
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations to the configured database."""
+    from engine.migrate import upgrade
+
+    upgrade(get_database().url, revision)
+    click.echo(f"Database at {revision}.")
+
+
+@db_group.command("current")
+def db_current() -> None:
+    """Print the database's migration revision."""
+    from engine.migrate import current_revision
+
+    click.echo(current_revision(get_database().url) or "(empty database)")
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "editor", "approver"]), default="editor")
+@click.option("--name", default="")
+def users_create(email: str, role: str, name: str) -> None:
+    """Create a staff user; the password comes from PINWHEEL_ADMIN_PASSWORD or a prompt."""
+    from engine.users import create_user
+
+    password = _read_password()
+    with get_database().session() as session:
+        user = create_user(session, email=email, password=password, role=role, name=name)
+        click.echo(f"Created {user.role} {user.email}.")
+
+
+@tokens_group.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "editor", "approver"]), default="editor")
+def tokens_create(name: str, role: str) -> None:
+    """Create an API token and print its secret once."""
+    from engine.users import create_api_token
+
+    with get_database().session() as session:
+        token, secret = create_api_token(session, name=name, role=role)
+        click.echo(f"Token {token.id} ({token.role}) for {token.name}:\n{secret}")
+        click.echo("Store it now: it is not shown again.", err=True)
+
+
+def _read_password() -> str:
+    password = get_settings().ADMIN_PASSWORD
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        fail("Set PINWHEEL_ADMIN_PASSWORD or run the command in a terminal to type a password.")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def init_app(app: Flask) -> None:
+    """Register the engine's command groups."""
+    for group in (db_group, users_group, tokens_group):
+        app.cli.add_command(group)
+
+
+def main() -> None:
+    """Run the ``pinwheel`` console script."""
+    try:
+        cli.main(prog_name="pinwheel")
+    except ConfigError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)

@@ -1,0 +1,216 @@
+"""The one place that reads the environment: every ``PINWHEEL_*`` key, its default and its check."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PREFIX = "PINWHEEL_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAIL_BACKENDS = ("outbox", "smtp", "sendgrid", "memory")
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the key."""
+
+
+def _positive_int(key: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{key} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{PREFIX}{key} must be positive, got {raw!r}")
+    return value
+
+
+def _positive_float(key: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{key} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{PREFIX}{key} must not be negative, got {raw!r}")
+    return value
+
+
+def _bool(key: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{PREFIX}{key} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting Pinwheel reads, validated once at start-up."""
+
+    #: ``development`` (generated secret key, outbox), ``production`` (strict) or ``testing``.
+    ENV: str = "development"
+    #: SQLAlchemy URL; SQLite under ``instance/`` by default, ``postgresql+psycopg://`` in production.
+    DATABASE_URL: str = ""
+    #: Signs sessions and subscriber tokens; generated and kept in ``instance/`` in development.
+    SECRET_KEY: str = ""
+    #: Absolute origin used for every link inside an email (emails never use ``url_for``).
+    BASE_URL: str = "http://127.0.0.1:5000"
+    MAIL_BACKEND: str = "outbox"
+    #: ``smtp://user:pass@host:port``, ``smtps://`` for implicit TLS, ``?starttls=1``.
+    SMTP_URL: str = "smtp://127.0.0.1:25"
+    SENDGRID_API_KEY: str = ""
+    SENDGRID_API_URL: str = "https://api.sendgrid.com"
+    #: Base64 DER public key that SendGrid shows for the signed Event Webhook.
+    SENDGRID_WEBHOOK_PUBLIC_KEY: str = ""
+    #: When set (``redis://…``), Celery workers execute send batches; otherwise an in-process pool.
+    BROKER_URL: str = ""
+    SENDER_ADDRESS: str = "Pinwheel Newsletters <newsletters@pinwheel.example.org>"
+    #: Printed in every email footer (CAN-SPAM); a pre-send check fails without it.
+    POSTAL_ADDRESS: str = "330 C Street SW, Washington, DC 20201"
+    TIMEZONE: str = "America/New_York"
+    #: Folder for the SQLite file, the outbox, media and the generated secret key.
+    INSTANCE_PATH: str = str(PROJECT_ROOT / "instance")
+    #: Optional ``mailto:`` address added to ``List-Unsubscribe`` beside the HTTPS URL.
+    UNSUBSCRIBE_MAILTO: str = ""
+    #: Messages per second the delivery pipeline may hand to the provider (0 = unlimited).
+    SEND_RATE: float = 0.0
+    BATCH_SIZE: int = 1000
+    WORKER_THREADS: int = 2
+    #: Seconds a batch claim is held before recovery may take it back.
+    BATCH_LEASE_SECONDS: int = 300
+    #: Minutes a scheduled campaign may start late after downtime before it needs review.
+    SCHEDULE_GRACE_MINUTES: int = 60
+    #: Sends to more recipients than this need an approver.
+    APPROVAL_THRESHOLD: int = 1000
+    BOUNCE_RATE_LIMIT: float = 0.05
+    COMPLAINT_RATE_LIMIT: float = 0.001
+    #: Days a subscriber token (unsubscribe, preferences, web view) stays valid.
+    TOKEN_MAX_AGE_DAYS: int = 90
+    RATELIMIT_STORAGE_URL: str = "memory://"
+    #: Start the APScheduler jobs inside the web process (``make run`` only).
+    RUN_SCHEDULER: bool = False
+    LOG_JSON: bool = False
+    #: Password for ``pinwheel users create`` without a prompt (scripts, ``make run``'s demo admin).
+    ADMIN_PASSWORD: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def instance_path(self) -> Path:
+        return Path(self.INSTANCE_PATH)
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.instance_path / "outbox"
+
+    @property
+    def media_path(self) -> Path:
+        return self.instance_path / "media"
+
+    @property
+    def is_production(self) -> bool:
+        return self.ENV == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.DATABASE_URL.startswith("sqlite")
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """Return a copy with ``changes`` applied and validated (used by tests)."""
+        return _validated(replace(self, **changes))
+
+
+_CONVERTERS = {
+    "SEND_RATE": _positive_float,
+    "BOUNCE_RATE_LIMIT": _positive_float,
+    "COMPLAINT_RATE_LIMIT": _positive_float,
+    "BATCH_SIZE": _positive_int,
+    "WORKER_THREADS": _positive_int,
+    "BATCH_LEASE_SECONDS": _positive_int,
+    "SCHEDULE_GRACE_MINUTES": _positive_int,
+    "APPROVAL_THRESHOLD": _positive_int,
+    "TOKEN_MAX_AGE_DAYS": _positive_int,
+    "RUN_SCHEDULER": _bool,
+    "LOG_JSON": _bool,
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read ``PINWHEEL_*`` keys from ``environ`` (default: the process environment) and validate them."""
+    source = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for spec in fields(Settings):
+        if spec.name == "extra":
+            continue
+        raw = source.get(PREFIX + spec.name)
+        if raw is None:
+            continue
+        convert = _CONVERTERS.get(spec.name)
+        values[spec.name] = convert(spec.name, raw) if convert else raw.strip()
+    values.update(overrides)
+    return _validated(Settings(**values))
+
+
+def _validated(settings: Settings) -> Settings:
+    if settings.ENV not in ENVIRONMENTS:
+        raise ConfigError(f"{PREFIX}ENV must be one of {', '.join(ENVIRONMENTS)}, got {settings.ENV!r}")
+    if settings.MAIL_BACKEND not in MAIL_BACKENDS:
+        raise ConfigError(
+            f"{PREFIX}MAIL_BACKEND must be one of {', '.join(MAIL_BACKENDS)}, "
+            f"got {settings.MAIL_BACKEND!r}"
+        )
+    _check_url("BASE_URL", settings.BASE_URL, ("http", "https"))
+    _check_url("SENDGRID_API_URL", settings.SENDGRID_API_URL, ("http", "https"))
+    _check_url("SMTP_URL", settings.SMTP_URL, ("smtp", "smtps"))
+    if settings.BROKER_URL:
+        _check_url("BROKER_URL", settings.BROKER_URL, ("redis", "rediss", "amqp"))
+    if settings.BATCH_SIZE > 1000:
+        # SendGrid accepts at most 1,000 personalizations in one request.
+        raise ConfigError(f"{PREFIX}BATCH_SIZE must be at most 1000, got {settings.BATCH_SIZE}")
+    try:
+        zoneinfo.ZoneInfo(settings.TIMEZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{PREFIX}TIMEZONE is not a known time zone: {settings.TIMEZONE!r}") from None
+    if "@" not in settings.SENDER_ADDRESS:
+        raise ConfigError(f"{PREFIX}SENDER_ADDRESS must be an email address, got {settings.SENDER_ADDRESS!r}")
+    if settings.MAIL_BACKEND == "sendgrid" and not settings.SENDGRID_API_KEY:
+        raise ConfigError(f"{PREFIX}SENDGRID_API_KEY is required when {PREFIX}MAIL_BACKEND=sendgrid")
+    if settings.is_production and not settings.SECRET_KEY:
+        raise ConfigError(f"{PREFIX}SECRET_KEY is required in production")
+    changes: dict[str, Any] = {"BASE_URL": settings.BASE_URL.rstrip("/")}
+    if not settings.DATABASE_URL:
+        changes["DATABASE_URL"] = f"sqlite:///{settings.instance_path / 'pinwheel.db'}"
+    elif not settings.DATABASE_URL.startswith(("sqlite", "postgresql")):
+        raise ConfigError(
+            f"{PREFIX}DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL, "
+            f"got {settings.DATABASE_URL.split(':', 1)[0]!r}"
+        )
+    if not settings.SECRET_KEY:
+        changes["SECRET_KEY"] = _development_secret(settings.instance_path)
+    return replace(settings, **changes)
+
+
+def _check_url(key: str, value: str, schemes: tuple[str, ...]) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ConfigError(
+            f"{PREFIX}{key} must be an absolute {'/'.join(schemes)} URL, got {value!r}"
+        )
+
+
+def _development_secret(instance_path: Path) -> str:
+    """Generate once and keep the key, so sessions and emailed links survive a restart."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key

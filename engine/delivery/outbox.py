@@ -1,0 +1,79 @@
+"""Development backend: each message becomes an ``.eml`` file that the staff UI can show."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+from engine.delivery.base import OutgoingMessage, ResultStatus, SendResult
+from engine.delivery.mime import build_mime
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class OutboxBackend:
+    """Write every message atomically to ``instance/outbox/`` as RFC 5322 ``.eml`` files."""
+
+    name = "outbox"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        return [self._write(message) for message in messages]
+
+    def _write(self, message: OutgoingMessage) -> SendResult:
+        message_id = message.headers.get("Message-ID", f"<{message.delivery_id}@outbox>")
+        stem = _SAFE_NAME.sub("_", message_id.strip("<>"))
+        target = self.folder / f"{stem}.eml"
+        partial = target.with_suffix(".eml.part")
+        partial.write_bytes(build_mime(message))
+        # A rename is atomic: the UI never lists half-written files.
+        os.replace(partial, target)
+        return SendResult(message.delivery_id, ResultStatus.ACCEPTED, provider_message_id=message_id)
+
+    def close(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    name: str
+    modified: datetime
+    size: int
+
+
+def list_outbox(folder: Path, *, limit: int = 200, offset: int = 0) -> tuple[list[OutboxEntry], int]:
+    """Return a page of outbox files, newest first, and the total count."""
+    if not folder.is_dir():
+        return [], 0
+    files = [entry for entry in os.scandir(folder) if entry.name.endswith(".eml")]
+    files.sort(key=lambda entry: entry.stat().st_mtime, reverse=True)
+    page = [
+        OutboxEntry(
+            entry.name,
+            datetime.fromtimestamp(entry.stat().st_mtime, UTC),
+            entry.stat().st_size,
+        )
+        for entry in files[offset : offset + limit]
+    ]
+    return page, len(files)
+
+
+def read_outbox_message(folder: Path, name: str) -> EmailMessage | None:
+    """Parse one outbox file; ``None`` for names outside the folder or missing files."""
+    if _SAFE_NAME.sub("_", name) != name or not name.endswith(".eml"):
+        return None
+    path = folder / name
+    if not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        return email.message_from_binary_file(handle, policy=email.policy.default)  # type: ignore[return-value]

@@ -1,0 +1,135 @@
+"""Who receives mail: subscribers, topics, their subscriptions and the suppression list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.clock import now
+from engine.db import Base
+
+
+class TopicVisibility(StrEnum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+class OptIn(StrEnum):
+    SINGLE = "single"
+    DOUBLE = "double"
+
+
+class SubscriberStatus(StrEnum):
+    ACTIVE = "active"
+    #: The subscriber asked for a break: kept, but left out of every audience.
+    PAUSED = "paused"
+    UNSUBSCRIBED = "unsubscribed"
+    #: Personal data removed on request; only a suppression hash remains.
+    ERASED = "erased"
+
+
+class SubscriptionStatus(StrEnum):
+    UNCONFIRMED = "unconfirmed"
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class SuppressionReason(StrEnum):
+    BOUNCE = "bounce"
+    COMPLAINT = "complaint"
+    UNSUBSCRIBE = "unsubscribe"
+    MANUAL = "manual"
+    ERASED = "erased"
+
+
+class Topic(Base):
+    __tablename__ = "topic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable public identifier used in URLs, the CLI and imports.
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    #: Shown on the public subscribe and preferences pages.
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Groups topics on the public pages, e.g. "Child welfare practice" or "Digests".
+    category: Mapped[str] = mapped_column(sa.String(120), default="")
+    visibility: Mapped[TopicVisibility] = mapped_column(sa.String(10), default=TopicVisibility.PUBLIC)
+    opt_in: Mapped[OptIn] = mapped_column(sa.String(10), default=OptIn.DOUBLE)
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class Subscriber(Base):
+    __tablename__ = "subscriber"
+    __table_args__ = (sa.Index("ix_subscriber_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Normalised address (lower-cased, IDNA domain); unique case-insensitively because of it.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    language: Mapped[str] = mapped_column(sa.String(16), default="en")
+    #: IANA zone for "10:00 local" sends; empty means the service's default zone.
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="")
+    #: Free-form attributes (role, state, …) used by segment filters.
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[SubscriberStatus] = mapped_column(
+        sa.String(20), default=SubscriberStatus.ACTIVE
+    )
+    #: Where consent was given: "form", "import", "api", "demo", …
+    consent_source: Mapped[str] = mapped_column(sa.String(40), default="")
+    consent_at: Mapped[datetime | None]
+    consent_ip: Mapped[str | None] = mapped_column(sa.String(45))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    confirmed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+    #: Throttles double opt-in emails to one per address per 24 hours.
+    confirmation_sent_at: Mapped[datetime | None]
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="subscriber", cascade="all, delete-orphan"
+    )
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else ""
+
+
+class Subscription(Base):
+    __tablename__ = "subscription"
+    __table_args__ = (
+        sa.UniqueConstraint("subscriber_id", "topic_id"),
+        sa.Index("ix_subscription_topic_status", "topic_id", "status", "subscriber_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriber.id", ondelete="CASCADE"))
+    topic_id: Mapped[int] = mapped_column(sa.ForeignKey("topic.id", ondelete="CASCADE"))
+    status: Mapped[SubscriptionStatus] = mapped_column(sa.String(20))
+    source: Mapped[str] = mapped_column(sa.String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+
+    subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
+    topic: Mapped[Topic] = relationship()
+
+
+class Suppression(Base):
+    """An address that must never be mailed again, whatever lists it appears on."""
+
+    __tablename__ = "suppression"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the normalised address: erasure keeps only this.
+    address_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: The address itself, cleared when the subscriber is erased.
+    address: Mapped[str | None] = mapped_column(sa.String(254), index=True)
+    reason: Mapped[SuppressionReason] = mapped_column(sa.String(20))
+    #: What caused it: "sendgrid", "dsn", "staff:<id>", "public", …
+    source: Mapped[str] = mapped_column(sa.String(80), default="")
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=now)

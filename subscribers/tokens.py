@@ -1,0 +1,56 @@
+"""Signed, expiring links for subscribers: each token is bound to one subscriber and one purpose."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from engine.errors import PinwheelError
+
+
+class Purpose(StrEnum):
+    CONFIRM = "confirm"
+    UNSUBSCRIBE = "unsubscribe"
+    PREFERENCES = "preferences"
+    WEBVIEW = "webview"
+
+
+class InvalidToken(PinwheelError):
+    status = 400
+    code = "invalid_token"
+
+
+class TokenSigner:
+    """Sign and check subscriber tokens; the purpose is part of the salt, so tokens don't mix."""
+
+    def __init__(self, secret_key: str, max_age_days: int) -> None:
+        self._secret_key = secret_key
+        self.max_age_seconds = max_age_days * 86400
+        self._serializers = {
+            purpose: URLSafeTimedSerializer(secret_key, salt=f"pinwheel.{purpose}")
+            for purpose in Purpose
+        }
+
+    def sign(self, purpose: Purpose, subscriber_id: int, extra: str = "") -> str:
+        """Return a URL-safe token for ``subscriber_id`` (``extra`` binds e.g. a campaign id)."""
+        payload: list[int | str] = [subscriber_id, extra] if extra else [subscriber_id]
+        return self._serializers[purpose].dumps(payload)
+
+    def load(self, purpose: Purpose, token: str) -> tuple[int, str]:
+        """Return ``(subscriber_id, extra)`` or raise ``InvalidToken`` with a reader-friendly message."""
+        try:
+            payload = self._serializers[purpose].loads(token, max_age=self.max_age_seconds)
+        except SignatureExpired:
+            raise InvalidToken(
+                "This link has expired. Use the link in a more recent email, or subscribe again."
+            ) from None
+        except BadSignature:
+            raise InvalidToken(
+                "This link is not valid. It may have been cut short or changed; copy the whole "
+                "link from the email."
+            ) from None
+        if not isinstance(payload, list) or not payload or not isinstance(payload[0], int):
+            raise InvalidToken("This link is not valid.")
+        extra = payload[1] if len(payload) > 1 and isinstance(payload[1], str) else ""
+        return payload[0], extra

@@ -1,0 +1,175 @@
+"""Shared fixtures: an app on a fresh database per test, on SQLite and (when available) PostgreSQL."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy.orm import Session
+
+from engine.app import create_app
+from engine.config import Settings, load_settings
+from engine.db import Base, Database, get_database
+from engine.delivery.memory import MemoryBackend
+from engine.delivery.registry import backend_from_settings, reset_memory_backend
+from engine.migrate import load_models
+
+#: Set by CI (.ci/run); without it the PostgreSQL leg of each database test is skipped.
+POSTGRES_URL = os.environ.get("PINWHEEL_TEST_POSTGRES_URL", "")
+SECRET = "test-secret-key-not-for-production"
+
+
+# --- no test reaches the outside world -------------------------------------------------------
+
+_real_connect = socket.socket.connect
+
+
+def _is_loopback(address: Any) -> bool:
+    if not isinstance(address, tuple):
+        return True  # AF_UNIX paths
+    host = str(address[0])
+    if host in {"localhost", ""}:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if not _is_loopback(address):
+        raise AssertionError(f"test tried to reach a non-loopback address: {address!r}")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _network_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that tries to reach a real provider or any non-loopback address."""
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+
+
+# --- databases -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Create the schema once; each test gets a copy of this file."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    load_models()
+    Base.metadata.create_all(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA journal_mode=DELETE")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_database() -> Iterator[str]:
+    """Create a private database for this test run (runs may overlap on one server)."""
+    if not POSTGRES_URL:
+        pytest.skip("PINWHEEL_TEST_POSTGRES_URL is not set: PostgreSQL leg skipped")
+    name = f"pinwheel_test_{uuid.uuid4().hex[:12]}"
+    url = sa.make_url(POSTGRES_URL)
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    test_url = url.set(database=name).render_as_string(hide_password=False)
+    engine = sa.create_engine(test_url)
+    load_models()
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    yield test_url
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+def _truncate_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Yield the URL of an empty, migrated database: every database test runs on both."""
+    if request.param == "sqlite":
+        path = tmp_path / "pinwheel.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("_postgres_database")
+    _truncate_postgres(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Return test settings: memory backend, a fixed secret, an instance folder per test."""
+    return load_settings(
+        environ={},
+        ENV="testing",
+        DATABASE_URL=database_url,
+        SECRET_KEY=SECRET,
+        INSTANCE_PATH=str(tmp_path / "instance"),
+        MAIL_BACKEND="memory",
+        BASE_URL="https://news.example.org",
+        RATELIMIT_STORAGE_URL="memory://",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    reset_memory_backend()
+    application = create_app(settings)
+    application.config.update(TESTING=True)
+    with application.app_context():
+        yield application
+    get_database(application).dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def database(app: Flask) -> Database:
+    return get_database(app)
+
+
+@pytest.fixture
+def session(database: Database) -> Iterator[Session]:
+    """A session for arranging and checking data; commit what the code under test must see."""
+    with database.sessionmaker() as db_session:
+        yield db_session
+
+
+@pytest.fixture
+def outbox(settings: Settings) -> MemoryBackend:
+    """The memory backend the app sends through."""
+    backend = backend_from_settings(settings)
+    assert isinstance(backend, MemoryBackend)
+    return backend
+
+
+@pytest.fixture
+def csrf_disabled(app: Flask) -> None:
+    app.config["WTF_CSRF_ENABLED"] = False

@@ -1,0 +1,152 @@
+"""The fast MIME builder: parse round trips, encoding and header-injection refusal."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.delivery.base import OutgoingMessage
+from engine.delivery.mime import MAX_LINE, build_mime, encode_words, format_address
+
+HEADERS = {
+    "Message-ID": "<c7.s42@pinwheel.example.org>",
+    "List-Unsubscribe": "<https://pinwheel.example.org/u/tok>, <mailto:unsub@example.org>",
+    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+}
+
+
+def make_message(**changes: object) -> OutgoingMessage:
+    values: dict[str, object] = {
+        "delivery_id": 7,
+        "to_address": "reader@example.org",
+        "to_name": "Ana Reader",
+        "from_address": "Pinwheel Newsletters <newsletters@pinwheel.example.org>",
+        "subject": "Spotlight On: Foster Care Month",
+        "html": "<p>Hello Ana</p>",
+        "text": "Hello Ana",
+        "headers": HEADERS,
+    }
+    values.update(changes)
+    return OutgoingMessage(**values)  # type: ignore[arg-type]
+
+
+def parse(raw: bytes) -> EmailMessage:
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def bodies(parsed: EmailMessage) -> tuple[str, str]:
+    assert parsed.get_content_type() == "multipart/alternative"
+    plain, html = parsed.iter_parts()
+    assert plain.get_content_type() == "text/plain"
+    assert html.get_content_type() == "text/html"
+    return plain.get_content(), html.get_content()
+
+
+def test_round_trip_keeps_headers_and_both_parts() -> None:
+    when = datetime(2026, 5, 1, 13, 0, 5, tzinfo=UTC)
+    parsed = parse(build_mime(make_message(), date=when))
+    assert parsed["From"].addresses[0].addr_spec == "newsletters@pinwheel.example.org"
+    assert parsed["From"].addresses[0].display_name == "Pinwheel Newsletters"
+    assert parsed["To"].addresses[0].addr_spec == "reader@example.org"
+    assert parsed["Subject"] == "Spotlight On: Foster Care Month"
+    assert parsed["Date"].datetime == when
+    assert parsed["MIME-Version"] == "1.0"
+    for name, value in HEADERS.items():
+        assert parsed[name] == value
+    assert bodies(parsed) == ("Hello Ana", "<p>Hello Ana</p>")
+    assert not parsed.defects
+
+
+def test_non_ascii_names_and_subject_are_rfc2047_encoded() -> None:
+    raw = build_mime(make_message(to_name="José Núñez", subject="Día del Niño ✨"))
+    assert raw.isascii()
+    assert b"=?utf-8?b?" in raw
+    parsed = parse(raw)
+    assert parsed["To"].addresses[0].display_name == "José Núñez"
+    assert parsed["Subject"] == "Día del Niño ✨"
+
+
+def test_ascii_name_with_specials_is_quoted() -> None:
+    assert format_address('Doe, "J"', "j@example.org") == '"Doe, \\"J\\"" <j@example.org>'
+
+
+def test_every_line_is_crlf_terminated_and_short() -> None:
+    raw = build_mime(make_message(html="x" * 50_000, subject="é" * 400, to_name="ö" * 300))
+    assert raw.endswith(b"\r\n")
+    lines = raw.split(b"\r\n")
+    assert all(b"\n" not in line and b"\r" not in line for line in lines)
+    assert max(len(line) for line in lines) <= MAX_LINE
+
+
+def test_encoded_words_never_exceed_75_characters() -> None:
+    for word in encode_words("🎈" * 100 + "abc").split("\r\n "):
+        assert len(word) <= 75
+
+
+def test_long_header_is_folded_at_commas() -> None:
+    value = ", ".join(f"<https://example.org/{'u' * 300}/{n}>" for n in range(5))
+    raw = build_mime(make_message(headers={"List-Unsubscribe": value}))
+    assert max(len(line) for line in raw.split(b"\r\n")) <= MAX_LINE
+    assert parse(raw)["List-Unsubscribe"] == value
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"headers": {"List-Unsubscribe": "<https://x>\r\nBcc: victim@example.org"}},
+        {"headers": {"X-Note": "a\nb"}},
+        {"headers": {"X-Note": "a\rb"}},
+        {"headers": {"Bad Name": "x"}},
+        {"headers": {"Bad:Name": "x"}},
+        {"headers": {"Subject": "duplicate"}},
+        {"headers": {"content-type": "text/plain"}},
+        {"subject": "Hello\r\nBcc: victim@example.org"},
+        {"to_name": "Ana\nBcc: victim@example.org"},
+        {"to_address": "reader@example.org\r\nBcc: victim@example.org"},
+        {"to_address": "not an address"},
+        {"from_address": "Pinwheel <n@example.org>\nBcc: x@example.org"},
+    ],
+)
+def test_header_injection_and_malformed_headers_are_refused(changes: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        build_mime(make_message(**changes))
+
+
+def test_non_ascii_custom_header_value_is_encoded() -> None:
+    parsed = parse(build_mime(make_message(headers={"X-Campaign-Title": "Año nuevo"})))
+    assert parsed["X-Campaign-Title"] == "Año nuevo"
+
+
+def test_bodies_keep_exact_text_including_line_endings() -> None:
+    text = "line one\r\nline two\nline three\r\n\r\n.\n. dot lines\n"
+    parsed = parse(build_mime(make_message(text=text, html="")))
+    assert bodies(parsed) == (text, "")
+
+
+# Lone surrogates cannot be encoded as UTF-8 by any mailer.
+unicode_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+header_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=200
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(subject=header_text, name=header_text, text=unicode_text, html=unicode_text)
+def test_round_trip_of_arbitrary_unicode(subject: str, name: str, text: str, html: str) -> None:
+    message = make_message(subject=subject, to_name=name, text=text, html=html)
+    raw = build_mime(message)
+    assert max(len(line) for line in raw.split(b"\r\n")) <= MAX_LINE
+    parsed = parse(raw)
+    assert str(parsed["Subject"]) == subject
+    assert parsed["To"].addresses[0].addr_spec == "reader@example.org"
+    # Display names are phrases; the builder collapses their whitespace as readers would.
+    assert parsed["To"].addresses[0].display_name == " ".join(name.split())
+    assert bodies(parsed) == (text, html)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine.config import ConfigError, load_settings
+from tests.factories import PASSWORD, login, make_user
+
+
+def test_healthz_reports_database(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_is_503_without_database(tmp_path) -> None:
+    from engine.app import create_app
+
+    broken = tmp_path / "missing" / "nowhere" / "db.sqlite"
+    app = create_app(
+        load_settings(
+            environ={},
+            ENV="testing",
+            SECRET_KEY="x",
+            INSTANCE_PATH=str(tmp_path / "instance"),
+            DATABASE_URL=f"sqlite:///{broken}",
+        )
+    )
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+
+
+def test_login_with_wrong_password_is_refused(app: Flask, client: FlaskClient, session) -> None:
+    user = make_user(session)
+    session.commit()
+    page = client.get("/admin/login").get_data(as_text=True)
+    from tests.factories import csrf_token_from
+
+    response = client.post(
+        "/admin/login",
+        data={"email": user.email, "password": "wrong password", "csrf_token": csrf_token_from(page)},
+    )
+    assert response.status_code == 401
+    assert "do not match" in response.get_data(as_text=True)
+    assert PASSWORD != "wrong password"
+
+
+def test_login_without_csrf_token_gets_clear_400(client: FlaskClient, session) -> None:
+    user = make_user(session)
+    session.commit()
+    response = client.post("/admin/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert "did not come from this site" in response.get_data(as_text=True)
+
+
+def test_login_then_outbox(client: FlaskClient, session) -> None:
+    user = make_user(session)
+    session.commit()
+    login(client, user)
+    response = client.get("/admin/outbox/")
+    assert response.status_code == 200
+    assert "Outbox" in response.get_data(as_text=True)
+
+
+def test_bad_setting_names_the_key() -> None:
+    with pytest.raises(ConfigError, match="PINWHEEL_MAIL_BACKEND"):
+        load_settings(environ={"PINWHEEL_MAIL_BACKEND": "pigeon"})

@@ -1,0 +1,100 @@
+"""Factories: build rows with sensible defaults; tests override only what they care about."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from engine.users import StaffUser, create_user
+from subscribers.models import (
+    OptIn,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+    Topic,
+    TopicVisibility,
+)
+
+_sequence = itertools.count(1)
+PASSWORD = "correct horse battery"
+
+
+def make_user(session: Session, role: str = "admin", email: str | None = None) -> StaffUser:
+    """Create a staff user whose password is ``PASSWORD``."""
+    n = next(_sequence)
+    return create_user(
+        session, email=email or f"staff{n}@agency.example.org", password=PASSWORD, role=role
+    )
+
+
+def make_topic(session: Session, slug: str | None = None, **fields: Any) -> Topic:
+    n = next(_sequence)
+    topic = Topic(
+        slug=slug or f"topic-{n}",
+        name=fields.pop("name", f"Topic {n}"),
+        visibility=fields.pop("visibility", TopicVisibility.PUBLIC),
+        opt_in=fields.pop("opt_in", OptIn.DOUBLE),
+        **fields,
+    )
+    session.add(topic)
+    session.flush()
+    return topic
+
+
+def make_subscriber(
+    session: Session,
+    email: str | None = None,
+    *,
+    topics: list[Topic] = (),  # type: ignore[assignment]
+    subscription_status: SubscriptionStatus = SubscriptionStatus.CONFIRMED,
+    **fields: Any,
+) -> Subscriber:
+    """Create a subscriber subscribed to ``topics`` (confirmed unless told otherwise)."""
+    n = next(_sequence)
+    subscriber = Subscriber(
+        email=(email or f"reader{n}@example.com").lower(),
+        name=fields.pop("name", f"Reader {n}"),
+        status=fields.pop("status", SubscriberStatus.ACTIVE),
+        consent_source=fields.pop("consent_source", "test"),
+        **fields,
+    )
+    session.add(subscriber)
+    session.flush()
+    for topic in topics:
+        session.add(
+            Subscription(subscriber_id=subscriber.id, topic_id=topic.id, status=subscription_status)
+        )
+    session.flush()
+    return subscriber
+
+
+def login(client: FlaskClient, user: StaffUser) -> None:
+    """Sign ``user`` in through the real login form (CSRF disabled by the caller or not)."""
+    response = client.get("/admin/login")
+    token = _csrf_token(response.get_data(as_text=True))
+    response = client.post(
+        "/admin/login",
+        data={"email": user.email, "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def _csrf_token(page: str) -> str:
+    marker = 'name="csrf_token" type="hidden" value="'
+    start = page.find(marker)
+    if start == -1:
+        marker = 'name="csrf_token" value="'
+        start = page.find(marker)
+    if start == -1:
+        return ""
+    start += len(marker)
+    return page[start : page.index('"', start)]
+
+
+def csrf_token_from(page: str) -> str:
+    """Return the CSRF token embedded in an HTML page."""
+    return _csrf_token(page)

@@ -1,0 +1,3 @@
+from engine.app import create_app
+
+app = create_app()
