@@ -1,0 +1,14 @@
+"""Render an issue's content into the email subscribers receive (pure: no database, no request)."""
+
+from campaigns.rendering.checks import CheckResult, Severity, run_checks
+from campaigns.rendering.render import RenderContext, RenderedIssue, build_mjml, render_issue
+
+__all__ = [
+    "CheckResult",
+    "RenderContext",
+    "RenderedIssue",
+    "Severity",
+    "build_mjml",
+    "render_issue",
+    "run_checks",
+]
