@@ -13,7 +13,10 @@ def load_models() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the package's blueprints and commands."""
-    from campaigns import dashboard
+    from campaigns import dashboard, demo
+    from campaigns.issues import views as issue_views
 
     load_models()
     dashboard.init_app(app)
+    issue_views.init_app(app)
+    app.cli.add_command(demo.demo_command)

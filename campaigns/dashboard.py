@@ -35,7 +35,9 @@ def dashboard() -> str:
     issues = session.scalars(
         sa.select(Issue).order_by(Issue.updated_at.desc(), Issue.id.desc()).limit(10)
     ).all()
-    return render_template("admin/dashboard.html", counts=counts, campaigns=campaigns, issues=issues)
+    return render_template(
+        "admin/dashboard.html", counts=counts, campaigns=campaigns, issues=issues
+    )
 
 
 def init_app(app: Flask) -> None:

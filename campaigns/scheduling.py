@@ -93,7 +93,7 @@ def _rule_from_match(anchor: SendAnchor, match: re.Match[str], text: str) -> Sen
     return SendRule(anchor, time(hour, minute), count)
 
 
-def zone(tz: str) -> ZoneInfo:
+def resolve_zone(tz: str) -> ZoneInfo:
     """Return the IANA time zone named ``tz``, or raise :class:`SchedulingError`."""
     try:
         return ZoneInfo(tz)
@@ -130,7 +130,7 @@ def next_allowed_day(day: date, *, skip_weekends: bool, skip_holidays: bool) -> 
     return day
 
 
-def send_date_in_window(observance_window: DateWindow, rule: SendRule) -> date:
+def pick_send_date(observance_window: DateWindow, rule: SendRule) -> date:
     """Return the local date that ``rule`` picks for an observance window."""
     start = observance_window.start
     match rule.anchor:
@@ -186,7 +186,7 @@ def send_time_for_observance(
         observance_window = window(observance, year)
     except ObservanceError as exc:
         raise SchedulingError(str(exc)) from exc
-    day = send_date_in_window(observance_window, send_rule)
+    day = pick_send_date(observance_window, send_rule)
     day = next_allowed_day(day, skip_weekends=skip_weekends, skip_holidays=skip_holidays)
     return local_to_utc(day, send_rule.at, tz)
 
@@ -198,7 +198,7 @@ def local_to_utc(day: date, at: time, tz: str) -> datetime:
     valid instant, the moment the clocks jump (02:30 on a New York spring-forward day gives
     03:00 EDT). A wall time repeated by a fall-back change takes its first occurrence.
     """
-    local = datetime.combine(day, at.replace(tzinfo=None, fold=0), tzinfo=zone(tz))
+    local = datetime.combine(day, at.replace(tzinfo=None, fold=0), tzinfo=resolve_zone(tz))
     instant = local.astimezone(UTC)
     if instant.astimezone(local.tzinfo).replace(tzinfo=None) == local.replace(tzinfo=None):
         return instant

@@ -306,7 +306,9 @@ def _paragraph(r: Reader, id_: str) -> Paragraph:
 
 
 def _bullets(r: Reader, id_: str) -> Bullets:
-    return Bullets(id=id_, items=r.items("items", _bullet, required=True), ordered=r.flag("ordered"))
+    return Bullets(
+        id=id_, items=r.items("items", _bullet, required=True), ordered=r.flag("ordered")
+    )
 
 
 def _callout(r: Reader, id_: str) -> Callout:
@@ -366,7 +368,9 @@ _PARSERS: dict[BlockType, Callable[[Reader, str], Block]] = {
     BlockType.BUTTON: _button,
     BlockType.DIVIDER: lambda r, id_: Divider(id=id_),
     BlockType.REFERENCES: _references,
-    BlockType.TOC: lambda r, id_: Toc(id=id_, title=r.text("title", max_len=200) or "In this issue"),
+    BlockType.TOC: lambda r, id_: Toc(
+        id=id_, title=r.text("title", max_len=200) or "In this issue"
+    ),
 }
 
 

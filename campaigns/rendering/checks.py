@@ -155,9 +155,13 @@ def _check_envelope(content: IssueContent) -> Iterator[CheckResult]:
     elif len(subject) > 150:
         yield _error("subject_length", f"the subject has {len(subject)} characters (max 150)")
     elif len(subject) > 60:
-        yield _warning("subject_length", f"the subject has {len(subject)} characters; inboxes cut it near 60")
+        yield _warning(
+            "subject_length", f"the subject has {len(subject)} characters; inboxes cut it near 60"
+        )
     if not 40 <= len(preheader) <= 130:
-        yield _warning("preheader_length", f"the preheader has {len(preheader)} characters; aim for 40-130")
+        yield _warning(
+            "preheader_length", f"the preheader has {len(preheader)} characters; aim for 40-130"
+        )
 
 
 def _outline(content: IssueContent) -> Iterator[tuple[int, str]]:
@@ -184,9 +188,13 @@ def _check_block(block: Block, look: BlockLook, toc: list) -> Iterator[CheckResu
         yield _error("image_alt", "the image needs alt text or to be marked decorative", block.id)
     for href, text in HtmlFacts(render_block(block, look, toc)).links:
         if not href or not text:
-            yield _error("link_empty", f"a link has no {'address' if not href else 'text'}", block.id)
+            yield _error(
+                "link_empty", f"a link has no {'address' if not href else 'text'}", block.id
+            )
         elif text.strip(" .:!>»").lower() in VAGUE_LINK_TEXTS:
-            yield _warning("link_text", f"the link text {text!r} does not make sense alone", block.id)
+            yield _warning(
+                "link_text", f"the link text {text!r} does not make sense alone", block.id
+            )
 
 
 def _texts(content: IssueContent) -> Iterator[tuple[str | None, str]]:
@@ -227,7 +235,9 @@ def _check_citations(content: IssueContent) -> Iterator[CheckResult]:
     for number, block_id in _citations(content):
         cited.add(number)
         if number not in defined:
-            yield _error("citation_undefined", f"reference [{number}] is cited but not listed", block_id)
+            yield _error(
+                "citation_undefined", f"reference [{number}] is cited but not listed", block_id
+            )
     for number in sorted(set(defined) - cited):
         yield _warning("reference_uncited", f"reference [{number}] is never cited", defined[number])
 
@@ -238,5 +248,7 @@ def _check_contrast(content: IssueContent) -> Iterator[CheckResult]:
     palette = palette_for(content.theme.accent)
     ratio = contrast_ratio(palette.accent, palette.on_accent)
     if ratio < MIN_CONTRAST:
-        message = f"text on the accent colour {palette.accent} has contrast {ratio:.1f}:1 (min 4.5:1)"
+        message = (
+            f"text on the accent colour {palette.accent} has contrast {ratio:.1f}:1 (min 4.5:1)"
+        )
         yield _error("theme_contrast", message)

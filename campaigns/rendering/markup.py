@@ -76,5 +76,5 @@ def markdown(text: str, *, link_style: str, inline: bool = False, suffix: str = 
 
     clean = _PLACEHOLDER.sub(restore, clean).strip()
     if suffix and clean.endswith("</p>"):
-        return Markup(clean[: -len("</p>")] + suffix + "</p>")
-    return Markup(clean + suffix)
+        return Markup(clean[: -len("</p>")] + str(suffix) + "</p>")
+    return Markup(clean + str(suffix))

@@ -43,7 +43,9 @@ def contrast_ratio(first: str, second: str) -> float:
 def text_on(background: str) -> str:
     """Choose white or near-black text, whichever reads better on `background`."""
     white, black = "#ffffff", "#111820"
-    return white if contrast_ratio(background, white) >= contrast_ratio(background, black) else black
+    return (
+        white if contrast_ratio(background, white) >= contrast_ratio(background, black) else black
+    )
 
 
 def tint_of(colour: str, amount: float = 0.9) -> str:

@@ -136,7 +136,9 @@ class Delivery(Base):
         sa.Index("ix_delivery_batch_id", "batch_id"),
     )
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True
+    )
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"))
     subscriber_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("subscriber.id", ondelete="SET NULL")

@@ -41,7 +41,9 @@ def make_message_id(campaign_id: int, subscriber_id: int, secret: str, domain: s
         raise ValueError("a secret is required so Message-IDs cannot be forged")
     if not _DOMAIN.fullmatch(domain):
         raise ValueError(f"not a usable Message-ID domain: {domain!r}")
-    return f"<c{campaign_id}.s{subscriber_id}.{_digest(campaign_id, subscriber_id, secret)}@{domain}>"
+    return (
+        f"<c{campaign_id}.s{subscriber_id}.{_digest(campaign_id, subscriber_id, secret)}@{domain}>"
+    )
 
 
 def parse_message_id(value: str | None, *, secret: str | None = None) -> tuple[int, int] | None:
@@ -90,7 +92,7 @@ def parse_dsn(raw: bytes, *, secret: str | None = None) -> list[ProviderEvent]:
         message_id=original,
         dedupe_key=original or str(message.get("Message-ID", "")),
         ids=parse_message_id(original, secret=secret),
-        fallback_time=_date(blocks[0].get("Arrival-Date")) or _date(message.get("Date")),
+        fallback_time=_date(message.get("Date")) or _date(blocks[0].get("Arrival-Date")),
     )
     events = [
         event for block in blocks[1:] if (event := _recipient_event(block, report)) is not None

@@ -59,8 +59,8 @@ class ProviderEvent:
     url: str | None = None
     #: Apple Mail Privacy Protection and similar prefetchers, not a human reading.
     machine_open: bool = False
-    #: The provider's element as received, for storage.
-    raw: Mapping[str, Any] = field(default_factory=dict)
+    #: The provider's element as received, for storage; left out of equality and hashing.
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 class EventAction(StrEnum):

@@ -41,8 +41,7 @@ _FIELD_NAME = re.compile(r"[!-9;-~]+")
 _SAFE_TEXT = re.compile(r"[!-~](?:[ !-~]*[!-~])?")
 _SAFE_ADDRESS = re.compile(r"[!-;=?-~]+@[!-;=?-~]+")
 _BODY_PREAMBLE = (
-    f"MIME-Version: 1.0{CRLF}"
-    f'Content-Type: multipart/alternative; boundary="{BOUNDARY}"{CRLF}{CRLF}'
+    f'MIME-Version: 1.0{CRLF}Content-Type: multipart/alternative; boundary="{BOUNDARY}"{CRLF}{CRLF}'
 ).encode("ascii")
 _TEXT_PART = (
     f"--{BOUNDARY}{CRLF}Content-Type: text/plain; charset=utf-8{CRLF}"

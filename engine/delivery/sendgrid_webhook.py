@@ -107,7 +107,8 @@ def verify_signature(
 def _check_timestamp(timestamp: str, now: datetime, tolerance_seconds: int) -> None:
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
-    if not timestamp.isascii() or not timestamp.isdigit():
+    # The length cap keeps int() away from huge digit strings an attacker could send.
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
         raise SignatureError("timestamp header is not a Unix time", 403)
     age = now.timestamp() - int(timestamp)
     if age > tolerance_seconds:

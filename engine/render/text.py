@@ -12,6 +12,7 @@ _CONFIG = ParserConfig(display_links=True)
 _LINK = re.compile(r"\[([^\[\]]*)\]\(([^()\s]*)\)")
 _MSO_BLOCK = re.compile(r"<!--\[if mso[^\]]*\]>.*?<!\[endif\]-->", re.DOTALL | re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
+_LIST_ITEM = re.compile(r"(?:[*\u2022-]|\d{1,3}\.) ")
 
 
 def html_to_text(html: str) -> str:
@@ -21,7 +22,7 @@ def html_to_text(html: str) -> str:
     """
     text = get_text(_MSO_BLOCK.sub("", html), _CONFIG)
     text = _LINK.sub(_format_link, text)
-    text = "\n".join(line.rstrip() for line in text.splitlines())
+    text = "\n".join(_unindent(line) for line in text.splitlines())
     return _BLANK_LINES.sub("\n\n", text).strip() + "\n"
 
 
@@ -32,3 +33,10 @@ def _format_link(match: re.Match[str]) -> str:
     if not label or label == url or f"mailto:{label}" == url:
         return url
     return f"{label} ({url})"
+
+
+def _unindent(line: str) -> str:
+    # Layout tables and centring make inscriptis indent by dozens of spaces; only list
+    # items keep a short indent so they still read as a list.
+    stripped = line.strip()
+    return f"  {stripped}" if _LIST_ITEM.match(stripped) else stripped

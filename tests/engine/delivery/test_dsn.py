@@ -136,7 +136,7 @@ def test_postfix_hard_bounce() -> None:
         "smtp; 550 5.1.1 <jane.doe@example.com>: Recipient address rejected: "
         "User unknown in virtual mailbox table"
     )
-    assert event.occurred_at == datetime(2026, 11, 21, 20, 0, 1, tzinfo=UTC)
+    assert event.occurred_at == datetime(2026, 11, 21, 20, 0, 3, tzinfo=UTC)
     assert event.raw["Status"] == "5.1.1"
 
 
@@ -180,8 +180,19 @@ def test_foreign_or_forged_message_id_leaves_the_delivery_unknown() -> None:
     assert foreign.campaign_id is None and foreign.provider_message_id == "abc@elsewhere.example"
 
 
+def test_global_delivery_status_report() -> None:
+    raw = (
+        report(HARD_BOUNCE, returned_message(), report_type="global-delivery-status")
+        .replace(b"message/delivery-status", b"message/global-delivery-status")
+        .replace(b"jane.doe@example.com", "jan\u00e9@example.com".encode())
+    )
+    [event] = parse_dsn(raw)
+    assert event.email == "jan\u00e9@example.com"
+    assert event.bounce_type is BounceType.HARD and event.campaign_id == 42
+
+
 def test_report_without_the_original_message() -> None:
-    raw = report(HARD_BOUNCE, "Content-Type: text/plain\r\n\r\nnothing returned\r\n")
+    raw = report(HARD_BOUNCE, "Content-Type: text/plain\n\nnothing returned\n")
     [event] = parse_dsn(raw)
     assert event.campaign_id is None and event.provider_message_id is None
     assert event.provider_event_id == parse_dsn(raw)[0].provider_event_id
@@ -197,8 +208,8 @@ PLAIN = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nHello.\
         (b"", "content type is text/plain"),
         (b"\x00\xff garbage", "not a delivery status notification"),
         (report(HARD_BOUNCE, returned_message(), report_type="feedback-report"), "report-type"),
-        (report("Reporting-MTA: dns; x\r\n", returned_message()), "recipient"),
-        (report("Action: failed\r\nStatus: 5.1.1\r\n", returned_message()), "recipient"),
+        (report("Reporting-MTA: dns; x\n", returned_message()), "recipient"),
+        (report("Action: failed\nStatus: 5.1.1\n", returned_message()), "recipient"),
     ],
 )
 def test_not_a_dsn_is_refused(raw: bytes, message: str) -> None:
@@ -207,11 +218,26 @@ def test_not_a_dsn_is_refused(raw: bytes, message: str) -> None:
 
 
 def test_report_without_a_status_part_is_refused() -> None:
-    raw = report(HARD_BOUNCE, returned_message()).replace(
-        b"message/delivery-status", b"text/plain"
-    )
+    raw = report(HARD_BOUNCE, returned_message()).replace(b"message/delivery-status", b"text/plain")
     with pytest.raises(DsnError, match="no message/delivery-status part"):
         parse_dsn(raw)
+
+
+SAMPLE = report(MULTI, returned_message())
+
+
+@given(st.binary(max_size=400) | st.integers(0, len(SAMPLE)).map(lambda cut: SAMPLE[:cut]))
+def test_any_bytes_give_events_or_a_dsn_error(raw: bytes) -> None:
+    try:
+        events = parse_dsn(raw)
+    except DsnError:
+        return
+    assert all(event.occurred_at.tzinfo is not None for event in events)
+
+
+def test_events_are_hashable_without_their_raw_fields() -> None:
+    events = parse_dsn(report(MULTI, returned_headers()))
+    assert len(set(events)) == 3
 
 
 # Message-IDs
@@ -219,8 +245,8 @@ def test_report_without_a_status_part_is_refused() -> None:
 
 def test_message_id_shape() -> None:
     assert MESSAGE_ID.startswith("<c42.s1007.") and MESSAGE_ID.endswith("@pinwheel.example.org>")
-    assert MESSAGE_ID == make_message_id(42, 1007, SECRET, DOMAIN)
-    assert MESSAGE_ID != make_message_id(42, 1007, "another-secret", DOMAIN)
+    assert make_message_id(42, 1007, SECRET, DOMAIN) == MESSAGE_ID
+    assert make_message_id(42, 1007, "another-secret", DOMAIN) != MESSAGE_ID
 
 
 @given(st.integers(0, 10**12), st.integers(0, 10**12))

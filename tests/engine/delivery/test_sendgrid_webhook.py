@@ -130,9 +130,10 @@ def test_garbage_signature_is_403(signer: SendGridSigner, public_key, bad: str) 
     assert rejection(public_key, body, headers) == 403
 
 
-def test_non_numeric_timestamp_is_403(signer: SendGridSigner, public_key) -> None:
+@pytest.mark.parametrize("bad", ["yesterday", "-1700000000", "\uff11\uff12", "9" * 5000])
+def test_malformed_timestamp_is_403(signer: SendGridSigner, public_key, bad: str) -> None:
     body = b"[]"
-    headers = {**signer.headers(body, NOW), TIMESTAMP_HEADER: "yesterday"}
+    headers = {**signer.headers(body, NOW), TIMESTAMP_HEADER: bad}
     assert rejection(public_key, body, headers) == 403
 
 
@@ -286,7 +287,11 @@ def test_five_thousand_events_verify_and_parse_completely(
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
     max_leaves=8,
 )

@@ -1,0 +1,52 @@
+# Pinwheel: `make run` and `make test` do all of their own set-up.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test lint bench screenshots setup browser-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch node_modules/.installed
+
+# Browser tests drive the system's Chromium; install it where it is missing (CI runs as root).
+browser-deps: node_modules/.installed
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: browser tests will be skipped"; fi; }
+
+run: setup
+	$(BIN)/pinwheel db upgrade
+	$(BIN)/pinwheel demo --if-empty
+	PINWHEEL_MAIL_BACKEND=outbox PINWHEEL_RUN_SCHEDULER=true \
+	  $(BIN)/pinwheel run --host $(HOST) --port $(PORT)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+test: setup browser-deps lint
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m bench
+
+screenshots: setup browser-deps
+	$(BIN)/python -m bench.screenshots
+
+clean:
+	rm -rf $(VENV) node_modules

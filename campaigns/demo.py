@@ -1,0 +1,113 @@
+"""``pinwheel demo``: load demo content so a first ``make run`` has something to show."""
+
+from __future__ import annotations
+
+import itertools
+
+import click
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from campaigns.demo_content import (
+    DEMO_TOPICS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    ROLES,
+    SPOTLIGHT_ISSUE,
+    STATES,
+)
+from campaigns.issues.models import Issue
+from campaigns.issues.service import create_issue
+from engine.clock import now
+from engine.cli import fail
+from engine.db import get_database
+from engine.users import StaffUser, create_user
+from engine.web import get_settings
+from subscribers.models import OptIn, Subscriber, Subscription, SubscriptionStatus, Topic
+
+DEMO_ADMIN = "admin@pinwheel.localhost"
+DEMO_PASSWORD = "pinwheel-demo-admin"
+DEMO_SUBSCRIBERS = 50
+
+
+def load_demo(session: Session, *, admin_password: str) -> dict[str, object]:
+    """Create demo topics, subscribers, an admin, a spotlight issue and a campaign ready to send."""
+    topics = [
+        Topic(slug=slug, name=name, category=category, description=text, opt_in=OptIn(opt_in),
+              position=position)
+        for position, (slug, name, category, text, opt_in) in enumerate(DEMO_TOPICS)
+    ]  # fmt: skip
+    session.add_all(topics)
+    session.flush()
+    _add_subscribers(session, topics)
+    admin = session.scalar(sa.select(StaffUser).where(StaffUser.email == DEMO_ADMIN))
+    if admin is None:
+        admin = create_user(
+            session, email=DEMO_ADMIN, password=admin_password, role="admin", name="Demo Admin"
+        )
+    by_slug = {topic.slug: topic for topic in topics}
+    issue = create_issue(
+        session,
+        SPOTLIGHT_ISSUE,
+        author_id=admin.id,
+        topics=[by_slug["human-trafficking"]],
+        observance_slug="national-human-trafficking-prevention-month",
+    )
+    from campaigns.sending.service import create_campaign
+
+    campaign = create_campaign(
+        session,
+        issue,
+        [by_slug["human-trafficking"], by_slug["monthly-digest"]],
+        name="Spotlight: protecting youth from trafficking",
+        created_by=admin.id,
+    )
+    return {"admin": admin.email, "issue": issue.id, "campaign": campaign.id}
+
+
+def _add_subscribers(session: Session, topics: list[Topic]) -> None:
+    names = itertools.product(FIRST_NAMES, LAST_NAMES)
+    moment = now()
+    for n, (first, last) in zip(range(DEMO_SUBSCRIBERS), names, strict=False):
+        subscriber = Subscriber(
+            email=f"{first.lower()}.{last.lower()}{n}@example.org".replace("á", "a"),
+            name=f"{first} {last}",
+            attributes={"role": ROLES[n % len(ROLES)], "state": STATES[n % len(STATES)]},
+            consent_source="demo",
+            consent_at=moment,
+            confirmed_at=moment,
+        )
+        session.add(subscriber)
+        session.flush()
+        # Everyone reads the trafficking topic; the rest spread across other topics.
+        chosen = {topics[0].id, topics[1 + n % (len(topics) - 1)].id}
+        session.add_all(
+            Subscription(
+                subscriber_id=subscriber.id,
+                topic_id=topic_id,
+                status=SubscriptionStatus.CONFIRMED,
+                source="demo",
+                confirmed_at=moment,
+            )
+            for topic_id in sorted(chosen)
+        )
+    session.flush()
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has issues.")
+def demo_command(if_empty: bool) -> None:
+    """Load the demo content (topics, 50 subscribers, an issue and a campaign)."""
+    settings = get_settings()
+    password = settings.ADMIN_PASSWORD or DEMO_PASSWORD
+    with get_database().session() as session:
+        if session.scalar(sa.select(sa.func.count()).select_from(Issue)):
+            if if_empty:
+                click.echo(f"Demo content already loaded. Staff sign-in: {DEMO_ADMIN}")
+                return
+            fail("The database already has content; the demo was not loaded.")
+        loaded = load_demo(session, admin_password=password)
+    click.echo(
+        f"Demo loaded: issue {loaded['issue']}, campaign {loaded['campaign']} ready to send.\n"
+        f"Staff sign-in at {settings.BASE_URL}/admin/ as {DEMO_ADMIN} / {password}"
+    )

@@ -1,0 +1,32 @@
+"""Render a stored issue with the service's identity: the one renderer for email, preview and web."""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+from typing import Any
+
+from campaigns.issues import content_from_dict
+from campaigns.issues.models import Issue
+from campaigns.rendering import RenderContext, RenderedIssue, render_issue
+from engine.config import Settings
+
+
+def render_context(settings: Settings, issue_slug: str) -> RenderContext:
+    """Return the rendering context (sender, postal address, absolute links) for an issue."""
+    sender_name, sender_address = parseaddr(settings.SENDER_ADDRESS)
+    return RenderContext(
+        base_url=settings.BASE_URL,
+        sender_name=sender_name or sender_address,
+        sender_address=sender_address,
+        postal_address=settings.POSTAL_ADDRESS,
+        archive_url=f"{settings.BASE_URL}/view/{issue_slug}",
+        subscribe_url=f"{settings.BASE_URL}/subscribe",
+    )
+
+
+def render_stored_issue(
+    settings: Settings, issue: Issue, content: dict[str, Any] | None = None
+) -> RenderedIssue:
+    """Render ``issue`` (or ``content`` in its place, e.g. an unsaved draft or a revision)."""
+    data = issue.content if content is None else content
+    return render_issue(content_from_dict(data), render_context(settings, issue.slug))
