@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from engine import auth, cli, db, outbox_views, web
+from engine import auth, cli, db, outbox_views, ratelimit, web
 from engine.config import PROJECT_ROOT, Settings, load_settings
 
 #: Feature packages; each exposes ``init_app(app)`` that registers its blueprints and commands.
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     db.init_app(app, db.Database(settings))
     web.init_app(app)
+    ratelimit.init_app(app)
     auth.init_app(app)
     outbox_views.init_app(app)
     cli.init_app(app)

@@ -41,6 +41,12 @@ def _positive_float(key: str, raw: str) -> float:
     return value
 
 
+def _count(key: str, raw: str) -> int:
+    if raw.strip() == "0":
+        return 0
+    return _positive_int(key, raw)
+
+
 def _bool(key: str, raw: str) -> bool:
     lowered = raw.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -97,6 +103,12 @@ class Settings:
     #: Start the APScheduler jobs inside the web process (``make run`` only).
     RUN_SCHEDULER: bool = False
     LOG_JSON: bool = False
+    #: Reverse proxies in front of the app whose ``X-Forwarded-*`` headers are trusted (0 = none).
+    PROXY_COUNT: int = 0
+    #: Bearer token for ``/metrics``; without it only loopback clients not behind a proxy may scrape.
+    METRICS_TOKEN: str = ""
+    #: Folder shared by the ``pinwheel serve`` workers for Prometheus metrics (default: instance).
+    METRICS_DIR: str = ""
     #: Password for ``pinwheel users create`` without a prompt (scripts, ``make run``'s demo admin).
     ADMIN_PASSWORD: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -138,6 +150,7 @@ _CONVERTERS = {
     "TOKEN_MAX_AGE_DAYS": _positive_int,
     "RUN_SCHEDULER": _bool,
     "LOG_JSON": _bool,
+    "PROXY_COUNT": _count,
 }
 
 

@@ -48,8 +48,19 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return None if value is None else as_utc(value)
 
 
-#: JSON that is JSONB on PostgreSQL (indexable, compact) and JSON text on SQLite.
-JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+class JSONDocument(sa.TypeDecorator[Any]):
+    """JSON that is JSONB on PostgreSQL (indexable, compact) and JSON text on SQLite."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.JSONB())
+        return dialect.type_descriptor(sa.JSON())
+
+
+JSONType = JSONDocument
 
 
 class Base(DeclarativeBase):

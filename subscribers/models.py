@@ -7,10 +7,10 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from engine.clock import now
-from engine.db import Base
+from engine.db import Base, JSONType
 
 
 class TopicVisibility(StrEnum):
@@ -46,6 +46,30 @@ class SuppressionReason(StrEnum):
     ERASED = "erased"
 
 
+class EventKind(StrEnum):
+    """What happened to a subscriber's consent (the history shown to staff)."""
+
+    SUBSCRIBE_REQUESTED = "subscribe_requested"
+    SUBSCRIBED = "subscribed"
+    CONFIRMATION_SENT = "confirmation_sent"
+    CONFIRMED = "confirmed"
+    PREFERENCES_CHANGED = "preferences_changed"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    UNSUBSCRIBED = "unsubscribed"
+    SUPPRESSED = "suppressed"
+    SUPPRESSION_LIFTED = "suppression_lifted"
+    IMPORTED = "imported"
+    EDITED = "edited"
+
+
+class ImportStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
 class Topic(Base):
     __tablename__ = "topic"
 
@@ -65,7 +89,24 @@ class Topic(Base):
 
 class Subscriber(Base):
     __tablename__ = "subscriber"
-    __table_args__ = (sa.Index("ix_subscriber_status_id", "status", "id"),)
+    __table_args__ = (
+        sa.Index("ix_subscriber_status_id", "status", "id"),
+        # Staff search matches prefixes: LIKE 'x%' needs pattern ops under a non-C collation.
+        sa.Index(
+            "ix_subscriber_email_pattern", "email", postgresql_ops={"email": "text_pattern_ops"}
+        ).ddl_if(dialect="postgresql"),
+        sa.Index(
+            "ix_subscriber_name_lower",
+            sa.func.lower(sa.column("name")).label("name_lower"),
+            postgresql_ops={"name_lower": "text_pattern_ops"},
+        ),
+        sa.Index(
+            "ix_subscriber_attributes",
+            "attributes",
+            postgresql_using="gin",
+            postgresql_ops={"attributes": "jsonb_path_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Normalised address (lower-cased, IDNA domain); unique case-insensitively because of it.
@@ -90,7 +131,10 @@ class Subscriber(Base):
     confirmation_sent_at: Mapped[datetime | None]
 
     subscriptions: Mapped[list[Subscription]] = relationship(
-        back_populates="subscriber", cascade="all, delete-orphan"
+        back_populates="subscriber", cascade="all, delete-orphan", passive_deletes=True
+    )
+    events: WriteOnlyMapped[SubscriberEvent] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="SubscriberEvent.id"
     )
 
     @property
@@ -133,3 +177,48 @@ class Suppression(Base):
     source: Mapped[str] = mapped_column(sa.String(80), default="")
     note: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=now)
+
+
+class SubscriberEvent(Base):
+    """One entry of a subscriber's consent history (kept until the subscriber is erased)."""
+
+    __tablename__ = "subscriber_event"
+    __table_args__ = (sa.Index("ix_subscriber_event_subscriber_at", "subscriber_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriber.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=now)
+    kind: Mapped[EventKind] = mapped_column(sa.String(30))
+    #: Topics, campaign id, source, changed fields …: never the address itself.
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+
+
+class ImportJob(Base):
+    """One CSV import started from the staff pages: its progress and its outcome."""
+
+    __tablename__ = "subscriber_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    status: Mapped[ImportStatus] = mapped_column(sa.String(20), default=ImportStatus.QUEUED)
+    #: Topic ids every imported address is subscribed to.
+    topic_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    processed_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    created: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("staff_user.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    finished_at: Mapped[datetime | None]
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportStatus.FINISHED or not self.size_bytes:
+            return 100 if self.status == ImportStatus.FINISHED else 0
+        return min(99, self.processed_bytes * 100 // self.size_bytes)

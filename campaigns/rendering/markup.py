@@ -75,6 +75,10 @@ def markdown(text: str, *, link_style: str, inline: bool = False, suffix: str = 
         return merge_tag(key, html.escape(fallback, quote=True) if fallback else None)
 
     clean = _PLACEHOLDER.sub(restore, clean).strip()
+    head, found, tail = clean.rpartition('<p style="margin:0 0 16px">')
+    if found and not inline:
+        # The block's own padding spaces it from the next block.
+        clean = head + '<p style="margin:0">' + tail
     if suffix and clean.endswith("</p>"):
         return Markup(clean[: -len("</p>")] + str(suffix) + "</p>")
     return Markup(clean + str(suffix))

@@ -68,7 +68,12 @@ def build_mjml(content: IssueContent, context: RenderContext) -> str:
     )
     template = environment().get_template(spec.template)
     return template.render(
-        content=content, context=context, p=palette, align=spec.align, fragments=fragments
+        content=content,
+        context=context,
+        theme=theme,
+        p=palette,
+        align=spec.align,
+        fragments=fragments,
     )
 
 

@@ -49,6 +49,21 @@ class BackendAuthError(Exception):
     """The provider refused our credentials (401/403): sending must pause, not retry."""
 
 
+class OutcomeUnknownError(Exception):
+    """The provider may or may not have taken some messages: mark them uncertain, never resend.
+
+    Raised at the end of ``send_batch`` when a connection ended after a request (or an SMTP
+    message body) had been sent in full but before the reply arrived. ``results`` holds the
+    definite outcomes of the batch's other messages, which the caller still records.
+    """
+
+    def __init__(self, unknown_ids: Sequence[int], results: Sequence[SendResult], detail: str):
+        super().__init__(f"{len(unknown_ids)} message(s) with unknown outcome: {detail}")
+        self.unknown_ids = tuple(unknown_ids)
+        self.results = list(results)
+        self.detail = detail
+
+
 class DeliveryBackend(Protocol):
     """Hands a batch of messages to a provider and reports one result per message."""
 

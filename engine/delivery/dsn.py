@@ -127,13 +127,27 @@ def _parts(message: Message) -> Iterator[Message]:
 
 def _header_blocks(part: Message) -> list[Message]:
     payload = part.get_payload()
-    if isinstance(payload, list):
-        return [block for block in payload if len(block)]
-    # message/global-delivery-status arrives as text: blocks are separated by blank lines.
-    text = part.get_payload(decode=True) or b""
-    chunks = re.split(r"\r?\n[ \t]*\r?\n", text.decode("utf-8", "replace").strip())
+    if not isinstance(payload, list):
+        return _split_blocks(_text(part.get_payload(decode=True) or b""))
+    blocks: list[Message] = []
+    for block in payload:
+        blocks.append(block)
+        # The stdlib reads message/global-delivery-status as one message: the per-recipient
+        # blocks end up in its body.
+        body = block.get_payload(decode=True)
+        if isinstance(body, bytes) and body.strip():
+            blocks.extend(_split_blocks(_text(body)))
+    return [block for block in blocks if len(block)]
+
+
+def _split_blocks(text: str) -> list[Message]:
+    chunks = re.split(r"\r?\n[ \t]*\r?\n", text.strip())
     parser = HeaderParser(policy=policy.default)
     return [block for chunk in chunks if len(block := parser.parsestr(chunk + "\n"))]
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
 
 
 def _original_message_id(message: Message) -> str | None:
@@ -145,8 +159,8 @@ def _original_message_id(message: Message) -> str | None:
             inner = part.get_payload()
             headers = inner[0] if isinstance(inner, list) and inner else None
         else:
-            text = part.get_payload(decode=True) or b""
-            headers = HeaderParser(policy=policy.default).parsestr(text.decode("utf-8", "replace"))
+            text = _text(part.get_payload(decode=True) or b"")
+            headers = HeaderParser(policy=policy.default).parsestr(text)
         if headers is not None and headers.get("Message-ID"):
             return str(headers["Message-ID"]).strip()
     return None
@@ -166,7 +180,7 @@ def _recipient_event(block: Message, report: _Report) -> ProviderEvent | None:
         email=email,
         campaign_id=report.ids[0] if report.ids else None,
         subscriber_id=report.ids[1] if report.ids else None,
-        provider_message_id=report.message_id.strip("<>") if report.message_id else None,
+        provider_message_id=report.message_id,
         bounce_type=_bounce_type(kind, status),
         reason=_unfold(block.get("Diagnostic-Code")) or status,
         raw={key: _unfold(value) for key, value in block.items()},

@@ -52,7 +52,8 @@ class ProviderEvent:
     delivery_id: int | None = None
     #: Only DSNs know it (from Pinwheel's Message-ID); SendGrid events carry ``delivery_id``.
     subscriber_id: int | None = None
-    #: SendGrid's ``sg_message_id`` up to the first dot, or the original Message-ID for DSNs.
+    #: SendGrid's ``sg_message_id`` up to the first dot; for DSNs the original ``<Message-ID>``
+    #: as sent, which is what the SMTP backend records.
     provider_message_id: str | None = None
     bounce_type: BounceType | None = None
     reason: str | None = None

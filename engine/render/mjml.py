@@ -6,8 +6,8 @@ import re
 
 from mjml import mjml_to_html
 
-_HTML_TAG = re.compile(r"<html\b[^>]*>", re.IGNORECASE)
-_LANG_ATTR = re.compile(r'\blang="[^"]*"')
+_MJML_ROOT = re.compile(r"<mjml\b[^>]*>")
+_UNDETERMINED = re.compile(r'\blang="(?:und)?"')
 _INDENT = re.compile(r"\n[ \t]+")
 _LANG_CODE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 
@@ -26,8 +26,9 @@ def compile_mjml(source: str, *, default_lang: str = "en") -> str:
     The `lang` of the `<mjml>` root is kept; when it is missing (mjml-python then
     writes `lang="und"`), `default_lang` is used instead.
     """
+    lang = default_lang if _LANG_CODE.fullmatch(default_lang) else "en"
     try:
-        result = mjml_to_html(source)
+        result = mjml_to_html(_with_lang(source, lang))
     # mjml-python signals bad input with whatever exception its parser hits first.
     except Exception as exc:  # noqa: BLE001
         raise MjmlCompileError(_describe(exc)) from exc
@@ -35,7 +36,8 @@ def compile_mjml(source: str, *, default_lang: str = "en") -> str:
         raise MjmlCompileError("; ".join(str(error) for error in result.errors))
     if "<body" not in result.html:
         raise MjmlCompileError("compiler produced no <body>")
-    return _fix_lang(_collapse_indentation(result.html), default_lang)
+    # mjml-python writes lang="und" on <html> and on the body wrapper when the root has none.
+    return _UNDETERMINED.sub(f'lang="{lang}"', _collapse_indentation(result.html))
 
 
 def _describe(exc: Exception) -> str:
@@ -52,16 +54,9 @@ def _collapse_indentation(html: str) -> str:
     return _INDENT.sub("\n", html)
 
 
-def _fix_lang(html: str, default_lang: str) -> str:
-    lang = default_lang if _LANG_CODE.fullmatch(default_lang) else "en"
-    match = _HTML_TAG.search(html)
-    if match is None:
-        return html
-    tag = match.group(0)
-    if 'lang="und"' in tag or 'lang=""' in tag:
-        fixed = _LANG_ATTR.sub(f'lang="{lang}"', tag, count=1)
-    elif "lang=" not in tag:
-        fixed = tag.replace("<html", f'<html lang="{lang}"', 1)
-    else:
-        return html
-    return html[: match.start()] + fixed + html[match.end() :]
+def _with_lang(source: str, lang: str) -> str:
+    match = _MJML_ROOT.search(source)
+    if match is None or "lang=" in match.group(0):
+        return source
+    root = match.group(0).replace("<mjml", f'<mjml lang="{lang}"', 1)
+    return source[: match.start()] + root + source[match.end() :]

@@ -11,7 +11,7 @@ _CONFIG = ParserConfig(display_links=True)
 # inscriptis writes links as [text](url); a URL never holds spaces or a closing parenthesis.
 _LINK = re.compile(r"\[([^\[\]]*)\]\(([^()\s]*)\)")
 _MSO_BLOCK = re.compile(r"<!--\[if mso[^\]]*\]>.*?<!\[endif\]-->", re.DOTALL | re.IGNORECASE)
-_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
 _LIST_ITEM = re.compile(r"(?:[*\u2022-]|\d{1,3}\.) ")
 
 

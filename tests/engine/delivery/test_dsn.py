@@ -131,7 +131,7 @@ def test_postfix_hard_bounce() -> None:
     assert event.bounce_type is BounceType.HARD
     assert event.email == "jane.doe@example.com"
     assert (event.campaign_id, event.subscriber_id) == (42, 1007)
-    assert event.provider_message_id == MESSAGE_ID.strip("<>")
+    assert event.provider_message_id == MESSAGE_ID
     assert event.reason == (
         "smtp; 550 5.1.1 <jane.doe@example.com>: Recipient address rejected: "
         "User unknown in virtual mailbox table"
@@ -177,14 +177,16 @@ def test_foreign_or_forged_message_id_leaves_the_delivery_unknown() -> None:
     [genuine] = parse_dsn(report(HARD_BOUNCE, returned_message()), secret=SECRET)
     assert genuine.subscriber_id == 1007
     [foreign] = parse_dsn(report(HARD_BOUNCE, returned_message("<abc@elsewhere.example>")))
-    assert foreign.campaign_id is None and foreign.provider_message_id == "abc@elsewhere.example"
+    assert foreign.campaign_id is None and foreign.provider_message_id == "<abc@elsewhere.example>"
 
 
 def test_global_delivery_status_report() -> None:
     raw = (
         report(HARD_BOUNCE, returned_message(), report_type="global-delivery-status")
         .replace(b"message/delivery-status", b"message/global-delivery-status")
-        .replace(b"jane.doe@example.com", "jan\u00e9@example.com".encode())
+        .replace(
+            b"Original-Recipient: rfc822;Jane.Doe", "Original-Recipient: utf-8;Jan\u00e9".encode()
+        )
     )
     [event] = parse_dsn(raw)
     assert event.email == "jan\u00e9@example.com"

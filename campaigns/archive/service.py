@@ -1,0 +1,129 @@
+"""Queries behind the public archive: only sent issues, and never anyone's personal data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from campaigns.issues.models import Issue, issue_topic
+from campaigns.sending.models import Campaign, CampaignStatus
+from engine.errors import NotFound
+from subscribers.models import Topic
+
+PAGE_SIZE = 20
+#: Campaign states whose frozen email may be shown publicly.
+PUBLISHED_CAMPAIGN_STATES = (CampaignStatus.SENT, CampaignStatus.SENDING)
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveFilters:
+    query: str = ""
+    topic: str = ""
+    observance: str = ""
+    year: int | None = None
+    page: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivePage:
+    issues: list[Issue]
+    total: int
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedIssue:
+    """An issue as the public sees it: the email of the campaign that sent it."""
+
+    issue: Issue
+    campaign: Campaign
+    previous: Issue | None
+    next: Issue | None
+
+
+def published_issues() -> sa.Select[tuple[Issue]]:
+    """Return a select of issues that have been sent, newest first."""
+    return (
+        sa.select(Issue)
+        .where(Issue.published_at.is_not(None))
+        .order_by(Issue.published_at.desc(), Issue.id.desc())
+    )
+
+
+def search_archive(session: Session, filters: ArchiveFilters) -> ArchivePage:
+    """Return one page of sent issues matching ``filters``."""
+    query = published_issues()
+    if filters.query:
+        pattern = f"%{filters.query.strip().lower()}%"
+        query = query.where(sa.func.lower(Issue.title).like(pattern))
+    if filters.topic:
+        query = query.where(
+            Issue.id.in_(
+                sa.select(issue_topic.c.issue_id)
+                .join(Topic, Topic.id == issue_topic.c.topic_id)
+                .where(Topic.slug == filters.topic)
+            )
+        )
+    if filters.observance:
+        query = query.where(Issue.observance_slug == filters.observance)
+    if filters.year:
+        query = query.where(Issue.published_at >= _year_start(filters.year)).where(
+            Issue.published_at < _year_start(filters.year + 1)
+        )
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    pages = max(1, -(-(total or 0) // PAGE_SIZE))
+    page = min(max(filters.page, 1), pages)
+    issues = session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return ArchivePage(list(issues), total or 0, page, pages)
+
+
+def find_published(session: Session, slug: str) -> PublishedIssue:
+    """Return the sent issue with ``slug`` and its neighbours, or raise ``NotFound``."""
+    issue = session.scalar(
+        sa.select(Issue).where(Issue.slug == slug, Issue.published_at.is_not(None))
+    )
+    campaign = None if issue is None else latest_sent_campaign(session, issue.id)
+    if issue is None or campaign is None:
+        raise NotFound(f"There is no published issue at /view/{slug}.")
+    assert issue.published_at is not None
+    previous = session.scalar(
+        published_issues().where(Issue.published_at < issue.published_at).limit(1)
+    )
+    following = session.scalar(
+        sa.select(Issue)
+        .where(Issue.published_at > issue.published_at)
+        .order_by(Issue.published_at.asc(), Issue.id.asc())
+        .limit(1)
+    )
+    return PublishedIssue(issue, campaign, previous, following)
+
+
+def latest_sent_campaign(session: Session, issue_id: int) -> Campaign | None:
+    """Return the most recent campaign that sent (or is sending) the issue."""
+    return session.scalar(
+        sa.select(Campaign)
+        .where(Campaign.issue_id == issue_id, Campaign.status.in_(PUBLISHED_CAMPAIGN_STATES))
+        .order_by(Campaign.started_at.desc().nulls_last(), Campaign.id.desc())
+        .limit(1)
+    )
+
+
+def archive_years(session: Session) -> list[int]:
+    """Return the years that have sent issues, newest first."""
+    dates = session.scalars(sa.select(Issue.published_at).where(Issue.published_at.is_not(None)))
+    return sorted({moment.year for moment in dates if moment is not None}, reverse=True)
+
+
+def archive_topics(session: Session) -> list[Topic]:
+    """Return the public topics, for the archive's filter."""
+    return list(session.scalars(sa.select(Topic).where(Topic.visibility == "public").order_by(Topic.position, Topic.name)))
+
+
+def _year_start(year: int) -> datetime:
+    from datetime import UTC
+
+    return datetime(year, 1, 1, tzinfo=UTC)

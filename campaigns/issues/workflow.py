@@ -1,0 +1,191 @@
+"""Approval workflow: draft → in review → approved, bound to one revision and one audience.
+
+An approval is a hash of the exact revision and audience an approver saw; any later save
+clears it (``save_revision``), and a large send whose campaign froze a different revision or
+audience finds no matching approval.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from campaigns.issues.models import Issue, IssueRevision, IssueStatus
+from campaigns.issues.rendering import render_stored_issue
+from engine import audit
+from engine.clock import now
+from engine.config import Settings
+from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from engine.users import Role, StaffUser
+
+if TYPE_CHECKING:
+    from campaigns.sending.models import Campaign
+
+APPROVE_ACTION = "issue.approve"
+
+
+def approval_hash(
+    issue_revision: IssueRevision, topic_ids: Iterable[int], segment: Mapping[str, Any] | None
+) -> str:
+    """Return the SHA-256 binding an approval to this exact revision and audience."""
+    payload = {
+        "issue": issue_revision.issue_id,
+        "revision": issue_revision.number,
+        "content": issue_revision.content,
+        "topics": sorted({int(topic_id) for topic_id in topic_ids}),
+        "segment": {str(k): str(v) for k, v in sorted((segment or {}).items())},
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def current_revision(session: Session, issue: Issue) -> IssueRevision:
+    """Return the stored row of the issue's latest revision."""
+    return revision_row(session, issue.id, issue.revision)
+
+
+def revision_row(session: Session, issue_id: int, number: int) -> IssueRevision:
+    """Return revision ``number`` of an issue or raise ``NotFound``."""
+    row = session.scalar(
+        sa.select(IssueRevision).where(
+            IssueRevision.issue_id == issue_id, IssueRevision.number == number
+        )
+    )
+    if row is None:
+        raise NotFound(f"Issue {issue_id} has no revision {number}.")
+    return row
+
+
+def submit_for_review(session: Session, issue: Issue, actor: StaffUser, *, settings: Settings) -> Issue:
+    """Move a draft to review once its latest revision passes every blocking pre-send check."""
+    if issue.status != IssueStatus.DRAFT:
+        raise Conflict(f"This issue is {issue.status.replace('_', ' ')}, not a draft.")
+    errors = render_stored_issue(settings, issue).errors
+    if errors:
+        raise ValidationFailed(
+            "Fix the pre-send check errors before asking for review.",
+            details=[check.message for check in errors],
+        )
+    issue.status = IssueStatus.IN_REVIEW
+    audit.record(session, actor, "issue.submit", issue, revision=issue.revision)
+    session.flush()
+    return issue
+
+
+def return_to_draft(session: Session, issue: Issue, actor: StaffUser, reason: str = "") -> Issue:
+    """Send an issue in review (or approved) back to its authors, voiding any approval."""
+    if issue.status not in (IssueStatus.IN_REVIEW, IssueStatus.APPROVED):
+        raise Conflict("Only an issue in review or approved can be returned to draft.")
+    issue.status = IssueStatus.DRAFT
+    issue.approval_hash, issue.approver_id, issue.approved_at = None, None, None
+    audit.record(session, actor, "issue.return", issue, revision=issue.revision, reason=reason)
+    session.flush()
+    return issue
+
+
+def contributors_since_approval(session: Session, issue: Issue) -> set[int]:
+    """Return the ids of the author and of everyone who saved a revision since the last approval."""
+    last_approved = session.scalar(
+        sa.select(audit.AuditEntry.details)
+        .where(
+            audit.AuditEntry.action == APPROVE_ACTION,
+            audit.AuditEntry.object_type == Issue.__tablename__,
+            audit.AuditEntry.object_id == str(issue.id),
+        )
+        .order_by(audit.AuditEntry.at.desc(), audit.AuditEntry.id.desc())
+        .limit(1)
+    )
+    since = int((last_approved or {}).get("revision", 0))
+    savers = session.scalars(
+        sa.select(IssueRevision.saved_by_id).where(
+            IssueRevision.issue_id == issue.id, IssueRevision.number > since
+        )
+    )
+    people = {saver for saver in savers if saver is not None}
+    if issue.author_id is not None:
+        people.add(issue.author_id)
+    return people
+
+
+def approve(
+    session: Session,
+    issue: Issue,
+    approver: StaffUser,
+    topic_ids: Iterable[int],
+    segment: Mapping[str, Any] | None = None,
+) -> Issue:
+    """Approve the issue's latest revision for this audience; nobody approves their own work."""
+    if not approver.has_role(Role.APPROVER):
+        raise Forbidden("Only an approver can approve an issue.")
+    if issue.status != IssueStatus.IN_REVIEW:
+        raise Conflict("Only an issue in review can be approved; ask the editor to submit it.")
+    if approver.id in contributors_since_approval(session, issue):
+        raise Forbidden(
+            "You wrote or edited this issue, so someone else has to approve it."
+        )
+    topics = sorted(set(topic_ids))
+    if not topics:
+        raise ValidationFailed("Choose the topics this approval covers.")
+    issue.approval_hash = approval_hash(current_revision(session, issue), topics, segment)
+    issue.approver_id, issue.approved_at = approver.id, now()
+    issue.status = IssueStatus.APPROVED
+    audit.record(session, approver, APPROVE_ACTION, issue, revision=issue.revision,
+                 topic_ids=topics, segment=dict(segment or {}))  # fmt: skip
+    session.flush()
+    return issue
+
+
+def is_approved_for(
+    session: Session,
+    issue: Issue,
+    revision: int,
+    topic_ids: Iterable[int],
+    segment: Mapping[str, Any] | None,
+) -> bool:
+    """Return whether the issue carries an approval for this revision and audience."""
+    if not issue.approval_hash or issue.status != IssueStatus.APPROVED:
+        return False
+    expected = approval_hash(revision_row(session, issue.id, revision), topic_ids, segment)
+    return expected == issue.approval_hash
+
+
+def ensure_send_allowed(
+    session: Session,
+    campaign: Campaign,
+    recipient_count: int,
+    threshold: int,
+    *,
+    test: bool = False,
+) -> None:
+    """Raise ``Forbidden`` unless this send may go out.
+
+    Test sends to staff always may. Sends to more than ``threshold`` recipients need an
+    approval whose hash matches the campaign's frozen revision and its topics and segment.
+    """
+    if test or recipient_count <= threshold:
+        return
+    issue = session.get(Issue, campaign.issue_id)
+    topic_ids = [topic.id for topic in campaign.topics]
+    if issue is None or not is_approved_for(
+        session, issue, campaign.issue_revision, topic_ids, campaign.segment
+    ):
+        raise Forbidden(
+            f"This campaign reaches {recipient_count:,} recipients (more than {threshold:,}): "
+            "it needs an approver's approval of this exact revision and audience.",
+            details={"recipients": recipient_count, "threshold": threshold},
+        )
+
+
+def workflow_state(issue: Issue, campaign_statuses: Iterable[str]) -> str:
+    """Return the state staff see: the issue's status, or scheduled/sent once a campaign is."""
+    statuses = set(campaign_statuses)
+    if "sent" in statuses or "sending" in statuses:
+        return "sent"
+    if "scheduled" in statuses:
+        return "scheduled"
+    return str(issue.status)

@@ -1,0 +1,243 @@
+"""The states of one batch: claim with a lease, mark submitting, record the provider's answers.
+
+Every step is a compare-and-set on the batch's status, so two workers, a redelivered task or
+recovery racing a slow worker can never move one batch twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from campaigns.issues.models import Issue
+from campaigns.sending.compose import FrozenCampaign, Recipient
+from campaigns.sending.models import (
+    Batch,
+    BatchStatus,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+)
+from engine.clock import now
+from engine.delivery.base import ResultStatus, SendResult
+from subscribers.models import Subscriber, Suppression
+
+#: After this many transient failures a delivery is given up as permanent.
+MAX_ATTEMPTS = 5
+#: Back-off for a transient failure the provider gave no retry time for.
+DEFAULT_RETRY = timedelta(minutes=2)
+
+_d = Delivery.__table__
+_b = Batch.__table__
+_c = Campaign.__table__
+
+
+def claim_next_batch(
+    session: Session, *, worker: str, lease_until: datetime, campaign_id: int | None = None
+) -> tuple[int, int] | None:
+    """Claim the oldest queued batch of a sending campaign; return ``(batch_id, campaign_id)``."""
+    query = (
+        sa.select(_b.c.id)
+        .join(_c, _c.c.id == _b.c.campaign_id)
+        .where(_b.c.status == BatchStatus.QUEUED, _c.c.status == CampaignStatus.SENDING)
+        .order_by(_b.c.id)
+        .limit(1)
+    )
+    if campaign_id is not None:
+        query = query.where(_b.c.campaign_id == campaign_id)
+    if session.get_bind().dialect.name == "postgresql":
+        # SKIP LOCKED lets concurrent claimers walk past each other's candidate rows instead
+        # of queueing on them; SQLite serialises claimers with BEGIN IMMEDIATE instead.
+        query = query.with_for_update(skip_locked=True, of=_b)
+    batch_id = session.scalar(query)
+    if batch_id is None:
+        return None
+    claimed = claim_batch(session, batch_id, worker=worker, lease_until=lease_until)
+    return None if claimed is None else (batch_id, claimed)
+
+
+def claim_batch(session: Session, batch_id: int, *, worker: str, lease_until: datetime) -> int | None:
+    """Claim ``batch_id`` if it is queued and its campaign is sending; return the campaign id.
+
+    The lease says how long the claim holds: recovery may take an expired claim back.
+    """
+    sending = sa.exists().where(_c.c.id == _b.c.campaign_id, _c.c.status == CampaignStatus.SENDING)
+    claimed = session.execute(
+        sa.update(_b)
+        .where(_b.c.id == batch_id, _b.c.status == BatchStatus.QUEUED, sending)
+        .values(
+            status=BatchStatus.CLAIMED,
+            claimed_by=worker,
+            lease_expires_at=lease_until,
+            attempts=_b.c.attempts + 1,
+        )
+        .returning(_b.c.campaign_id)
+    ).scalar_one_or_none()
+    if claimed is None:
+        return None
+    _move(session, batch_id, DeliveryStatus.QUEUED, DeliveryStatus.CLAIMED)
+    _suppress_at_send_time(session, batch_id)
+    return claimed
+
+
+def _suppress_at_send_time(session: Session, batch_id: int) -> None:
+    # Addresses suppressed (or subscribers erased) after the audience was frozen.
+    suppressed = sa.exists().where(Suppression.address == _d.c.address)
+    session.execute(
+        sa.update(_d)
+        .where(
+            _d.c.batch_id == batch_id,
+            _d.c.status == DeliveryStatus.CLAIMED,
+            sa.or_(_d.c.subscriber_id.is_(None), suppressed),
+        )
+        .values(status=DeliveryStatus.SUPPRESSED, updated_at=now())
+    )
+
+
+def load_frozen(session: Session, campaign_id: int) -> FrozenCampaign:
+    """Read what the campaign froze (one Core row)."""
+    row = session.execute(
+        sa.select(_c.c.id, Issue.slug, _c.c.subject, _c.c.from_address, _c.c.html, _c.c.text)
+        .join(Issue, Issue.id == _c.c.issue_id)
+        .where(_c.c.id == campaign_id)
+    ).one()
+    return FrozenCampaign(*row)
+
+
+def read_recipients(session: Session, batch_id: int, status: DeliveryStatus) -> list[Recipient]:
+    """Return the batch's recipients in ``status`` as plain rows, in id order."""
+    rows = session.execute(
+        sa.select(_d.c.id, _d.c.subscriber_id, _d.c.address, sa.func.coalesce(Subscriber.name, ""))
+        .outerjoin(Subscriber, Subscriber.id == _d.c.subscriber_id)
+        .where(_d.c.batch_id == batch_id, _d.c.status == status)
+        .order_by(_d.c.id)
+    )
+    return [Recipient(*row) for row in rows]
+
+
+def mark_submitting(session: Session, batch_id: int, *, worker: str, lease_until: datetime) -> bool:
+    """Move our claimed batch to ``submitting``; False if the claim was lost or the campaign stopped.
+
+    The caller commits this before calling the provider: after a crash, ``submitting`` is the
+    record that the provider may already have the messages.
+    """
+    sending = sa.exists().where(_c.c.id == _b.c.campaign_id, _c.c.status == CampaignStatus.SENDING)
+    moved = session.execute(
+        sa.update(_b)
+        .where(
+            _b.c.id == batch_id,
+            _b.c.status == BatchStatus.CLAIMED,
+            _b.c.claimed_by == worker,
+            sending,
+        )
+        .values(status=BatchStatus.SUBMITTING, lease_expires_at=lease_until)
+    ).rowcount
+    if moved != 1:
+        return False
+    _move(session, batch_id, DeliveryStatus.CLAIMED, DeliveryStatus.SUBMITTING)
+    return True
+
+
+def release_batch(session: Session, batch_id: int, *, worker: str, source: BatchStatus) -> None:
+    """Give a batch we hold back to the queue, its unsent deliveries with it."""
+    released = session.execute(
+        sa.update(_b)
+        .where(_b.c.id == batch_id, _b.c.status == source, _b.c.claimed_by == worker)
+        .values(status=BatchStatus.QUEUED, claimed_by=None, lease_expires_at=None)
+    ).rowcount
+    if released == 1:
+        held = DeliveryStatus(source.value)
+        _move(session, batch_id, held, DeliveryStatus.QUEUED)
+
+
+def record_results(
+    session: Session, batch_id: int, results: Sequence[SendResult], uncertain: Iterable[int] = ()
+) -> None:
+    """Write every result at once (one ``executemany`` per outcome) and close the batch."""
+    at = now()
+    accepted = [r for r in results if r.status is ResultStatus.ACCEPTED]
+    transient = [r for r in results if r.status is ResultStatus.FAILED_TRANSIENT]
+    permanent = [r for r in results if r.status is ResultStatus.FAILED_PERMANENT]
+    _write_accepted(session, accepted, at)
+    _write_transient(session, transient, at)
+    _write_simple(session, [r.delivery_id for r in permanent], DeliveryStatus.FAILED_PERMANENT, at,
+                  errors={r.delivery_id: r.error or "" for r in permanent})
+    _write_simple(session, list(uncertain), DeliveryStatus.UNCERTAIN, at, errors={})
+    session.execute(
+        sa.update(_b)
+        .where(_b.c.id == batch_id, _b.c.status == BatchStatus.SUBMITTING)
+        .values(status=BatchStatus.DONE, finished_at=at, lease_expires_at=None)
+    )
+
+
+# Outcomes may also land on deliveries recovery already called uncertain: a late answer is
+# better knowledge than the guess.
+_OPEN = (DeliveryStatus.SUBMITTING, DeliveryStatus.UNCERTAIN)
+
+
+def _write_accepted(session: Session, results: Sequence[SendResult], at: datetime) -> None:
+    if not results:
+        return
+    statement = (
+        sa.update(_d)
+        .where(_d.c.id == sa.bindparam("did"), _d.c.status.in_(_OPEN))
+        .values(
+            status=DeliveryStatus.ACCEPTED,
+            provider_message_id=sa.bindparam("pmid"),
+            accepted_at=at,
+            updated_at=at,
+        )
+    )
+    session.execute(
+        statement, [{"did": r.delivery_id, "pmid": r.provider_message_id} for r in results]
+    )
+
+
+def _write_transient(session: Session, results: Sequence[SendResult], at: datetime) -> None:
+    if not results:
+        return
+    gives_up = _d.c.attempts + 1 >= MAX_ATTEMPTS
+    statement = (
+        sa.update(_d)
+        .where(_d.c.id == sa.bindparam("did"), _d.c.status.in_(_OPEN))
+        .values(
+            status=sa.case(
+                (gives_up, DeliveryStatus.FAILED_PERMANENT.value),
+                else_=DeliveryStatus.FAILED_TRANSIENT.value,
+            ),
+            attempts=_d.c.attempts + 1,
+            retry_at=sa.bindparam("retry"),
+            last_error=sa.bindparam("error"),
+            updated_at=at,
+        )
+    )
+    rows = [
+        {"did": r.delivery_id, "retry": r.retry_at or at + DEFAULT_RETRY, "error": r.error or ""}
+        for r in results
+    ]
+    session.execute(statement, rows)
+
+
+def _write_simple(
+    session: Session, ids: list[int], status: DeliveryStatus, at: datetime, errors: dict[int, str]
+) -> None:
+    if not ids:
+        return
+    statement = (
+        sa.update(_d)
+        .where(_d.c.id == sa.bindparam("did"), _d.c.status.in_(_OPEN))
+        .values(status=status, last_error=sa.bindparam("error"), updated_at=at)
+    )
+    session.execute(statement, [{"did": i, "error": errors.get(i, "")} for i in ids])
+
+
+def _move(session: Session, batch_id: int, source: DeliveryStatus, target: DeliveryStatus) -> None:
+    session.execute(
+        sa.update(_d)
+        .where(_d.c.batch_id == batch_id, _d.c.status == source)
+        .values(status=target, updated_at=now())
+    )

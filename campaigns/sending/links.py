@@ -1,0 +1,79 @@
+"""Mint the signed per-recipient links of a send quickly, byte-for-byte as ``TokenSigner`` does.
+
+``itsdangerous`` re-derives its key and builds a signer object for every token (~100 µs);
+a send mints three tokens per recipient, so the derived keys are kept and each token costs
+one HMAC. The tokens are the same ones ``subscribers.tokens.TokenSigner`` makes and reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import struct
+import time
+from dataclasses import dataclass
+
+from engine.config import Settings
+from subscribers.tokens import Purpose
+
+_TIMESTAMP = struct.Struct(">Q")
+
+
+def _b64(value: bytes) -> bytes:
+    return base64.urlsafe_b64encode(value).rstrip(b"=")
+
+
+class FastTokenSigner:
+    """Sign ``[subscriber_id, extra]`` payloads with itsdangerous' URL-safe timed format."""
+
+    def __init__(self, secret_key: str) -> None:
+        secret = secret_key.encode()
+        self._keys = {
+            purpose: hashlib.sha1(f"pinwheel.{purpose}".encode() + b"signer" + secret).digest()  # noqa: S324
+            for purpose in Purpose
+        }
+        self._second = -1
+        self._stamp = b""
+
+    def sign(self, purpose: Purpose, subscriber_id: int, extra: str = "") -> str:
+        """Return the token ``TokenSigner.sign`` would return in this second."""
+        payload = f'[{subscriber_id},"{extra}"]' if extra else f"[{subscriber_id}]"
+        value = _b64(payload.encode()) + b"." + self._timestamp()
+        signature = hmac.digest(self._keys[purpose], value, "sha1")
+        return (value + b"." + _b64(signature)).decode("ascii")
+
+    def _timestamp(self) -> bytes:
+        second = int(time.time())
+        if second != self._second:
+            self._second = second
+            self._stamp = _b64(_TIMESTAMP.pack(second).lstrip(b"\x00"))
+        return self._stamp
+
+
+@dataclass(frozen=True, slots=True)
+class SendLinks:
+    """Build the unsubscribe, preferences and web-view URLs of one campaign's recipients."""
+
+    base_url: str
+    issue_slug: str
+    campaign_id: int
+    signer: FastTokenSigner
+
+    @classmethod
+    def for_campaign(cls, settings: Settings, issue_slug: str, campaign_id: int) -> SendLinks:
+        return cls(settings.BASE_URL, issue_slug, campaign_id, FastTokenSigner(settings.SECRET_KEY))
+
+    def unsubscribe(self, subscriber_id: int) -> str:
+        """Return the unsubscribe URL bound to this campaign (RFC 8058 one-click POSTs here)."""
+        token = self.signer.sign(Purpose.UNSUBSCRIBE, subscriber_id, f"c{self.campaign_id}")
+        return f"{self.base_url}/unsubscribe/{token}"
+
+    def preferences(self, subscriber_id: int) -> str:
+        """Return the preferences URL."""
+        return f"{self.base_url}/preferences/{self.signer.sign(Purpose.PREFERENCES, subscriber_id)}"
+
+    def webview(self, subscriber_id: int) -> str:
+        """Return the personal web view URL of the issue."""
+        token = self.signer.sign(Purpose.WEBVIEW, subscriber_id, f"c{self.campaign_id}")
+        return f"{self.base_url}/view/{self.issue_slug}?t={token}"

@@ -1,0 +1,70 @@
+"""Test sends: the real message to a few staff addresses, without touching campaign state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.orm import Session
+
+from campaigns.sending.compose import CampaignMessages, FrozenCampaign, Recipient
+from campaigns.sending.models import Campaign
+from campaigns.sending.service import current_settings
+from engine.config import Settings
+from engine.delivery.base import DeliveryBackend, SendResult
+from engine.delivery.registry import backend_from_settings
+from engine.errors import ValidationFailed
+
+MAX_TEST_ADDRESSES = 10
+TEST_PREFIX = "[Test] "
+
+
+def test_send(
+    session: Session,
+    campaign: Campaign,
+    addresses: Iterable[str],
+    *,
+    settings: Settings | None = None,
+    backend: DeliveryBackend | None = None,
+) -> list[SendResult]:
+    """Send the campaign's frozen message to ``addresses`` with a ``[Test]`` subject prefix.
+
+    No delivery, batch or counter is written; links carry subscriber id 0, which no page accepts.
+    """
+    targets = _valid_addresses(addresses)
+    settings = settings or current_settings()
+    frozen = FrozenCampaign(
+        campaign.id,
+        campaign.issue.slug,
+        campaign.subject,
+        campaign.from_address or settings.SENDER_ADDRESS,
+        campaign.html,
+        campaign.text,
+    )
+    builder = CampaignMessages(settings, frozen)
+    messages = [
+        builder.message(Recipient(-(n + 1), 0, address, ""), subject_prefix=TEST_PREFIX)
+        for n, address in enumerate(targets)
+    ]
+    backend = backend or backend_from_settings(settings)
+    try:
+        return backend.send_batch(messages)
+    finally:
+        backend.close()
+
+
+test_send.__test__ = False  # type: ignore[attr-defined]
+
+
+def _valid_addresses(addresses: Iterable[str]) -> list[str]:
+    result: list[str] = []
+    for address in addresses:
+        try:
+            result.append(validate_email(address, check_deliverability=False).normalized.lower())
+        except EmailNotValidError as error:
+            raise ValidationFailed(f"{address!r} is not an email address: {error}") from None
+    if not result:
+        raise ValidationFailed("Give at least one address for the test send.")
+    if len(result) > MAX_TEST_ADDRESSES:
+        raise ValidationFailed(f"A test send goes to at most {MAX_TEST_ADDRESSES} addresses.")
+    return result

@@ -1,0 +1,188 @@
+"""Take back what crashed workers left behind, retry due failures and close finished campaigns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from campaigns.issues.models import Issue
+from campaigns.sending.models import (
+    TERMINAL_DELIVERY_STATUSES,
+    Batch,
+    BatchStatus,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+)
+from campaigns.sending.service import get_campaign
+from engine.clock import now
+from engine.errors import Conflict
+
+_d = Delivery.__table__
+_b = Batch.__table__
+_c = Campaign.__table__
+
+
+@dataclass(slots=True)
+class RecoveryReport:
+    """What one recovery pass changed; ``requeued`` batches need a worker (or a task) again."""
+
+    requeued: list[int] = field(default_factory=list)
+    uncertain: int = 0
+    retried: int = 0
+    finished: list[int] = field(default_factory=list)
+
+
+def recover(session: Session, at: datetime | None = None) -> RecoveryReport:
+    """Run one recovery pass: expired claims back to the queue, expired submissions uncertain.
+
+    A ``claimed`` batch never reached the provider, so it is safe to hand out again; a
+    ``submitting`` one may have, so its deliveries become ``uncertain`` and are never resent
+    without a staff decision. Due transient failures go back to the queue with their batch.
+    """
+    at = at or now()
+    report = RecoveryReport()
+    report.requeued += _requeue_expired_claims(session, at)
+    report.uncertain += _expire_submissions(session, at)
+    retried, batches = _retry_due_failures(session, at)
+    report.retried += retried
+    report.requeued += batches
+    for campaign_id in _sending_campaigns(session):
+        if finish_if_complete(session, campaign_id):
+            report.finished.append(campaign_id)
+    return report
+
+
+def _expired(status: BatchStatus, at: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(_b.c.status == status, _b.c.lease_expires_at < at)
+
+
+def _requeue_expired_claims(session: Session, at: datetime) -> list[int]:
+    ids = list(
+        session.scalars(
+            sa.update(_b)
+            .where(_expired(BatchStatus.CLAIMED, at))
+            .values(status=BatchStatus.QUEUED, claimed_by=None, lease_expires_at=None)
+            .returning(_b.c.id)
+        )
+    )
+    if ids:
+        _move_deliveries(session, ids, DeliveryStatus.CLAIMED, DeliveryStatus.QUEUED)
+    return ids
+
+
+def _expire_submissions(session: Session, at: datetime) -> int:
+    ids = list(
+        session.scalars(
+            sa.update(_b)
+            .where(_expired(BatchStatus.SUBMITTING, at))
+            .values(status=BatchStatus.DONE, finished_at=at, lease_expires_at=None)
+            .returning(_b.c.id)
+        )
+    )
+    if not ids:
+        return 0
+    return _move_deliveries(session, ids, DeliveryStatus.SUBMITTING, DeliveryStatus.UNCERTAIN)
+
+
+def _retry_due_failures(session: Session, at: datetime) -> tuple[int, list[int]]:
+    due = sa.and_(_d.c.status == DeliveryStatus.FAILED_TRANSIENT, _d.c.retry_at <= at)
+    candidates = sa.select(_d.c.batch_id).where(due).distinct()
+    # Only batches at rest: a batch still being worked on must not gain deliveries mid-flight.
+    ids = list(
+        session.scalars(
+            sa.update(_b)
+            .where(_b.c.status == BatchStatus.DONE, _b.c.id.in_(candidates))
+            .values(status=BatchStatus.QUEUED, claimed_by=None, finished_at=None)
+            .returning(_b.c.id)
+        )
+    )
+    if not ids:
+        return 0, []
+    moved = session.execute(
+        sa.update(_d).where(due, _d.c.batch_id.in_(ids)).values(status=DeliveryStatus.QUEUED)
+    ).rowcount
+    return moved, ids
+
+
+def _move_deliveries(
+    session: Session, batch_ids: list[int], source: DeliveryStatus, target: DeliveryStatus
+) -> int:
+    return session.execute(
+        sa.update(_d)
+        .where(_d.c.batch_id.in_(batch_ids), _d.c.status == source)
+        .values(status=target, updated_at=now())
+    ).rowcount
+
+
+def _sending_campaigns(session: Session) -> list[int]:
+    return list(session.scalars(sa.select(_c.c.id).where(_c.c.status == CampaignStatus.SENDING)))
+
+
+def delivery_counts(session: Session, campaign_id: int) -> dict[DeliveryStatus, int]:
+    """Return the number of deliveries in each state (every state present, zeros included)."""
+    counts = dict.fromkeys(DeliveryStatus, 0)
+    rows = session.execute(
+        sa.select(_d.c.status, sa.func.count())
+        .where(_d.c.campaign_id == campaign_id)
+        .group_by(_d.c.status)
+    )
+    for status, count in rows:
+        counts[DeliveryStatus(status)] = count
+    return counts
+
+
+def finish_if_complete(session: Session, campaign_id: int) -> bool:
+    """Mark a sending campaign ``sent`` when every delivery is terminal and the books balance."""
+    counts = delivery_counts(session, campaign_id)
+    if any(counts[status] for status in DeliveryStatus if status not in TERMINAL_DELIVERY_STATUSES):
+        return False
+    accounted = sum(counts[status] for status in TERMINAL_DELIVERY_STATUSES)
+    at = now()
+    moved = session.execute(
+        sa.update(_c)
+        .where(
+            _c.c.id == campaign_id,
+            _c.c.status == CampaignStatus.SENDING,
+            _c.c.recipients == accounted,
+        )
+        .values(status=CampaignStatus.SENT, finished_at=at, updated_at=at)
+    ).rowcount
+    if moved != 1:
+        return False
+    issue_id = session.scalar(sa.select(_c.c.issue_id).where(_c.c.id == campaign_id))
+    session.execute(
+        sa.update(Issue)
+        .where(Issue.id == issue_id, Issue.published_at.is_(None))
+        .values(published_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+def resend_uncertain(session: Session, campaign_id: int) -> int:
+    """Queue the campaign's uncertain deliveries again (staff accept that some may get two copies)."""
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status == CampaignStatus.CANCELLED:
+        raise Conflict(f"Campaign {campaign_id} was cancelled; nothing is resent.")
+    uncertain = sa.and_(_d.c.campaign_id == campaign_id, _d.c.status == DeliveryStatus.UNCERTAIN)
+    batch_ids = list(session.scalars(sa.select(_d.c.batch_id).where(uncertain).distinct()))
+    if not batch_ids:
+        return 0
+    moved = session.execute(
+        sa.update(_d).where(uncertain).values(status=DeliveryStatus.QUEUED, updated_at=now())
+    ).rowcount
+    session.execute(
+        sa.update(_b)
+        .where(_b.c.id.in_(batch_ids), _b.c.status == BatchStatus.DONE)
+        .values(status=BatchStatus.QUEUED, claimed_by=None, finished_at=None)
+    )
+    if campaign.status == CampaignStatus.SENT:
+        campaign.status = CampaignStatus.SENDING
+        campaign.finished_at = None
+    session.flush()
+    return moved

@@ -1,0 +1,130 @@
+"""Deliver batches: the one function both the in-process pool and the Celery task call.
+
+Each batch goes through three short transactions: claim (and read its recipients), mark
+``submitting`` (committed before the provider is called), record the answers. A task that is
+delivered twice finds the batch no longer ``queued`` and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from campaigns.sending.batches import (
+    claim_batch,
+    claim_next_batch,
+    load_frozen,
+    mark_submitting,
+    read_recipients,
+    record_results,
+    release_batch,
+)
+from campaigns.sending.compose import CampaignMessages, Recipient, messages_cache
+from campaigns.sending.models import BatchStatus, DeliveryStatus
+from campaigns.sending.recovery import finish_if_complete
+from campaigns.sending.service import pause_campaign
+from engine.clock import now
+from engine.config import Settings
+from engine.db import Database
+from engine.delivery.base import (
+    BackendAuthError,
+    DeliveryBackend,
+    OutcomeUnknownError,
+    SendResult,
+)
+from engine.errors import Conflict
+
+log = logging.getLogger(__name__)
+
+CREDENTIALS_REFUSED = (
+    "Paused: the mail provider refused our credentials ({backend}). Check the API key or SMTP "
+    "login in the configuration, then resume the campaign; nothing in the stopped batch was sent."
+)
+
+
+def worker_name() -> str:
+    """Return a name for the current thread that says which host and process holds a claim."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"[:120]
+
+
+@dataclass(slots=True)
+class BatchRunner:
+    """Claim, personalize, hand over and record batches for one thread of one process."""
+
+    database: Database
+    settings: Settings
+    backend: DeliveryBackend
+    worker: str = ""
+
+    def __post_init__(self) -> None:
+        self.worker = self.worker or worker_name()
+
+    def _lease(self) -> datetime:
+        return now() + timedelta(seconds=self.settings.BATCH_LEASE_SECONDS)
+
+    def run_batch(self, batch_id: int) -> bool:
+        """Deliver ``batch_id`` if it is still queued; return whether this call delivered it."""
+        with self.database.session() as session:
+            campaign_id = claim_batch(session, batch_id, worker=self.worker, lease_until=self._lease())
+            claim = None if campaign_id is None else self._read(session, campaign_id, batch_id)
+        return claim is not None and self._deliver(batch_id, *claim)
+
+    def run_next(self, campaign_id: int | None = None) -> bool:
+        """Deliver the next queued batch (of ``campaign_id`` if given); False when none is left."""
+        with self.database.session() as session:
+            claimed = claim_next_batch(
+                session, worker=self.worker, lease_until=self._lease(), campaign_id=campaign_id
+            )
+            if claimed is None:
+                return False
+            batch_id = claimed[0]
+            claim = self._read(session, claimed[1], batch_id)
+        self._deliver(batch_id, *claim)
+        return True
+
+    def _read(
+        self, session: Session, campaign_id: int, batch_id: int
+    ) -> tuple[CampaignMessages, list[Recipient]]:
+        builder = messages_cache.get(self.settings, load_frozen(session, campaign_id))
+        return builder, read_recipients(session, batch_id, DeliveryStatus.CLAIMED)
+
+    def _deliver(
+        self, batch_id: int, builder: CampaignMessages, recipients: list[Recipient]
+    ) -> bool:
+        campaign_id = builder.campaign.id
+        messages = [builder.message(recipient) for recipient in recipients]
+        with self.database.session() as session:
+            if not mark_submitting(session, batch_id, worker=self.worker, lease_until=self._lease()):
+                release_batch(session, batch_id, worker=self.worker, source=BatchStatus.CLAIMED)
+                return False
+        # Committed above: from here a crash leaves "submitting", which recovery turns into
+        # "uncertain" rather than sending anyone a second copy.
+        uncertain: Sequence[int] = ()
+        try:
+            results: Sequence[SendResult] = self.backend.send_batch(messages) if messages else []
+        except BackendAuthError as error:
+            self._pause_for_credentials(campaign_id, batch_id, error)
+            return False
+        except OutcomeUnknownError as error:
+            results, uncertain = error.results, error.unknown_ids
+        with self.database.session() as session:
+            record_results(session, batch_id, results, uncertain)
+            finish_if_complete(session, campaign_id)
+        return True
+
+    def _pause_for_credentials(self, campaign_id: int, batch_id: int, error: Exception) -> None:
+        log.error("campaign %s: provider refused credentials: %s", campaign_id, error)
+        reason = CREDENTIALS_REFUSED.format(backend=self.backend.name)
+        with self.database.session() as session:
+            release_batch(session, batch_id, worker=self.worker, source=BatchStatus.SUBMITTING)
+            try:
+                pause_campaign(session, campaign_id, reason)
+            except Conflict:
+                pass  # another thread paused it first, or staff cancelled it meanwhile

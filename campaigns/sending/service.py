@@ -1,0 +1,162 @@
+"""Campaign lifecycle: create (freeze the content), start by compare-and-set, pause, resume, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from campaigns.issues.models import Issue
+from campaigns.issues.rendering import render_stored_issue
+from campaigns.sending.freeze import freeze_audience
+from campaigns.sending.models import Campaign, CampaignStatus
+from engine.clock import now
+from engine.config import Settings
+from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.users import StaffUser
+from subscribers.models import Topic
+
+#: States a campaign may be started from: the scheduler uses ``scheduled``, staff either.
+STARTABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.SCHEDULED})
+CANCELLABLE = frozenset(
+    {
+        CampaignStatus.DRAFT,
+        CampaignStatus.SCHEDULED,
+        CampaignStatus.SENDING,
+        CampaignStatus.PAUSED,
+        CampaignStatus.NEEDS_REVIEW,
+    }
+)
+
+
+def current_settings() -> Settings:
+    """Return the running application's settings (services called outside an adapter)."""
+    from engine.web import get_settings
+
+    return get_settings()
+
+
+def create_campaign(
+    session: Session,
+    issue: Issue,
+    topics: Iterable[Topic],
+    *,
+    name: str | None = None,
+    segment: Mapping[str, Any] | None = None,
+    created_by: StaffUser | None = None,
+    settings: Settings | None = None,
+) -> Campaign:
+    """Create a draft campaign that freezes the issue's current revision, rendered once.
+
+    Raises ``ValidationFailed`` listing the pre-send check errors when the issue may not be sent.
+    """
+    topic_list = list(topics)
+    if not topic_list:
+        raise ValidationFailed("Choose at least one topic to send the campaign to.")
+    settings = settings or current_settings()
+    rendered = render_stored_issue(settings, issue)
+    if rendered.errors:
+        messages = [check.message for check in rendered.errors]
+        raise ValidationFailed(
+            "The issue cannot be sent until these problems are fixed: " + "; ".join(messages),
+            details=messages,
+        )
+    campaign = Campaign(
+        issue_id=issue.id,
+        issue_revision=issue.revision,
+        name=name or issue.title,
+        status=CampaignStatus.DRAFT,
+        segment=dict(segment or {}),
+        subject=issue.content.get("subject") or issue.title,
+        from_address=settings.SENDER_ADDRESS,
+        html=rendered.html,
+        text=rendered.text,
+        created_by_id=created_by.id if created_by else None,
+        topics=topic_list,
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def get_campaign(session: Session, campaign_id: int) -> Campaign:
+    """Return the campaign or raise ``NotFound``."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"There is no campaign {campaign_id}.")
+    return campaign
+
+
+def start_campaign(
+    session: Session, campaign_id: int, *, expected: CampaignStatus, batch_size: int | None = None
+) -> bool:
+    """Move the campaign from ``expected`` to ``sending`` and freeze its audience; return if we won.
+
+    The compare-and-set UPDATE is the lock: two schedulers or a double click race on the
+    ``WHERE status = expected`` and exactly one of them sees a changed row.
+    """
+    if expected not in STARTABLE:
+        raise ValueError(f"a campaign cannot be started from {expected}")
+    moved = session.execute(
+        sa.update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status == expected)
+        .values(status=CampaignStatus.SENDING, started_at=now(), paused_reason="")
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        get_campaign(session, campaign_id)
+        return False
+    campaign = get_campaign(session, campaign_id)
+    session.refresh(campaign)
+    freeze_audience(session, campaign, batch_size or current_settings().BATCH_SIZE)
+    return True
+
+
+def send_now(session: Session, campaign_id: int, *, batch_size: int | None = None) -> Campaign:
+    """Start a draft or scheduled campaign at once; refuse one that already started."""
+    campaign = get_campaign(session, campaign_id)
+    status = CampaignStatus(campaign.status)
+    if status not in STARTABLE:
+        raise Conflict(f"Campaign {campaign_id} is {status}: it can only be sent once.")
+    if not start_campaign(session, campaign_id, expected=status, batch_size=batch_size):
+        raise Conflict(f"Campaign {campaign_id} was started by someone else a moment ago.")
+    return campaign
+
+
+def pause_campaign(session: Session, campaign_id: int, reason: str = "Paused by staff.") -> None:
+    """Pause a sending campaign; batches already with the provider finish, no new one starts."""
+    _transition(session, campaign_id, {CampaignStatus.SENDING}, CampaignStatus.PAUSED, reason)
+
+
+def resume_campaign(session: Session, campaign_id: int) -> None:
+    """Resume a paused campaign where it stopped."""
+    _transition(session, campaign_id, {CampaignStatus.PAUSED}, CampaignStatus.SENDING, "")
+
+
+def cancel_campaign(session: Session, campaign_id: int) -> None:
+    """Cancel a campaign for good; deliveries not yet handed over are never sent."""
+    _transition(session, campaign_id, CANCELLABLE, CampaignStatus.CANCELLED, "Cancelled by staff.")
+
+
+def _transition(
+    session: Session,
+    campaign_id: int,
+    sources: Iterable[CampaignStatus],
+    target: CampaignStatus,
+    reason: str,
+) -> None:
+    allowed = list(sources)
+    moved = session.execute(
+        sa.update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status.in_(allowed))
+        .values(status=target, paused_reason=reason, updated_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    campaign = get_campaign(session, campaign_id)
+    session.refresh(campaign)
+    if moved.rowcount != 1:
+        raise Conflict(
+            f"Campaign {campaign_id} is {campaign.status}; it cannot become {target} from there."
+        )

@@ -1,0 +1,161 @@
+"""SendGrid ``/v3/mail/send`` request bodies: the batch types, their limits and their JSON."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from engine.delivery.base import OutgoingMessage
+from engine.delivery.mime import split_address
+
+#: SendGrid accepts at most 1,000 personalizations in one request.
+MAX_PERSONALIZATIONS = 1000
+#: SendGrid: "substitutions" and "custom_args" must each total less than 10,000 bytes.
+MAX_SUBSTITUTION_BYTES = 10_000
+MAX_CUSTOM_ARGS_BYTES = 10_000
+MAX_CATEGORIES = 10
+MAX_CATEGORY_LENGTH = 255
+#: SendGrid refuses requests over 30 MB (413).
+MAX_REQUEST_BYTES = 30 * 1024 * 1024
+# custom_args travel to SendGrid's event stream and logs: ids only, never personal data.
+_ID_VALUE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def merge_tag(name: str) -> str:
+    """Return the placeholder SendGrid replaces with a recipient's ``name`` value."""
+    return f"%%{name}%%"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One personalization: the address, its own headers, ids and merge-tag values.
+
+    ``substitutions`` maps bare tag names (``"unsubscribe_url"``) to this recipient's values;
+    the template carries them as ``%%unsubscribe_url%%``.
+    """
+
+    delivery_id: int
+    to_address: str
+    to_name: str = ""
+    substitutions: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    custom_args: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateBatch:
+    """A shared subject and bodies with ``%%tag%%`` placeholders, plus one entry per recipient."""
+
+    from_address: str
+    subject: str
+    html: str
+    text: str
+    recipients: Sequence[Recipient]
+    categories: Sequence[str] = ()
+    custom_args: Mapping[str, str] = field(default_factory=dict)
+
+
+def batches_from_messages(messages: Sequence[OutgoingMessage]) -> Iterator[TemplateBatch]:
+    """Group fully personalized messages that share sender, subject and bodies into batches."""
+    groups: dict[tuple[object, ...], list[OutgoingMessage]] = {}
+    for message in messages:
+        key = (message.from_address, message.subject, message.html, message.text)
+        groups.setdefault((*key, tuple(message.categories)), []).append(message)
+    for group in groups.values():
+        first = group[0]
+        yield TemplateBatch(
+            from_address=first.from_address,
+            subject=first.subject,
+            html=first.html,
+            text=first.text,
+            categories=tuple(first.categories),
+            recipients=[
+                Recipient(m.delivery_id, m.to_address, m.to_name, {}, m.headers, m.custom_args)
+                for m in group
+            ],
+        )
+
+
+def batch_error(batch: TemplateBatch) -> str | None:
+    """Return why SendGrid would refuse the whole batch, or ``None`` if it looks acceptable."""
+    if not batch.subject.strip():
+        return "subject is required"
+    if not (batch.text or batch.html):
+        return "content is required"
+    if len(batch.categories) > MAX_CATEGORIES:
+        return f"at most {MAX_CATEGORIES} categories are allowed"
+    if any(not c or len(c) > MAX_CATEGORY_LENGTH for c in batch.categories):
+        return f"categories must be 1 to {MAX_CATEGORY_LENGTH} characters"
+    try:
+        split_address(batch.from_address)
+    except ValueError as exc:
+        return str(exc)
+    return _ids_error(batch.custom_args)
+
+
+def recipient_error(batch: TemplateBatch, recipient: Recipient) -> str | None:
+    """Return why SendGrid would refuse this recipient's personalization, or ``None``."""
+    if "@" not in recipient.to_address or any(c in recipient.to_address for c in "\r\n <>"):
+        return "not a usable email address"
+    size = sum(
+        len(merge_tag(k).encode()) + len(v.encode()) for k, v in recipient.substitutions.items()
+    )
+    if size >= MAX_SUBSTITUTION_BYTES:
+        return f"substitutions total {size} bytes (limit {MAX_SUBSTITUTION_BYTES})"
+    args = {**batch.custom_args, **recipient.custom_args, "delivery_id": "0"}
+    if error := _ids_error(args):
+        return error
+    args_size = sum(len(k.encode()) + len(v.encode()) for k, v in args.items())
+    if args_size >= MAX_CUSTOM_ARGS_BYTES:
+        return f"custom_args total {args_size} bytes (limit {MAX_CUSTOM_ARGS_BYTES})"
+    if any("\r" in v or "\n" in v for v in recipient.headers.values()):
+        return "header values must not contain CR or LF"
+    return None
+
+
+def _ids_error(custom_args: Mapping[str, str]) -> str | None:
+    for key, value in custom_args.items():
+        if not isinstance(value, str) or not _ID_VALUE.fullmatch(value):
+            return f"custom_args[{key!r}] must be an id (letters, digits, _.:-)"
+    return None
+
+
+def request_body(batch: TemplateBatch, recipients: Sequence[Recipient]) -> bytes:
+    """Serialize one ``/v3/mail/send`` request for ``recipients`` (at most 1,000) as JSON."""
+    name, address = split_address(batch.from_address)
+    body: dict[str, Any] = {
+        "from": {"email": address, "name": name} if name else {"email": address},
+        "subject": batch.subject,
+        "content": _content(batch),
+        "personalizations": [_personalization(r) for r in recipients],
+    }
+    if batch.categories:
+        body["categories"] = list(batch.categories)
+    if batch.custom_args:
+        body["custom_args"] = dict(batch.custom_args)
+    return orjson.dumps(body)
+
+
+def _content(batch: TemplateBatch) -> list[dict[str, str]]:
+    # SendGrid requires text/plain to come before text/html.
+    parts = [("text/plain", batch.text), ("text/html", batch.html)]
+    return [{"type": kind, "value": value} for kind, value in parts if value]
+
+
+def _personalization(recipient: Recipient) -> dict[str, Any]:
+    to = {"email": recipient.to_address}
+    if recipient.to_name.strip():
+        to["name"] = " ".join(recipient.to_name.split())
+    entry: dict[str, Any] = {
+        "to": [to],
+        "custom_args": {**recipient.custom_args, "delivery_id": str(recipient.delivery_id)},
+    }
+    if recipient.substitutions:
+        entry["substitutions"] = {merge_tag(k): v for k, v in recipient.substitutions.items()}
+    if recipient.headers:
+        entry["headers"] = dict(recipient.headers)
+    return entry

@@ -1,0 +1,167 @@
+"""Configure logging: JSON lines or plain text, with the request id and bound campaign on every line.
+
+Every request gets an id (the client's ``X-Request-ID`` when it is sane, else a fresh one), echoed
+in the response's ``X-Request-ID`` header and carried by every log line written while the request
+runs. Code outside a request, such as the send pipeline, binds a campaign the same way::
+
+    from engine.logs import bind_campaign
+
+    with bind_campaign(campaign.id):
+        log.info("batch %s sent", batch.number)   # the line carries "campaign_id"
+
+``bind_campaign(id)`` called without ``with`` stays bound for the rest of the current context
+(thread or task). With ``PINWHEEL_LOG_JSON=true`` each line is one JSON object with ``time``,
+``level``, ``logger``, ``message``, ``request_id``, ``campaign_id`` (when bound), ``path``, and for
+the per-request line ``status`` and ``duration_ms``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from contextvars import ContextVar, Token
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+from engine.config import Settings
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+#: Probes and scrapes arrive every few seconds; logging them at INFO would drown real traffic.
+_QUIET_PATHS = frozenset({"/healthz", "/metrics"})
+
+_request_id: ContextVar[str | None] = ContextVar("pinwheel_request_id", default=None)
+_campaign_id: ContextVar[int | None] = ContextVar("pinwheel_campaign_id", default=None)
+_path: ContextVar[str | None] = ContextVar("pinwheel_path", default=None)
+
+request_log = logging.getLogger("pinwheel.request")
+
+
+class CampaignBinding:
+    """Undo a ``bind_campaign`` when used as a context manager."""
+
+    def __init__(self, token: Token[int | None]) -> None:
+        self._token = token
+
+    def __enter__(self) -> CampaignBinding:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        _campaign_id.reset(self._token)
+
+
+def bind_campaign(campaign_id: int | None) -> CampaignBinding:
+    """Attach ``campaign_id`` to every log line of the current context (``with`` undoes it)."""
+    return CampaignBinding(_campaign_id.set(campaign_id))
+
+
+def current_request_id() -> str | None:
+    """Return the id of the request being handled, if any."""
+    return _request_id.get()
+
+
+class ContextFilter(logging.Filter):
+    """Copy the request id, bound campaign and path onto each record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = getattr(record, "request_id", None) or _request_id.get()
+        record.campaign_id = getattr(record, "campaign_id", None) or _campaign_id.get()
+        record.path = getattr(record, "path", None) or _path.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """Format each record as one JSON object on one line."""
+
+    OPTIONAL = ("campaign_id", "path", "status", "duration_ms", "method")
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
+        for key in self.OPTIONAL:
+            value = getattr(record, key, None)
+            if value is not None:
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+def configure_logging(settings: Settings, stream: Any = None) -> logging.Handler:
+    """Install Pinwheel's handler on the root logger, replacing one installed before."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.set_name("pinwheel")
+    handler.addFilter(ContextFilter())
+    handler.setFormatter(JsonFormatter() if settings.LOG_JSON else logging.Formatter(PLAIN_FORMAT))
+    root = logging.getLogger()
+    for previous in [h for h in root.handlers if h.get_name() == "pinwheel"]:
+        root.removeHandler(previous)
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    return handler
+
+
+def _incoming_request_id() -> str:
+    supplied = request.headers.get(REQUEST_ID_HEADER, "")
+    return supplied if _SANE_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
+
+
+def _start_request() -> None:
+    g.log_tokens = (_request_id.set(_incoming_request_id()), _path.set(request.path))
+    g.log_started = time.perf_counter()
+
+
+def _finish_request(response: Response) -> Response:
+    request_id = _request_id.get()
+    if request_id:
+        response.headers[REQUEST_ID_HEADER] = request_id
+    started = g.get("log_started")
+    if started is not None:
+        level = logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        request_log.log(
+            level,
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={"status": response.status_code, "duration_ms": duration_ms,
+                   "method": request.method},
+        )
+    return response
+
+
+def _clear_request(_exc: BaseException | None) -> None:
+    tokens = g.pop("log_tokens", None)
+    if tokens is not None:
+        _request_id.reset(tokens[0])
+        _path.reset(tokens[1])
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Configure logging and give every request an id that its response and log lines carry."""
+    configure_logging(settings)
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.teardown_request(_clear_request)

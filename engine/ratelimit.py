@@ -1,0 +1,30 @@
+"""Rate limits for public forms (Flask-Limiter), stored where ``RATELIMIT_STORAGE_URL`` says."""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+
+from engine.web import error_response, get_settings
+
+#: Routes opt in with ``@limiter.limit(...)``; nothing is limited by default.
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+
+
+def init_app(app: Flask) -> None:
+    """Point the limiter at the configured storage and answer breaches with a clear 429 page."""
+    app.config["RATELIMIT_STORAGE_URI"] = get_settings(app).RATELIMIT_STORAGE_URL
+    limiter.init_app(app)
+
+    @app.errorhandler(RateLimitExceeded)
+    def _too_many(error: RateLimitExceeded) -> Response:
+        response = error_response(
+            429,
+            "rate_limited",
+            "Too many requests from your connection. Please wait a few minutes and try again.",
+        )
+        retry_after = error.response.headers.get("Retry-After") if error.response else None
+        if retry_after:
+            response.headers["Retry-After"] = retry_after
+        return response

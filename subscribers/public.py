@@ -1,0 +1,173 @@
+"""Public pages: subscribe, confirm, preferences and unsubscribe (GET shows, POST acts)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, render_template, request
+
+from engine.db import request_session
+from engine.errors import ValidationFailed
+from engine.ratelimit import limiter
+from engine.web import csrf, get_settings
+from subscribers.emails import send_confirmation
+from subscribers.forms import SubscribeForm, parse_preferences, parse_subscribe
+from subscribers.models import Subscriber, SubscriberStatus
+from subscribers.profile import LANGUAGES, known_timezones
+from subscribers.service import (
+    confirm_subscriber,
+    preference_topics,
+    subscribe,
+    update_preferences,
+)
+from subscribers.suppression import HARD_REASONS, find_suppression, unsubscribe_everywhere
+from subscribers.tokens import InvalidToken, Purpose, TokenSigner
+from subscribers.topics import group_by_category, list_topics
+
+bp = Blueprint("public", __name__)
+#: Per client address; generous for people, tight for scripts.
+SUBSCRIBE_LIMIT = "5 per minute;30 per hour"
+ONE_CLICK_BODY = ("List-Unsubscribe", "One-Click")
+
+
+def _signer() -> TokenSigner:
+    settings = get_settings()
+    return TokenSigner(settings.SECRET_KEY, settings.TOKEN_MAX_AGE_DAYS)
+
+
+def _subscriber_from(purpose: Purpose, token: str) -> tuple[Subscriber, str]:
+    subscriber_id, extra = _signer().load(purpose, token)
+    subscriber = request_session().get(Subscriber, subscriber_id)
+    if subscriber is None or subscriber.status == SubscriberStatus.ERASED:
+        raise InvalidToken("This link is no longer valid.")
+    return subscriber, extra
+
+
+def _subscribe_page(form: SubscribeForm, status: int = 200) -> tuple[str, int]:
+    topics = list_topics(request_session(), public_only=True)
+    return render_template(
+        "public/subscribe.html", groups=group_by_category(topics), form=form
+    ), status
+
+
+@bp.get("/subscribe")
+def subscribe_form() -> tuple[str, int]:
+    return _subscribe_page(SubscribeForm())
+
+
+@bp.post("/subscribe")
+@limiter.limit(SUBSCRIBE_LIMIT)
+def subscribe_submit() -> tuple[str, int]:
+    session = request_session()
+    form = parse_subscribe(request.form, list_topics(session, public_only=True))
+    if form.errors:
+        return _subscribe_page(form, 422)
+    if not form.honeypot:
+        outcome = subscribe(session, form.email, form.topics, source="form", ip=request.remote_addr)
+        session.commit()
+        if outcome.send_confirmation and outcome.subscriber is not None:
+            send_confirmation(get_settings(), outcome.subscriber, outcome.pending)
+    # One page for every address state, so the form cannot tell anyone who is on the list.
+    return render_template("public/subscribed.html"), 200
+
+
+@bp.get("/confirm/<token>")
+def confirm_page(token: str) -> str:
+    subscriber, _ = _subscriber_from(Purpose.CONFIRM, token)
+    return render_template("public/confirm.html", token=token, subscriber=subscriber)
+
+
+@bp.post("/confirm/<token>")
+def confirm_submit(token: str) -> str:
+    session = request_session()
+    subscriber, _ = _subscriber_from(Purpose.CONFIRM, token)
+    topics = confirm_subscriber(session, subscriber, ip=request.remote_addr)
+    session.commit()
+    entry = find_suppression(session, subscriber.email)
+    blocked = entry is not None and entry.reason in HARD_REASONS
+    preferences = _signer().sign(Purpose.PREFERENCES, subscriber.id)
+    return render_template(
+        "public/confirmed.html", topics=topics, blocked=blocked, preferences_token=preferences
+    )
+
+
+@bp.route("/preferences/<token>", methods=["GET", "POST"])
+def preferences(token: str) -> tuple[str, int]:
+    session = request_session()
+    subscriber, _ = _subscriber_from(Purpose.PREFERENCES, token)
+    topics = preference_topics(session, subscriber)
+    saved, error = False, None
+    if request.method == "POST" and request.form.get("action") == "leave":
+        unsubscribe_everywhere(session, subscriber, "preferences", ip=request.remote_addr)
+        session.commit()
+        return _unsubscribed_page(subscriber.id), 200
+    if request.method == "POST":
+        try:
+            choice = parse_preferences(request.form, topics)
+            update_preferences(session, subscriber, choice, ip=request.remote_addr)
+            session.commit()
+            saved = True
+        except ValidationFailed as failure:
+            session.rollback()
+            error = failure
+    return _preferences_page(subscriber, token, saved, error)
+
+
+def _preferences_page(
+    subscriber: Subscriber, token: str, saved: bool, error: ValidationFailed | None
+) -> tuple[str, int]:
+    session = request_session()
+    chosen = {s.topic_id for s in subscriber.subscriptions if s.status != "unsubscribed"}
+    page = render_template(
+        "public/preferences.html",
+        subscriber=subscriber,
+        token=token,
+        groups=group_by_category(preference_topics(session, subscriber)),
+        chosen=chosen,
+        languages=LANGUAGES,
+        timezones=sorted(known_timezones()),
+        saved=saved,
+        error=error,
+    )
+    return page, 422 if error else 200
+
+
+@bp.get("/unsubscribe/<token>")
+def unsubscribe_page(token: str) -> str:
+    _subscriber_from(Purpose.UNSUBSCRIBE, token)
+    return render_template("public/unsubscribe.html", token=token)
+
+
+@bp.post("/unsubscribe/<token>")
+@csrf.exempt
+def unsubscribe_submit(token: str) -> Response | str:
+    """Unsubscribe from everything; RFC 8058 one-click posts get an empty 200.
+
+    No CSRF token here: mail providers post without cookies, and the signed link already proves
+    the request came from the mailbox.
+    """
+    session = request_session()
+    subscriber_id, extra = _signer().load(Purpose.UNSUBSCRIBE, token)
+    subscriber = session.get(Subscriber, subscriber_id)
+    campaign_id = int(extra[1:]) if extra.startswith("c") and extra[1:].isdigit() else None
+    if subscriber is not None:
+        source = "one-click" if _is_one_click() else "unsubscribe-page"
+        unsubscribe_everywhere(
+            session, subscriber, source, campaign_id=campaign_id, ip=request.remote_addr
+        )
+        session.commit()
+    if _is_one_click():
+        return Response(status=200)
+    return _unsubscribed_page(subscriber_id if subscriber is not None else None)
+
+
+def _unsubscribed_page(subscriber_id: int | None) -> str:
+    token = None if subscriber_id is None else _signer().sign(Purpose.PREFERENCES, subscriber_id)
+    return render_template("public/unsubscribed.html", preferences_token=token)
+
+
+def _is_one_click() -> bool:
+    return request.form.get(ONE_CLICK_BODY[0]) == ONE_CLICK_BODY[1]
+
+
+def init_app(app: Flask) -> None:
+    """Register the public pages."""
+    app.register_blueprint(bp)

@@ -1,0 +1,231 @@
+"""Subscribe, confirm, change preferences: what readers do on the public pages.
+
+Every function takes a session and flushes; the page that calls it commits, then sends the
+confirmation email, so a rolled-back request never mails anyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.clock import now
+from subscribers.addresses import normalise_address
+from subscribers.history import record_event
+from subscribers.models import (
+    EventKind,
+    OptIn,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+    Topic,
+    TopicVisibility,
+)
+from subscribers.profile import check_language, check_name, check_timezone, find_subscriber
+from subscribers.suppression import HARD_REASONS, find_suppression, lift_unsubscribe
+
+#: At most one confirmation email per address in this interval, however often the form is sent.
+CONFIRMATION_INTERVAL = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeOutcome:
+    """What a subscribe request did; the public page shows the same text whatever it is."""
+
+    subscriber: Subscriber | None
+    #: Topics waiting for the double opt-in confirmation.
+    pending: list[Topic] = field(default_factory=list)
+    #: The caller should send the confirmation email once the transaction is committed.
+    send_confirmation: bool = False
+
+
+def subscribe(
+    session: Session,
+    email: str,
+    topics: Sequence[Topic],
+    *,
+    name: str = "",
+    language: str = "en",
+    source: str = "form",
+    ip: str | None = None,
+) -> SubscribeOutcome:
+    """Record a request to receive ``topics`` at ``email``.
+
+    Single opt-in topics start at once. Double opt-in topics wait for the confirmation link, and
+    so does every topic for an address that unsubscribed before: only its owner may undo that.
+    Hard-suppressed addresses (bounce, complaint, manual, erased) are left untouched.
+    """
+    address = normalise_address(email)
+    suppression = find_suppression(session, address)
+    if suppression is not None and suppression.reason in HARD_REASONS:
+        return SubscribeOutcome(None)
+    subscriber = find_subscriber(session, address)
+    if subscriber is None:
+        subscriber = _create(session, address, name, language, source, ip)
+    returning = suppression is not None or subscriber.status == SubscriberStatus.UNSUBSCRIBED
+    started, pending = _request_topics(session, subscriber, topics, returning)
+    detail = {"topics": [topic.slug for topic in topics], "source": source}
+    record_event(session, subscriber, EventKind.SUBSCRIBE_REQUESTED, detail, ip)
+    if started:
+        detail = {"topics": [topic.slug for topic in started], "source": source}
+        record_event(session, subscriber, EventKind.SUBSCRIBED, detail, ip)
+    send = bool(pending) and _confirmation_due(subscriber)
+    if send:
+        subscriber.confirmation_sent_at = now()
+        detail = {"topics": [topic.slug for topic in pending]}
+        record_event(session, subscriber, EventKind.CONFIRMATION_SENT, detail, ip)
+    session.flush()
+    return SubscribeOutcome(subscriber, pending, send)
+
+
+def _create(
+    session: Session, address: str, name: str, language: str, source: str, ip: str | None
+) -> Subscriber:
+    subscriber = Subscriber(
+        email=address,
+        name=check_name(name),
+        language=check_language(language),
+        consent_source=source,
+        consent_at=now(),
+        consent_ip=ip,
+        attributes={},
+    )
+    session.add(subscriber)
+    session.flush()
+    return subscriber
+
+
+def _request_topics(
+    session: Session, subscriber: Subscriber, topics: Sequence[Topic], returning: bool
+) -> tuple[list[Topic], list[Topic]]:
+    existing = {subscription.topic_id: subscription for subscription in subscriber.subscriptions}
+    started: list[Topic] = []
+    pending: list[Topic] = []
+    for topic in topics:
+        subscription = existing.get(topic.id)
+        if subscription is not None and subscription.status == SubscriptionStatus.CONFIRMED:
+            if not returning:
+                continue
+        opted_out = subscription is not None and subscription.status != SubscriptionStatus.CONFIRMED
+        if subscription is None:
+            subscription = Subscription(topic=topic, status=SubscriptionStatus.UNCONFIRMED)
+            subscriber.subscriptions.append(subscription)
+        if topic.opt_in == OptIn.SINGLE and not returning and not opted_out:
+            _confirm(subscription)
+            started.append(topic)
+        else:
+            subscription.status = SubscriptionStatus.UNCONFIRMED
+            pending.append(topic)
+    session.flush()
+    return started, pending
+
+
+def _confirmation_due(subscriber: Subscriber) -> bool:
+    sent = subscriber.confirmation_sent_at
+    return sent is None or now() - sent >= CONFIRMATION_INTERVAL
+
+
+def _confirm(subscription: Subscription) -> None:
+    subscription.status = SubscriptionStatus.CONFIRMED
+    subscription.confirmed_at = now()
+    subscription.unsubscribed_at = None
+
+
+def confirm_subscriber(session: Session, subscriber: Subscriber, *, ip: str | None) -> list[Topic]:
+    """Confirm every topic waiting for ``subscriber``'s double opt-in; return those topics.
+
+    Confirming proves the reader holds the mailbox, so an earlier unsubscribe is lifted; hard
+    suppressions stay (the reader is told to contact the agency).
+    """
+    waiting = [s for s in subscriber.subscriptions if s.status == SubscriptionStatus.UNCONFIRMED]
+    if not waiting:
+        return []
+    for subscription in waiting:
+        _confirm(subscription)
+    lift_unsubscribe(session, subscriber.email)
+    if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
+        subscriber.status = SubscriberStatus.ACTIVE
+    subscriber.confirmed_at = subscriber.consent_at = now()
+    subscriber.consent_ip = ip
+    topics = [subscription.topic for subscription in waiting]
+    detail = {"topics": [topic.slug for topic in topics]}
+    record_event(session, subscriber, EventKind.CONFIRMED, detail, ip)
+    session.flush()
+    return topics
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """What a reader chose on the preferences page."""
+
+    topic_ids: frozenset[int]
+    language: str
+    timezone: str
+    paused: bool
+
+
+def preference_topics(session: Session, subscriber: Subscriber) -> list[Topic]:
+    """Return the topics a reader may choose: public ones and private ones they already have."""
+    own = [subscription.topic_id for subscription in subscriber.subscriptions]
+    query = sa.select(Topic).where(
+        sa.or_(Topic.visibility == TopicVisibility.PUBLIC, Topic.id.in_(own))
+    )
+    return list(session.scalars(query.order_by(Topic.category, Topic.position, Topic.name)))
+
+
+def update_preferences(
+    session: Session, subscriber: Subscriber, choice: Preferences, *, ip: str | None
+) -> None:
+    """Apply the preferences page: the signed link proves the mailbox, so ticks start at once."""
+    subscriber.language = check_language(choice.language)
+    subscriber.timezone = check_timezone(choice.timezone)
+    added, removed = _apply_topics(session, subscriber, choice.topic_ids)
+    if added and subscriber.status == SubscriberStatus.UNSUBSCRIBED:
+        lift_unsubscribe(session, subscriber.email)
+        subscriber.status = SubscriberStatus.ACTIVE
+    _apply_pause(session, subscriber, choice.paused, ip)
+    detail = {
+        "added": added,
+        "removed": removed,
+        "language": subscriber.language,
+        "timezone": subscriber.timezone,
+        "source": "preferences",
+    }
+    record_event(session, subscriber, EventKind.PREFERENCES_CHANGED, detail, ip)
+    session.flush()
+
+
+def _apply_topics(
+    session: Session, subscriber: Subscriber, wanted: frozenset[int]
+) -> tuple[list[str], list[str]]:
+    existing = {subscription.topic_id: subscription for subscription in subscriber.subscriptions}
+    added: list[str] = []
+    removed: list[str] = []
+    for topic in preference_topics(session, subscriber):
+        subscription = existing.get(topic.id)
+        if topic.id in wanted:
+            if subscription is None:
+                subscription = Subscription(topic=topic, status=SubscriptionStatus.UNCONFIRMED)
+                subscriber.subscriptions.append(subscription)
+            if subscription.status != SubscriptionStatus.CONFIRMED:
+                _confirm(subscription)
+                added.append(topic.slug)
+        elif subscription is not None and subscription.status != SubscriptionStatus.UNSUBSCRIBED:
+            subscription.status = SubscriptionStatus.UNSUBSCRIBED
+            subscription.unsubscribed_at = now()
+            removed.append(topic.slug)
+    return added, removed
+
+
+def _apply_pause(session: Session, subscriber: Subscriber, paused: bool, ip: str | None) -> None:
+    if paused and subscriber.status == SubscriberStatus.ACTIVE:
+        subscriber.status = SubscriberStatus.PAUSED
+        record_event(session, subscriber, EventKind.PAUSED, {"source": "preferences"}, ip)
+    elif not paused and subscriber.status == SubscriberStatus.PAUSED:
+        subscriber.status = SubscriberStatus.ACTIVE
+        record_event(session, subscriber, EventKind.RESUMED, {"source": "preferences"}, ip)

@@ -1,0 +1,98 @@
+"""Topics: the lists readers choose from, grouped in categories on the public pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from itertools import groupby
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.errors import Conflict, NotFound, ValidationFailed
+from subscribers.models import OptIn, Topic, TopicVisibility
+
+SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+#: The agency's starting catalogue (``pinwheel topics create`` adds more).
+DEFAULT_TOPICS: tuple[tuple[str, str, str, str], ...] = (
+    ("human-trafficking", "Human trafficking", "Child welfare practice",
+     "Identifying and responding to child trafficking: guidance, training and alerts."),
+    ("child-abuse-prevention", "Child abuse prevention", "Child welfare practice",
+     "Prevention research, awareness months and resources for families and partners."),
+    ("foster-care", "Foster care", "Child welfare practice",
+     "News for foster families, caseworkers and courts."),
+    ("monthly-digest", "Monthly digest", "Digests",
+     "One email a month with the highlights of every topic."),
+)  # fmt: skip
+
+
+def create_topic(
+    session: Session,
+    slug: str,
+    name: str,
+    *,
+    category: str = "",
+    description: str = "",
+    visibility: TopicVisibility = TopicVisibility.PUBLIC,
+    opt_in: OptIn = OptIn.DOUBLE,
+) -> Topic:
+    """Create a topic; the slug must be new and made of lower-case letters, digits and dashes."""
+    if not SLUG_PATTERN.fullmatch(slug) or len(slug) > 80:
+        raise ValidationFailed(
+            f"Topic slug {slug!r} must be lower-case letters, digits and single dashes."
+        )
+    if not name.strip() or len(name) > 200:
+        raise ValidationFailed("A topic needs a name of at most 200 characters.")
+    if session.scalar(sa.select(Topic.id).where(Topic.slug == slug)) is not None:
+        raise Conflict(f"A topic with the slug {slug!r} already exists.")
+    position = session.scalar(sa.select(sa.func.coalesce(sa.func.max(Topic.position), 0))) or 0
+    topic = Topic(
+        slug=slug,
+        name=name.strip(),
+        category=category.strip(),
+        description=description.strip(),
+        visibility=visibility,
+        opt_in=opt_in,
+        position=position + 1,
+    )
+    session.add(topic)
+    session.flush()
+    return topic
+
+
+def list_topics(session: Session, *, public_only: bool = False) -> list[Topic]:
+    """Return topics in display order (category, then position)."""
+    query = sa.select(Topic).order_by(Topic.category, Topic.position, Topic.name)
+    if public_only:
+        query = query.where(Topic.visibility == TopicVisibility.PUBLIC)
+    return list(session.scalars(query))
+
+
+def group_by_category(topics: Iterable[Topic]) -> list[tuple[str, list[Topic]]]:
+    """Return ``(category, topics)`` pairs for fieldsets on the public pages."""
+    ordered = sorted(topics, key=lambda topic: (topic.category, topic.position, topic.name))
+    return [
+        (category or "Other topics", list(members))
+        for category, members in groupby(ordered, key=lambda topic: topic.category)
+    ]
+
+
+def topics_by_slugs(session: Session, slugs: Sequence[str]) -> list[Topic]:
+    """Return the topics named by ``slugs`` or raise ``NotFound`` naming the unknown ones."""
+    found = {topic.slug: topic for topic in session.scalars(sa.select(Topic).where(Topic.slug.in_(slugs)))}
+    missing = [slug for slug in slugs if slug not in found]
+    if missing:
+        raise NotFound(f"No topic with the slug {', '.join(repr(slug) for slug in missing)}.")
+    return [found[slug] for slug in dict.fromkeys(slugs)]
+
+
+def ensure_default_topics(session: Session) -> list[Topic]:
+    """Create the starting catalogue's missing topics; return the ones created."""
+    created = []
+    for slug, name, category, description in DEFAULT_TOPICS:
+        if session.scalar(sa.select(Topic.id).where(Topic.slug == slug)) is None:
+            created.append(
+                create_topic(session, slug, name, category=category, description=description)
+            )
+    return created

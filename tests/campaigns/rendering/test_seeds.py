@@ -1,0 +1,113 @@
+"""The five sample issues render in their layouts and keep everything the originals carry."""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import cache
+from typing import Any
+
+import pytest
+
+from campaigns.issues import content_from_dict
+from campaigns.rendering import RenderedIssue, render_issue
+from tests.campaigns.rendering.factories import make_context
+from tests.campaigns.seed_issues import SEEDS, seed_text
+
+_MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
+_TEXT_URL = re.compile(r" \((?:https?://|mailto:|%%)[^)\s]*\)")
+_URL = re.compile(r"https://resources\.example\.org/[^\s)\"']+")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.replace("*", "").split()).rstrip(".:")
+
+
+@cache
+def _rendered(name: str) -> RenderedIssue:
+    return render_issue(content_from_dict(SEEDS[name]), make_context())
+
+
+def _seed_strings(data: dict[str, Any]) -> list[str]:
+    """Collect the strings of the original: headings, paragraphs, bullets, quotes, citations."""
+    strings = [data["title"]] if data["layout"] != "article" else []
+    for block in data["blocks"]:
+        for key in ("text", "intro", "body", "attribution"):
+            if block.get(key) and block["type"] != "references":
+                strings.append(_MARKDOWN_LINK.sub(r"\1", block[key]))
+        if block["type"] in {"bullets", "callout"}:
+            strings.extend(item["text"] for item in block["items"])
+        if block["type"] == "resources" and block["title"]:
+            strings.append(block["title"])
+        if block.get("style") == "citation":
+            strings.extend(ref["text"] for ref in block["items"])
+    return [_norm(s) for s in strings]
+
+
+@pytest.mark.parametrize("name", sorted(SEEDS))
+def test_seed_renders_without_check_errors(name):
+    rendered = _rendered(name)
+    assert [c for c in rendered.checks if c.is_error] == []
+    assert len(rendered.html.encode()) < 60_000
+
+
+@pytest.mark.parametrize("name", sorted(SEEDS))
+def test_seed_keeps_every_heading_bullet_and_paragraph(name):
+    original = _norm(seed_text(name))
+    rendered = _rendered(name)
+    text = _norm(_TEXT_URL.sub("", rendered.text))
+    page = _norm(html.unescape(re.sub(r"<[^>]+>", "", rendered.html)))
+    for string in _seed_strings(SEEDS[name]):
+        assert string in original, f"fixture drifted from the seed: {string[:60]!r}"
+        assert string in text, f"missing from text: {string[:60]!r}"
+        assert string in page, f"missing from HTML: {string[:60]!r}"
+
+
+@pytest.mark.parametrize("name", sorted(SEEDS))
+def test_seed_keeps_every_link(name):
+    rendered = _rendered(name)
+    urls = set(_URL.findall(repr(SEEDS[name])))
+    assert urls
+    for url in urls:
+        assert f'href="{url}"' in rendered.html
+        assert f"({url})" in rendered.text
+
+
+def test_spotlight_seed_has_footnotes_callout_and_numbered_references():
+    rendered = _rendered("000_4d3826f911b046c4.txt")
+    for number in range(1, 6):
+        assert f"[{number}]</sup>" in rendered.html
+        assert f'id="ref-{number}"' in rendered.html
+    assert "Approach to Consider" in rendered.text
+    assert "Spotlight On..." in rendered.text
+    original = seed_text("000_4d3826f911b046c4.txt")
+    for heading in ("Training Resources on Sex Trafficking", "Related Organizations"):
+        assert heading in original
+        assert re.search(rf"<h2[^>]*>{heading}</h2>", rendered.html)
+
+
+def test_digest_seeds_show_date_volume_and_contents():
+    for name, volume in (("001_dbc7b398651e7fd4.txt", "Vol. 22, No. 11"), ("002_fc2c3581881552cb.txt", "Vol. 15, No. 11")):
+        rendered = _rendered(name)
+        date_label = SEEDS[name]["date_label"]
+        assert date_label in seed_text(name)
+        assert volume in seed_text(name)
+        assert date_label in rendered.text
+        assert volume in rendered.text
+    digest = _rendered("001_dbc7b398651e7fd4.txt")
+    assert 'href="#sec-collaborate"' in digest.html
+    assert 'id="sec-collaborate"' in digest.html
+
+
+def test_pdf_links_carry_their_size():
+    assert "Child Sex Trafficking and the Child Welfare System (PDF, 301 KB)" in _rendered("002_fc2c3581881552cb.txt").text
+    assert "(PDF, 845 KB)" in _rendered("003_89342d8e81b0a00a.txt").text
+
+
+def test_resource_collection_is_centred_with_a_quote():
+    rendered = _rendered("004_943bfdb49416324e.txt")
+    assert "RESOURCE COLLECTION" not in SEEDS["004_943bfdb49416324e.txt"]["kicker"]
+    assert "text-transform:uppercase" in rendered.html.replace(" ", "")
+    assert "<blockquote" in rendered.html
+    assert "Commissioner Rebecca Jones Gaston" in rendered.text
+    assert 'align="center"' in rendered.mjml
