@@ -18,15 +18,15 @@ from campaigns.demo_content import (
 )
 from campaigns.issues.models import Issue
 from campaigns.issues.service import create_issue
-from engine.clock import now
 from engine.cli import fail
+from engine.clock import now
 from engine.db import get_database
 from engine.users import StaffUser, create_user
 from engine.web import get_settings
 from subscribers.models import OptIn, Subscriber, Subscription, SubscriptionStatus, Topic
 
 DEMO_ADMIN = "admin@pinwheel.localhost"
-DEMO_PASSWORD = "pinwheel-demo-admin"
+DEMO_PASSWORD = "pinwheel-demo-admin"  # noqa: S105 (printed by make run on purpose)
 DEMO_SUBSCRIBERS = 50
 
 

@@ -63,7 +63,10 @@ SPOTLIGHT_ISSUE: dict[str, Any] = {
     "title": "Protecting Youth From Trafficking",
     "kicker": "Spotlight On...",
     "subject": "Spotlight On: protecting youth from trafficking",
-    "preheader": "January is National Human Trafficking Prevention Month: what child welfare teams can do now.",
+    "preheader": (
+        "January is National Human Trafficking Prevention Month: what child welfare teams "
+        "can do now."
+    ),
     "date_label": "January 2027",
     "layout": "spotlight",
     "language": "en",
@@ -138,7 +141,7 @@ SPOTLIGHT_ISSUE: dict[str, Any] = {
                 {
                     "title": "Recognising the signs of child trafficking (self-paced course)",
                     "url": "https://training.example.org/courses/recognising-trafficking",
-                    "description": "Ninety minutes on screening conversations and referral pathways.",
+                    "description": "Ninety minutes on screening conversations and referrals.",
                     "kind": "training",
                 },
                 {

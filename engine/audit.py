@@ -64,7 +64,9 @@ def _target_fields(target: Any) -> tuple[str, str]:
     return type(target).__tablename__, str(getattr(target, "id", ""))
 
 
-def record(session: Session, actor: Any, action: str, target: Any = None, **details: Any) -> AuditEntry:
+def record(
+    session: Session, actor: Any, action: str, target: Any = None, **details: Any
+) -> AuditEntry:
     """Add an audit entry; the caller's transaction commits it with the change it describes.
 
     ``actor`` is a ``StaffUser``, an ``ApiToken``, a string or ``None`` (the system);
@@ -138,7 +140,9 @@ def find_entries(
     session: Session, criteria: AuditFilter, *, limit: int, offset: int = 0
 ) -> list[AuditEntry]:
     """Return the newest entries matching ``criteria``."""
-    query = criteria.apply(sa.select(AuditEntry)).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    query = criteria.apply(sa.select(AuditEntry)).order_by(
+        AuditEntry.at.desc(), AuditEntry.id.desc()
+    )
     return list(session.scalars(query.limit(limit).offset(offset)))
 
 

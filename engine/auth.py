@@ -79,9 +79,13 @@ def logout() -> Response:
 
 def _safe_next(target: str | None) -> str:
     # Only same-site paths: an absolute "next" would make the login page an open redirect.
-    if target and target.startswith("/") and not target.startswith("//"):
-        if not urlsplit(target).netloc:
-            return target
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not urlsplit(target).netloc
+    ):
+        return target
     return url_for("admin.dashboard")
 
 

@@ -62,7 +62,7 @@ class Settings:
 
     #: ``development`` (generated secret key, outbox), ``production`` (strict) or ``testing``.
     ENV: str = "development"
-    #: SQLAlchemy URL; SQLite under ``instance/`` by default, ``postgresql+psycopg://`` in production.
+    #: SQLite under ``instance/`` by default, ``postgresql+psycopg://`` for production.
     DATABASE_URL: str = ""
     #: Signs sessions and subscriber tokens; generated and kept in ``instance/`` in development.
     SECRET_KEY: str = ""
@@ -155,7 +155,7 @@ _CONVERTERS = {
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    """Read ``PINWHEEL_*`` keys from ``environ`` (default: the process environment) and validate them."""
+    """Read and validate ``PINWHEEL_*`` keys from ``environ`` (default: the process environment)."""
     source = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     for spec in fields(Settings):
@@ -172,7 +172,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
 
 def _validated(settings: Settings) -> Settings:
     if settings.ENV not in ENVIRONMENTS:
-        raise ConfigError(f"{PREFIX}ENV must be one of {', '.join(ENVIRONMENTS)}, got {settings.ENV!r}")
+        raise ConfigError(
+            f"{PREFIX}ENV must be one of {', '.join(ENVIRONMENTS)}, got {settings.ENV!r}"
+        )
     if settings.MAIL_BACKEND not in MAIL_BACKENDS:
         raise ConfigError(
             f"{PREFIX}MAIL_BACKEND must be one of {', '.join(MAIL_BACKENDS)}, "
@@ -189,11 +191,17 @@ def _validated(settings: Settings) -> Settings:
     try:
         zoneinfo.ZoneInfo(settings.TIMEZONE)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{PREFIX}TIMEZONE is not a known time zone: {settings.TIMEZONE!r}") from None
+        raise ConfigError(
+            f"{PREFIX}TIMEZONE is not a known time zone: {settings.TIMEZONE!r}"
+        ) from None
     if "@" not in settings.SENDER_ADDRESS:
-        raise ConfigError(f"{PREFIX}SENDER_ADDRESS must be an email address, got {settings.SENDER_ADDRESS!r}")
+        raise ConfigError(
+            f"{PREFIX}SENDER_ADDRESS must be an email address, got {settings.SENDER_ADDRESS!r}"
+        )
     if settings.MAIL_BACKEND == "sendgrid" and not settings.SENDGRID_API_KEY:
-        raise ConfigError(f"{PREFIX}SENDGRID_API_KEY is required when {PREFIX}MAIL_BACKEND=sendgrid")
+        raise ConfigError(
+            f"{PREFIX}SENDGRID_API_KEY is required when {PREFIX}MAIL_BACKEND=sendgrid"
+        )
     if settings.is_production and not settings.SECRET_KEY:
         raise ConfigError(f"{PREFIX}SECRET_KEY is required in production")
     changes: dict[str, Any] = {"BASE_URL": settings.BASE_URL.rstrip("/")}

@@ -32,7 +32,7 @@ NAMING_CONVENTION = {
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
-    """Store aware datetimes as UTC and always hand back aware UTC values (SQLite drops the zone)."""
+    """Store aware datetimes as UTC and hand back aware UTC values (SQLite drops the zone)."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True

@@ -146,8 +146,11 @@ def _finish_request(response: Response) -> Response:
             request.method,
             request.path,
             response.status_code,
-            extra={"status": response.status_code, "duration_ms": duration_ms,
-                   "method": request.method},
+            extra={
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+                "method": request.method,
+            },
         )
     return response
 

@@ -92,7 +92,9 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def create_user(session: Session, *, email: str, password: str, role: str, name: str = "") -> StaffUser:
+def create_user(
+    session: Session, *, email: str, password: str, role: str, name: str = ""
+) -> StaffUser:
     """Create a staff user; the caller commits."""
     try:
         user_role = Role(role)
@@ -101,7 +103,9 @@ def create_user(session: Session, *, email: str, password: str, role: str, name:
     address = normalise_login(email)
     if session.scalar(sa.select(StaffUser.id).where(StaffUser.email == address)) is not None:
         raise Conflict(f"A staff user {address} already exists.")
-    user = StaffUser(email=address, name=name, password_hash=hash_password(password), role=user_role)
+    user = StaffUser(
+        email=address, name=name, password_hash=hash_password(password), role=user_role
+    )
     session.add(user)
     session.flush()
     return user

@@ -24,9 +24,10 @@ def wants_json() -> bool:
     if request.path.startswith(("/api/", "/webhooks/")):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
-        "text/html"
-    ]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def error_response(status: int, code: str, message: str, details: object = None) -> Response:
@@ -61,8 +62,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
-        return error_response(status, (error.name or "error").lower().replace(" ", "_"),
-                              error.description or error.name)
+        return error_response(
+            status,
+            (error.name or "error").lower().replace(" ", "_"),
+            error.description or error.name,
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -12,4 +12,7 @@ def load_models() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the package's blueprints and commands."""
+    from subscribers import public
+
     load_models()
+    public.init_app(app)

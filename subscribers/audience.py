@@ -12,7 +12,9 @@ from subscribers.models import Subscriber, SubscriberStatus, Subscription, Subsc
 from subscribers.suppression import not_suppressed_clause
 
 
-def audience_select(topic_ids: Iterable[int], segment: Mapping[str, Any] | None = None) -> sa.Select[Any]:
+def audience_select(
+    topic_ids: Iterable[int], segment: Mapping[str, Any] | None = None
+) -> sa.Select[Any]:
     """Return a Core select of ``(id, email, name)`` for every mailable subscriber.
 
     A subscriber is mailable when active, confirmed on at least one of the topics and not

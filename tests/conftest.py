@@ -1,4 +1,4 @@
-"""Shared fixtures: an app on a fresh database per test, on SQLite and (when available) PostgreSQL."""
+"""Shared fixtures: an app on a fresh database per test, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -120,7 +120,13 @@ def archive_years(session: Session) -> list[int]:
 
 def archive_topics(session: Session) -> list[Topic]:
     """Return the public topics, for the archive's filter."""
-    return list(session.scalars(sa.select(Topic).where(Topic.visibility == "public").order_by(Topic.position, Topic.name)))
+    return list(
+        session.scalars(
+            sa.select(Topic)
+            .where(Topic.visibility == "public")
+            .order_by(Topic.position, Topic.name)
+        )
+    )
 
 
 def _year_start(year: int) -> datetime:

@@ -1,4 +1,4 @@
-"""Render a stored issue with the service's identity: the one renderer for email, preview and web."""
+"""Render a stored issue with the service's identity: one renderer for email, preview and web."""
 
 from __future__ import annotations
 

@@ -104,7 +104,9 @@ def save_revision(
     issue.approver_id = None
     issue.approved_at = None
     session.add(
-        IssueRevision(issue_id=issue.id, number=issue.revision, content=data, saved_by_id=saved_by_id)
+        IssueRevision(
+            issue_id=issue.id, number=issue.revision, content=data, saved_by_id=saved_by_id
+        )
     )
     session.flush()
     return issue

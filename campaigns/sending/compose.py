@@ -57,6 +57,8 @@ class CampaignMessages:
         self.domain = parseaddr(campaign.from_address)[1].rpartition("@")[2] or "localhost"
         self.mailto = _mailto(settings.UNSUBSCRIBE_MAILTO)
         self.custom_campaign = str(campaign.id)
+        #: Other forms of the same documents (e.g. a provider's template form), built lazily.
+        self.extras: dict[str, object] = {}
 
     def values(self, recipient: Recipient, unsubscribe_url: str) -> dict[str, str]:
         """Return the merge values the documents use for ``recipient``."""

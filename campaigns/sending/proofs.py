@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from collections.abc import Iterable
 
 from email_validator import EmailNotValidError, validate_email
@@ -11,7 +13,7 @@ from campaigns.sending.compose import CampaignMessages, FrozenCampaign, Recipien
 from campaigns.sending.models import Campaign
 from campaigns.sending.service import current_settings
 from engine.config import Settings
-from engine.delivery.base import DeliveryBackend, SendResult
+from engine.delivery.base import DeliveryBackend, OutgoingMessage, SendResult
 from engine.delivery.registry import backend_from_settings
 from engine.errors import ValidationFailed
 
@@ -42,10 +44,7 @@ def test_send(
         campaign.text,
     )
     builder = CampaignMessages(settings, frozen)
-    messages = [
-        builder.message(Recipient(-(n + 1), 0, address, ""), subject_prefix=TEST_PREFIX)
-        for n, address in enumerate(targets)
-    ]
+    messages = [_proof(builder, n, address) for n, address in enumerate(targets)]
     backend = backend or backend_from_settings(settings)
     try:
         return backend.send_batch(messages)
@@ -54,6 +53,13 @@ def test_send(
 
 
 test_send.__test__ = False  # type: ignore[attr-defined]
+
+
+def _proof(builder: CampaignMessages, n: int, address: str) -> OutgoingMessage:
+    message = builder.message(Recipient(-(n + 1), 0, address, ""), subject_prefix=TEST_PREFIX)
+    # A fresh Message-ID: test copies must not share the campaign's stable ids.
+    message_id = f"<test.{uuid.uuid4().hex}@{builder.domain}>"
+    return dataclasses.replace(message, headers={**message.headers, "Message-ID": message_id})
 
 
 def _valid_addresses(addresses: Iterable[str]) -> list[str]:

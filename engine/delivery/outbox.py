@@ -37,8 +37,10 @@ class OutboxBackend:
         partial = target.with_suffix(".eml.part")
         partial.write_bytes(build_mime(message))
         # A rename is atomic: the UI never lists half-written files.
-        os.replace(partial, target)
-        return SendResult(message.delivery_id, ResultStatus.ACCEPTED, provider_message_id=message_id)
+        partial.replace(target)
+        return SendResult(
+            message.delivery_id, ResultStatus.ACCEPTED, provider_message_id=message_id
+        )
 
     def close(self) -> None:
         return None
@@ -51,7 +53,9 @@ class OutboxEntry:
     size: int
 
 
-def list_outbox(folder: Path, *, limit: int = 200, offset: int = 0) -> tuple[list[OutboxEntry], int]:
+def list_outbox(
+    folder: Path, *, limit: int = 200, offset: int = 0
+) -> tuple[list[OutboxEntry], int]:
     """Return a page of outbox files, newest first, and the total count."""
     if not folder.is_dir():
         return [], 0

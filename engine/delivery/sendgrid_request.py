@@ -106,7 +106,7 @@ def recipient_error(batch: TemplateBatch, recipient: Recipient) -> str | None:
     )
     if size >= MAX_SUBSTITUTION_BYTES:
         return f"substitutions total {size} bytes (limit {MAX_SUBSTITUTION_BYTES})"
-    args = {**batch.custom_args, **recipient.custom_args, "delivery_id": "0"}
+    args = {**batch.custom_args, **recipient.custom_args, "delivery_id": str(recipient.delivery_id)}
     if error := _ids_error(args):
         return error
     args_size = sum(len(k.encode()) + len(v.encode()) for k, v in args.items())

@@ -39,7 +39,11 @@ def test_login_with_wrong_password_is_refused(app: Flask, client: FlaskClient, s
 
     response = client.post(
         "/admin/login",
-        data={"email": user.email, "password": "wrong password", "csrf_token": csrf_token_from(page)},
+        data={
+            "email": user.email,
+            "password": "wrong password",
+            "csrf_token": csrf_token_from(page),
+        },
     )
     assert response.status_code == 401
     assert "do not match" in response.get_data(as_text=True)

@@ -1,0 +1,52 @@
+"""The email of a sent issue as a web page: public, or personal from the link in each email."""
+
+from __future__ import annotations
+
+import html
+
+from sqlalchemy.orm import Session
+
+from campaigns.archive.service import PublishedIssue
+from campaigns.sending.compose import CampaignMessages, FrozenCampaign, Recipient
+from campaigns.sending.models import Campaign
+from engine.config import Settings
+from engine.render.merge import MergeTemplate
+from subscribers.models import Subscriber, SubscriberStatus
+from subscribers.tokens import Purpose, TokenSigner
+
+
+def public_email_html(settings: Settings, published: PublishedIssue) -> str:
+    """Return the sent email with neutral values: no one's name, address or personal links."""
+    slug = published.issue.slug
+    values = {
+        "unsubscribe_url": f"{settings.BASE_URL}/subscribe",
+        "preferences_url": f"{settings.BASE_URL}/subscribe",
+        "webview_url": f"{settings.BASE_URL}/view/{slug}",
+    }
+    return MergeTemplate(published.campaign.html, escape=html.escape).render(values)
+
+
+def personal_email_html(
+    session: Session, settings: Settings, published: PublishedIssue, token: str
+) -> str:
+    """Return the email exactly as ``token``'s subscriber received it (raises ``InvalidToken``)."""
+    signer = TokenSigner(settings.SECRET_KEY, settings.TOKEN_MAX_AGE_DAYS)
+    subscriber_id, _ = signer.load(Purpose.WEBVIEW, token)
+    subscriber = session.get(Subscriber, subscriber_id)
+    if subscriber is None or subscriber.status == SubscriberStatus.ERASED:
+        return public_email_html(settings, published)
+    messages = CampaignMessages(settings, _frozen(published.campaign, published.issue.slug))
+    recipient = Recipient(0, subscriber.id, subscriber.email, subscriber.name)
+    values = messages.values(recipient, messages.links.unsubscribe(subscriber.id))
+    return messages.html.render(values)
+
+
+def _frozen(campaign: Campaign, slug: str) -> FrozenCampaign:
+    return FrozenCampaign(
+        id=campaign.id,
+        issue_slug=slug,
+        subject=campaign.subject,
+        from_address=campaign.from_address,
+        html=campaign.html,
+        text=campaign.text,
+    )

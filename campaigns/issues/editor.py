@@ -1,0 +1,243 @@
+"""The staff editor: pages, JSON load/save/preview, review, approval and history."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from campaigns.issues import ContentError, Layout, content_from_dict
+from campaigns.issues.history import diff_content, diff_revisions, list_revisions, restore_revision, start_issue
+from campaigns.issues.models import Issue
+from campaigns.issues.rendering import render_context, render_stored_issue
+from campaigns.issues.service import get_issue, save_revision
+from campaigns.issues.workflow import approve, return_to_draft, submit_for_review
+from campaigns.observances.catalogue import load_catalogue
+from campaigns.rendering import render_issue
+from engine import audit
+from engine.auth import roles_required
+from engine.config import Settings
+from engine.db import request_session
+from engine.errors import ValidationFailed
+from engine.users import Role
+from engine.web import get_settings
+from subscribers.models import Topic
+
+bp = Blueprint("editor", __name__, url_prefix="/admin/issues")
+_BLOCK_PATH = re.compile(r"blocks\[(\d+)\]")
+
+
+def problems_as_checks(data: dict[str, Any], details: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Turn validation problems into check results that name the block they come from."""
+    blocks = data.get("blocks") if isinstance(data.get("blocks"), list) else []
+    checks = []
+    for problem in details:
+        match = _BLOCK_PATH.match(problem["path"])
+        index = int(match.group(1)) if match else None
+        block = blocks[index] if index is not None and index < len(blocks) else None
+        block_id = block.get("id") if isinstance(block, dict) else None
+        field = problem["path"].split(".", 1)[1] if match and "." in problem["path"] else problem["path"]
+        checks.append({"code": "invalid", "severity": "error", "block_id": block_id,
+                       "message": f"{field} {problem['message']}"})  # fmt: skip
+    return checks
+
+
+def preview_payload(settings: Settings, issue: Issue, data: dict[str, Any]) -> dict[str, Any]:
+    """Render unsaved content for the preview; invalid blocks are left out and reported."""
+    problems: list[dict[str, Any]] = []
+    try:
+        content = content_from_dict(data)
+    except ContentError as error:
+        problems = problems_as_checks(data, error.details)
+        bad = {int(m.group(1)) for d in error.details if (m := _BLOCK_PATH.match(d["path"]))}
+        kept = [b for i, b in enumerate(data.get("blocks") or []) if i not in bad]
+        try:
+            content = content_from_dict({**data, "blocks": kept})
+        except ContentError:
+            return {"html": "", "text": "", "checks": problems, "valid": False}
+    rendered = render_issue(content, render_context(settings, issue.slug))
+    checks = [{"code": c.code, "severity": str(c.severity), "message": c.message,
+               "block_id": c.block_id} for c in rendered.checks]  # fmt: skip
+    return {"html": rendered.html, "text": rendered.text, "checks": problems + checks,
+            "valid": not problems}  # fmt: skip
+
+
+def save_from_editor(session: Session, issue: Issue, payload: Any, actor: Any) -> Issue:
+    """Save the editor's content and issue settings as one new revision (compare-and-set)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("base_revision"), int):
+        raise ValidationFailed("Send the content with the revision it was based on.")
+    save_revision(session, issue, payload.get("content"), base_revision=payload["base_revision"],
+                  saved_by_id=actor.id)  # fmt: skip
+    if isinstance(payload.get("topic_ids"), list):
+        ids = [int(t) for t in payload["topic_ids"] if str(t).isdigit()]
+        issue.topics = list(session.scalars(sa.select(Topic).where(Topic.id.in_(ids))))
+    if "observance_slug" in payload:
+        issue.observance_slug = payload.get("observance_slug") or None
+    audit.record(session, actor, "issue.save", issue, revision=issue.revision)
+    session.flush()
+    return issue
+
+
+def editor_state(issue: Issue) -> dict[str, Any]:
+    """Return what the editor script loads: content, revision, status and issue settings."""
+    return {
+        "id": issue.id,
+        "revision": issue.revision,
+        "status": str(issue.status),
+        "content": issue.content,
+        "topic_ids": [topic.id for topic in issue.topics],
+        "observance_slug": issue.observance_slug or "",
+    }
+
+
+def _choices() -> dict[str, Any]:
+    topics = request_session().scalars(sa.select(Topic).order_by(Topic.position, Topic.name)).all()
+    return {"topics": topics, "observances": load_catalogue(), "layouts": list(Layout)}
+
+
+@bp.get("/new")
+@roles_required(Role.EDITOR)
+def new() -> str:
+    issues = request_session().scalars(sa.select(Issue).order_by(Issue.updated_at.desc()).limit(50))
+    return render_template("editor/new.html", layouts=list(Layout), issues=issues.all())
+
+
+@bp.post("/new")
+@roles_required(Role.EDITOR)
+def create() -> Response:
+    session = request_session()
+    source_id = request.form.get("source_issue", type=int)
+    source = get_issue(session, source_id) if source_id else None
+    title = request.form.get("title", "").strip() or "Untitled issue"
+    layout = Layout(request.form.get("layout") or Layout.SPOTLIGHT)
+    issue = start_issue(session, current_user, title=title, layout=layout, source=source)
+    session.commit()
+    return redirect(url_for("editor.edit", issue_id=issue.id))
+
+
+@bp.get("/<int:issue_id>/edit")
+@roles_required(Role.EDITOR)
+def edit(issue_id: int) -> str:
+    issue = get_issue(request_session(), issue_id)
+    return render_template("editor/edit.html", issue=issue, state=editor_state(issue), **_choices())
+
+
+@bp.get("/<int:issue_id>/content")
+@roles_required()
+def load(issue_id: int) -> Response:
+    return jsonify(editor_state(get_issue(request_session(), issue_id)))
+
+
+@bp.post("/<int:issue_id>/content")
+@roles_required(Role.EDITOR)
+def save(issue_id: int) -> Response:
+    session = request_session()
+    issue = save_from_editor(session, get_issue(session, issue_id), request.get_json(silent=True),
+                             current_user)  # fmt: skip
+    session.commit()
+    return jsonify(editor_state(issue))
+
+
+@bp.post("/<int:issue_id>/preview")
+@roles_required()
+def preview(issue_id: int) -> Response:
+    issue = get_issue(request_session(), issue_id)
+    payload = request.get_json(silent=True) or {}
+    data = payload.get("content") if isinstance(payload.get("content"), dict) else issue.content
+    return jsonify(preview_payload(get_settings(), issue, data))
+
+
+@bp.post("/<int:issue_id>/compare")
+@roles_required()
+def compare(issue_id: int) -> Response:
+    issue = get_issue(request_session(), issue_id)
+    mine = (request.get_json(silent=True) or {}).get("content") or {}
+    changes = diff_content(issue.content, mine) if isinstance(mine, dict) else []
+    return jsonify(revision=issue.revision, theirs=issue.content,
+                   html=render_template("editor/_changes.html", changes=changes))  # fmt: skip
+
+
+@bp.post("/<int:issue_id>/submit")
+@roles_required(Role.EDITOR)
+def submit(issue_id: int) -> Response:
+    session = request_session()
+    submit_for_review(session, get_issue(session, issue_id), current_user, settings=get_settings())
+    session.commit()
+    flash("Sent for review. An approver will look at it next.", "success")
+    return redirect(url_for("editor.review", issue_id=issue_id))
+
+
+@bp.get("/<int:issue_id>/review")
+@roles_required()
+def review(issue_id: int) -> str:
+    session = request_session()
+    issue = get_issue(session, issue_id)
+    rendered = render_stored_issue(get_settings(), issue)
+    return render_template("editor/review.html", issue=issue, rendered=rendered, **_choices())
+
+
+@bp.post("/<int:issue_id>/approve")
+@roles_required(Role.APPROVER)
+def approve_issue(issue_id: int) -> Response:
+    session = request_session()
+    topic_ids = [int(t) for t in request.form.getlist("topic_ids") if t.isdigit()]
+    segment = _segment(request.form.get("segment_key", ""), request.form.get("segment_value", ""))
+    approve(session, get_issue(session, issue_id), current_user, topic_ids, segment)
+    session.commit()
+    flash("Approved for this revision and audience. Any later edit voids the approval.", "success")
+    return redirect(url_for("editor.review", issue_id=issue_id))
+
+
+@bp.post("/<int:issue_id>/return")
+@roles_required(Role.APPROVER)
+def return_issue(issue_id: int) -> Response:
+    session = request_session()
+    return_to_draft(session, get_issue(session, issue_id), current_user,
+                    request.form.get("reason", "").strip())  # fmt: skip
+    session.commit()
+    flash("Returned to draft.", "info")
+    return redirect(url_for("editor.review", issue_id=issue_id))
+
+
+@bp.get("/<int:issue_id>/history")
+@roles_required()
+def history(issue_id: int) -> str:
+    session = request_session()
+    issue = get_issue(session, issue_id)
+    return render_template("editor/history.html", issue=issue,
+                           revisions=list_revisions(session, issue))  # fmt: skip
+
+
+@bp.get("/<int:issue_id>/diff")
+@roles_required()
+def diff(issue_id: int) -> str:
+    session = request_session()
+    issue = get_issue(session, issue_id)
+    new = request.args.get("to", issue.revision, type=int)
+    old = request.args.get("from", max(new - 1, 1), type=int)
+    changes = diff_revisions(session, issue, old, new)
+    return render_template("editor/diff.html", issue=issue, old=old, new=new, changes=changes)
+
+
+@bp.post("/<int:issue_id>/history/<int:number>/restore")
+@roles_required(Role.EDITOR)
+def restore(issue_id: int, number: int) -> Response:
+    session = request_session()
+    issue = restore_revision(session, get_issue(session, issue_id), number, current_user)
+    session.commit()
+    flash(f"Revision {number} restored as revision {issue.revision}.", "success")
+    return redirect(url_for("editor.edit", issue_id=issue_id))
+
+
+def _segment(key: str, value: str) -> dict[str, str]:
+    key = key.strip()
+    return {key: value.strip()} if key else {}
+
+
+def init_app(app: Flask) -> None:
+    """Register the editor pages."""
+    app.register_blueprint(bp)

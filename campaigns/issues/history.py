@@ -1,0 +1,181 @@
+"""Revision history: list revisions, show a readable diff, restore one, start from another issue."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from campaigns.issues import Layout
+from campaigns.issues.models import Issue, IssueRevision
+from campaigns.issues.service import create_issue, save_revision
+from campaigns.issues.workflow import revision_row
+from engine import audit
+from engine.users import StaffUser
+
+#: Issue fields (outside the blocks) shown in a diff, with their labels.
+FIELDS = {
+    "title": "Title",
+    "kicker": "Kicker",
+    "subject": "Subject",
+    "preheader": "Preheader",
+    "date_label": "Date label",
+    "volume": "Volume",
+    "number": "Number",
+    "layout": "Layout",
+    "language": "Language",
+    "theme": "Theme",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionSummary:
+    number: int
+    saved_at: Any
+    saved_by: str
+    blocks: int
+
+
+@dataclass(slots=True)
+class Change:
+    """One changed field or block; ``lines`` are ``(op, text)`` with op ``+``, ``-`` or `` ``."""
+
+    kind: str
+    label: str
+    status: str
+    lines: list[tuple[str, str]] = field(default_factory=list)
+
+
+def list_revisions(session: Session, issue: Issue) -> list[RevisionSummary]:
+    """Return the issue's revisions, newest first, with who saved each."""
+    rows = session.execute(
+        sa.select(IssueRevision, StaffUser.email)
+        .outerjoin(StaffUser, StaffUser.id == IssueRevision.saved_by_id)
+        .where(IssueRevision.issue_id == issue.id)
+        .order_by(IssueRevision.number.desc())
+    )
+    return [
+        RevisionSummary(rev.number, rev.saved_at, email or "unknown",
+                        len(rev.content.get("blocks", [])))  # fmt: skip
+        for rev, email in rows
+    ]
+
+
+def block_lines(block: dict[str, Any]) -> list[str]:
+    """Flatten a block to readable ``name: value`` lines (nested items indented)."""
+    lines: list[str] = []
+    for name, value in block.items():
+        if name in ("id", "type"):
+            continue
+        if isinstance(value, list):
+            lines.extend(_item_lines(name, value))
+        elif value not in ("", None, False):
+            lines.append(f"{name}: {value}")
+    return lines
+
+
+def _item_lines(name: str, items: list[Any]) -> Iterator[str]:
+    for index, item in enumerate(items, start=1):
+        if isinstance(item, dict):
+            parts = [f"{k}={v}" for k, v in item.items() if v not in ("", None, [], False)]
+            yield f"{name} {index}: " + "; ".join(parts)
+        else:
+            yield f"{name} {index}: {item}"
+
+
+def _block_label(block: dict[str, Any]) -> str:
+    return f"{block.get('type', 'block')} “{block.get('id', '?')}”"
+
+
+def _line_diff(old: list[str], new: list[str]) -> list[tuple[str, str]]:
+    return [
+        (line[0], line[2:])
+        for line in difflib.ndiff(old, new)
+        if line[:1] in ("+", "-", " ")
+    ]
+
+
+def diff_content(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """Return the field and block changes from ``old`` to ``new`` (blocks matched by id)."""
+    changes = [
+        Change("field", label, "changed", [("-", str(old.get(key) or "")),
+                                           ("+", str(new.get(key) or ""))])  # fmt: skip
+        for key, label in FIELDS.items()
+        if (old.get(key) or "") != (new.get(key) or "")
+    ]
+    old_blocks = {b["id"]: b for b in old.get("blocks", [])}
+    new_blocks = {b["id"]: b for b in new.get("blocks", [])}
+    for block in new.get("blocks", []):
+        before = old_blocks.get(block["id"])
+        if before is None:
+            changes.append(Change("block", _block_label(block), "added",
+                                  [("+", line) for line in block_lines(block)]))  # fmt: skip
+        elif before != block:
+            changes.append(Change("block", _block_label(block), "changed",
+                                  _line_diff(block_lines(before), block_lines(block))))  # fmt: skip
+    for block in old.get("blocks", []):
+        if block["id"] not in new_blocks:
+            changes.append(Change("block", _block_label(block), "removed",
+                                  [("-", line) for line in block_lines(block)]))  # fmt: skip
+    if _order(old, new_blocks) != _order(new, old_blocks):
+        changes.append(Change("order", "Block order", "changed"))
+    return changes
+
+
+def _order(content: dict[str, Any], other: dict[str, Any]) -> list[str]:
+    return [b["id"] for b in content.get("blocks", []) if b["id"] in other]
+
+
+def diff_revisions(session: Session, issue: Issue, old: int, new: int) -> list[Change]:
+    """Return the changes between two stored revisions of an issue."""
+    before = revision_row(session, issue.id, old).content
+    after = revision_row(session, issue.id, new).content
+    return diff_content(before, after)
+
+
+def restore_revision(session: Session, issue: Issue, number: int, actor: StaffUser) -> Issue:
+    """Save an earlier revision's content as a new revision (history is never rewritten)."""
+    content = revision_row(session, issue.id, number).content
+    save_revision(session, issue, content, base_revision=issue.revision, saved_by_id=actor.id)
+    audit.record(session, actor, "issue.restore", issue, restored=number, revision=issue.revision)
+    return issue
+
+
+def starter_content(layout: Layout, title: str) -> dict[str, Any]:
+    """Return the first revision of a new issue in ``layout``: a skeleton to write over."""
+    blocks: list[dict[str, Any]] = [
+        {"id": "intro", "type": "paragraph", "text": "Write the introduction here."},
+    ]
+    if layout in (Layout.DIGEST, Layout.RESOURCE_COLLECTION):
+        blocks.insert(0, {"id": "toc", "type": "toc"})
+    if layout is not Layout.ARTICLE:
+        blocks.append({"id": "resources", "type": "resources", "title": "Resources", "items": [
+            {"title": "Resource title", "url": "https://www.example.org/", "kind": "webpage"}
+        ]})  # fmt: skip
+    return {"title": title, "subject": title, "layout": layout.value, "blocks": blocks}
+
+
+def start_issue(
+    session: Session,
+    actor: StaffUser,
+    *,
+    title: str,
+    layout: Layout = Layout.SPOTLIGHT,
+    source: Issue | None = None,
+) -> Issue:
+    """Create a draft from a layout starter or as a copy of an earlier issue's latest content."""
+    if source is None:
+        content = starter_content(layout, title)
+        topics: list[Any] = []
+    else:
+        content = {**source.content, "title": title}
+        topics = list(source.topics)
+    issue = create_issue(session, content, author_id=actor.id, topics=topics,
+                         observance_slug=source.observance_slug if source else None)  # fmt: skip
+    audit.record(session, actor, "issue.create", issue, layout=issue.layout,
+                 source_issue=source.id if source else None)  # fmt: skip
+    return issue

@@ -1,0 +1,122 @@
+"""Staff pages for campaigns: list, progress, send/pause/resume/cancel, uncertain recipients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, Response, flash, jsonify, redirect, render_template, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from campaigns.sending.dispatch import dispatch_campaign
+from campaigns.sending.progress import campaign_progress, list_campaigns, uncertain_recipients
+from campaigns.sending.recovery import resend_uncertain
+from campaigns.sending.service import (
+    cancel_campaign,
+    get_campaign,
+    pause_campaign,
+    resume_campaign,
+    send_now,
+)
+from engine.auth import roles_required
+from engine.db import get_database, request_session
+from engine.users import Role
+from engine.web import add_admin_nav, get_settings
+
+bp = Blueprint("campaigns", __name__, url_prefix="/admin/campaigns")
+
+
+@bp.get("/")
+@roles_required(Role.EDITOR)
+def index() -> str:
+    return render_template("campaigns/index.html", campaigns=list_campaigns(request_session()))
+
+
+@bp.get("/<int:campaign_id>")
+@roles_required(Role.EDITOR)
+def show(campaign_id: int) -> str:
+    session = request_session()
+    campaign = get_campaign(session, campaign_id)
+    return render_template(
+        "campaigns/show.html",
+        campaign=campaign,
+        progress=campaign_progress(session, campaign_id),
+        uncertain=uncertain_recipients(session, campaign_id),
+    )
+
+
+@bp.get("/<int:campaign_id>/progress.json")
+@roles_required(Role.EDITOR)
+def progress_json(campaign_id: int) -> Response:
+    return jsonify(campaign_progress(request_session(), campaign_id).as_json())
+
+
+def _act(campaign_id: int, action: Callable[[], object], message: str, *, run: bool) -> WerkzeugResponse:
+    session = request_session()
+    action()
+    session.commit()
+    if run:
+        dispatch_campaign(get_database(), get_settings(), campaign_id)
+    flash(message, "info")
+    return redirect(url_for("campaigns.show", campaign_id=campaign_id))
+
+
+@bp.post("/<int:campaign_id>/send")
+@roles_required(Role.EDITOR)
+def send(campaign_id: int) -> WerkzeugResponse:
+    batch_size = get_settings().BATCH_SIZE
+    return _act(
+        campaign_id,
+        lambda: send_now(request_session(), campaign_id, batch_size=batch_size),
+        "Sending started.",
+        run=True,
+    )
+
+
+@bp.post("/<int:campaign_id>/pause")
+@roles_required(Role.EDITOR)
+def pause(campaign_id: int) -> WerkzeugResponse:
+    return _act(
+        campaign_id,
+        lambda: pause_campaign(request_session(), campaign_id),
+        "Paused: no new batch starts; the ones already with the provider finish.",
+        run=False,
+    )
+
+
+@bp.post("/<int:campaign_id>/resume")
+@roles_required(Role.EDITOR)
+def resume(campaign_id: int) -> WerkzeugResponse:
+    return _act(
+        campaign_id,
+        lambda: resume_campaign(request_session(), campaign_id),
+        "Resumed.",
+        run=True,
+    )
+
+
+@bp.post("/<int:campaign_id>/cancel")
+@roles_required(Role.EDITOR)
+def cancel(campaign_id: int) -> WerkzeugResponse:
+    return _act(
+        campaign_id,
+        lambda: cancel_campaign(request_session(), campaign_id),
+        "Cancelled: nothing more of this campaign is sent.",
+        run=False,
+    )
+
+
+@bp.post("/<int:campaign_id>/resend-uncertain")
+@roles_required(Role.EDITOR)
+def resend(campaign_id: int) -> WerkzeugResponse:
+    return _act(
+        campaign_id,
+        lambda: resend_uncertain(request_session(), campaign_id),
+        "The uncertain recipients are queued again.",
+        run=True,
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Register the campaign pages."""
+    app.register_blueprint(bp)
+    add_admin_nav(app, "campaigns.index", "Campaigns")

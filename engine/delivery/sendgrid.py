@@ -1,0 +1,290 @@
+"""Deliver through SendGrid's v3 API: one request per batch of up to 1,000 personalizations."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import random
+import threading
+import time
+import urllib.error
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import Message
+
+import orjson
+import sendgrid
+from python_http_client.exceptions import HTTPError
+
+from engine.config import Settings
+from engine.delivery.base import (
+    BackendAuthError,
+    OutcomeUnknownError,
+    OutgoingMessage,
+    ResultStatus,
+    SendResult,
+)
+from engine.delivery.sendgrid_request import (
+    MAX_PERSONALIZATIONS,
+    MAX_REQUEST_BYTES,
+    Recipient,
+    TemplateBatch,
+    batch_error,
+    batches_from_messages,
+    recipient_error,
+    request_body,
+)
+
+log = logging.getLogger(__name__)
+
+# python_http_client json.dumps() any body unless the Content-Type differs from exactly
+# "application/json"; this spelling lets it send our orjson bytes as they are.
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+#: Seconds before retrying a status SendGrid does not document for this endpoint (404, 415 …).
+UNEXPECTED_RETRY_SECONDS = 300.0
+
+
+@dataclass(slots=True)
+class _Reply:
+    """What one POST produced; ``status`` is ``None`` when no HTTP status arrived."""
+
+    status: int | None
+    #: Header names lower-cased.
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    #: False only when the request certainly never reached the server in full.
+    sent: bool = True
+    retry_at: float | None = None
+
+
+@dataclass(slots=True)
+class _Outcome:
+    results: list[SendResult] = field(default_factory=list)
+    unknown: list[int] = field(default_factory=list)
+
+
+class TokenBucket:
+    """Allow ``rate`` messages per second on average, with bursts of up to one second's worth."""
+
+    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]):
+        self.rate = rate
+        self._clock, self._sleep = clock, sleep
+        self._tokens = max(rate, 1.0)
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self, count: int) -> None:
+        """Take ``count`` tokens, sleeping until the bucket has refilled enough to cover them."""
+        if self.rate <= 0:
+            return
+        with self._lock:
+            moment = self._clock()
+            capacity = max(self.rate, 1.0)
+            self._tokens = min(capacity, self._tokens + (moment - self._stamp) * self.rate)
+            self._stamp = moment
+            self._tokens -= count
+            debt = -self._tokens
+        if debt > 0:
+            self._sleep(debt / self.rate)
+
+
+class SendGridBackend:
+    """Hand batches to SendGrid, retrying 429s and 5xx and isolating refused recipients."""
+
+    name = "sendgrid"
+
+    def __init__(
+        self,
+        settings: Settings,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        *,
+        rng: random.Random | None = None,
+        max_attempts: int = 5,
+        backoff_base: float = 1.0,
+        max_rate_wait: float = 120.0,
+        timeout: float = 30.0,
+    ):
+        self._client = sendgrid.SendGridAPIClient(
+            api_key=settings.SENDGRID_API_KEY, host=settings.SENDGRID_API_URL
+        )
+        self._client.client.request_headers["Content-Type"] = JSON_CONTENT_TYPE
+        self._sleep, self._clock = sleep, clock
+        self._rng = rng or random.Random()
+        self.max_attempts, self.backoff_base = max_attempts, backoff_base
+        self.max_rate_wait, self.timeout = max_rate_wait, timeout
+        self.bucket = TokenBucket(settings.SEND_RATE, clock, sleep)
+
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        """Send fully personalized messages, one request per group sharing subject and bodies."""
+        outcome = _Outcome()
+        for batch in batches_from_messages(messages):
+            self._send(batch, outcome)
+        order = {m.delivery_id: i for i, m in enumerate(messages)}
+        outcome.results.sort(key=lambda r: order[r.delivery_id])
+        return self._finish(outcome)
+
+    def send_template(self, batch: TemplateBatch) -> list[SendResult]:
+        """Send a shared template with per-recipient substitutions; one request per 1,000.
+
+        Raises ``BackendAuthError`` on 401/403 and ``OutcomeUnknownError`` (after sending the
+        rest) for recipients whose request may have been taken but got no reply.
+        """
+        outcome = _Outcome()
+        self._send(batch, outcome)
+        return self._finish(outcome)
+
+    def close(self) -> None:
+        """Release nothing: the client opens one connection per request."""
+
+    def _finish(self, outcome: _Outcome) -> list[SendResult]:
+        if outcome.unknown:
+            log.warning("sendgrid: %d recipient(s) with unknown outcome", len(outcome.unknown))
+            raise OutcomeUnknownError(
+                outcome.unknown, outcome.results, "no reply to a sent request"
+            )
+        return outcome.results
+
+    def _send(self, batch: TemplateBatch, outcome: _Outcome) -> None:
+        if error := batch_error(batch):
+            outcome.results += [_permanent(r, error) for r in batch.recipients]
+            return
+        valid: list[Recipient] = []
+        for recipient in batch.recipients:
+            if error := recipient_error(batch, recipient):
+                outcome.results.append(_permanent(recipient, error))
+            else:
+                valid.append(recipient)
+        for start in range(0, len(valid), MAX_PERSONALIZATIONS):
+            self._deliver(batch, valid[start : start + MAX_PERSONALIZATIONS], outcome)
+
+    def _deliver(
+        self, batch: TemplateBatch, recipients: list[Recipient], outcome: _Outcome
+    ) -> None:
+        payload = request_body(batch, recipients)
+        if len(payload) > MAX_REQUEST_BYTES and len(recipients) > 1:
+            self._split(batch, recipients, outcome)
+            return
+        self.bucket.acquire(len(recipients))
+        reply = self._post(payload)
+        status = reply.status
+        if status is not None and 200 <= status < 300:
+            message_id = reply.headers.get("x-message-id")
+            outcome.results += [_accepted(r, message_id) for r in recipients]
+        elif status in (401, 403):
+            raise BackendAuthError(f"SendGrid refused the API key ({status})")
+        elif status in (400, 413):
+            self._refused(batch, recipients, reply, outcome)
+        elif status is None and reply.sent:
+            outcome.unknown += [r.delivery_id for r in recipients]
+        else:
+            later = self._clock() + UNEXPECTED_RETRY_SECONDS
+            retry_at = _utc(later if reply.retry_at is None else reply.retry_at)
+            error = _describe(reply)
+            outcome.results += [_transient(r, error, retry_at) for r in recipients]
+
+    def _refused(
+        self, batch: TemplateBatch, recipients: list[Recipient], reply: _Reply, outcome: _Outcome
+    ) -> None:
+        errors = _errors(reply.body)
+        batch_level = reply.status == 400 and not any(
+            (e.get("field") or "").startswith("personalizations") for e in errors
+        )
+        if len(recipients) == 1 or batch_level:
+            outcome.results += [_permanent(r, _describe(reply)) for r in recipients]
+        else:
+            self._split(batch, recipients, outcome)
+
+    def _split(self, batch: TemplateBatch, recipients: list[Recipient], outcome: _Outcome) -> None:
+        # Halving isolates the refused recipients in O(k log n) requests for k bad ones.
+        middle = len(recipients) // 2
+        self._deliver(batch, recipients[:middle], outcome)
+        self._deliver(batch, recipients[middle:], outcome)
+
+    def _post(self, payload: bytes) -> _Reply:
+        """POST until a definite answer, retrying 429 after its reset and 5xx with backoff."""
+        failures = rate_waits = 0
+        while True:
+            reply = self._post_once(payload)
+            if reply.status == 429:
+                wait = self._rate_wait(reply)
+                if wait is None or rate_waits >= self.max_attempts:
+                    return reply
+                rate_waits += 1
+                self._sleep(wait)
+            elif (reply.status is None and not reply.sent) or (reply.status or 0) >= 500:
+                failures += 1
+                delay = self._backoff(failures)
+                if failures >= self.max_attempts:
+                    reply.retry_at = self._clock() + delay
+                    return reply
+                self._sleep(delay)
+            else:
+                return reply
+
+    def _post_once(self, payload: bytes) -> _Reply:
+        send = self._client.client.mail.send
+        try:
+            response = send.post(request_body=payload.decode("utf-8"), timeout=self.timeout)
+        except HTTPError as exc:
+            return _Reply(exc.status_code, _lowered(exc.headers), exc.body or b"")
+        except urllib.error.URLError as exc:
+            # urllib wraps only failures to connect or to write the request: nothing arrived.
+            log.info("sendgrid: request not sent: %s", exc.reason)
+            return _Reply(None, body=str(exc.reason).encode(), sent=False)
+        except (OSError, http.client.HTTPException) as exc:
+            log.warning("sendgrid: no reply after the request was sent: %r", exc)
+            return _Reply(None, body=repr(exc).encode())
+        return _Reply(response.status_code, _lowered(response.headers), response.body or b"")
+
+    def _rate_wait(self, reply: _Reply) -> float | None:
+        """Return how long to wait before retrying a 429, or ``None`` to give up for now."""
+        try:
+            reset = float(reply.headers.get("x-ratelimit-reset", ""))
+        except ValueError:
+            reset = self._clock() + self._backoff(1)
+        # Jitter after the reset keeps many workers from all retrying in the same instant.
+        reply.retry_at = reset + self._rng.uniform(0.05, 0.5)
+        wait = reply.retry_at - self._clock()
+        return None if wait > self.max_rate_wait else max(wait, 0.0)
+
+    def _backoff(self, failures: int) -> float:
+        ceiling = self.backoff_base * 2 ** (failures - 1)
+        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+
+
+def _lowered(headers: Message | None) -> dict[str, str]:
+    return {name.lower(): value for name, value in (headers or {}).items()}
+
+
+def _errors(body: bytes) -> list[dict[str, str]]:
+    try:
+        errors = orjson.loads(body).get("errors", [])
+    except (orjson.JSONDecodeError, AttributeError):
+        return []
+    return [e for e in errors if isinstance(e, dict)]
+
+
+def _describe(reply: _Reply) -> str:
+    messages = [f"{e.get('field') or 'request'}: {e.get('message')}" for e in _errors(reply.body)]
+    detail = "; ".join(messages) or reply.body[:300].decode("utf-8", "replace")
+    return f"{reply.status or 'no reply'}: {detail}"
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _accepted(recipient: Recipient, message_id: str | None) -> SendResult:
+    return SendResult(recipient.delivery_id, ResultStatus.ACCEPTED, provider_message_id=message_id)
+
+
+def _permanent(recipient: Recipient, error: str) -> SendResult:
+    return SendResult(recipient.delivery_id, ResultStatus.FAILED_PERMANENT, error=error)
+
+
+def _transient(recipient: Recipient, error: str, retry_at: datetime) -> SendResult:
+    return SendResult(
+        recipient.delivery_id, ResultStatus.FAILED_TRANSIENT, error=error, retry_at=retry_at
+    )

@@ -1,0 +1,196 @@
+"""Prometheus metrics: HTTP traffic, the send pipeline's named metrics, and ``/metrics``.
+
+Other packages import the metric objects and update them where the event happens::
+
+    from engine import metrics
+
+    metrics.MESSAGES_SENT.labels(backend="sendgrid", result="accepted").inc(len(accepted))
+    metrics.SEND_FAILURES.labels(backend="sendgrid", kind="transient").inc()
+    with metrics.BATCH_LATENCY.labels(backend="sendgrid").time():
+        backend.send_batch(messages)
+    metrics.WEBHOOK_EVENTS.labels(kind="bounce").inc()
+
+``pinwheel_deliveries_queued`` is not updated by anyone: it is counted in the database at scrape
+time, so it is right whichever process queued or sent.
+
+Several processes: ``pinwheel serve`` runs gunicorn with several worker processes, each with its
+own memory, so it exports ``PROMETHEUS_MULTIPROC_DIR`` (``PINWHEEL_METRICS_DIR``, default
+``instance/metrics``) before any worker starts. prometheus-client then keeps every value in a
+per-process file there and ``/metrics`` sums the files of all processes, so a scrape that lands on
+any worker sees the whole server. Other processes on the host (``pinwheel worker``, ``pinwheel
+scheduler``) join the sum when started with the same ``PROMETHEUS_MULTIPROC_DIR``. Without it (the
+development server, tests) the process's own registry is exposed.
+
+Access: with ``PINWHEEL_METRICS_TOKEN`` set, scrapers send ``Authorization: Bearer <token>``.
+Without it, only loopback clients that did not come through a proxy (no ``X-Forwarded-For``) may
+scrape; everyone else gets 403.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, Response, abort, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from engine.config import Settings
+from engine.db import get_database
+
+log = logging.getLogger(__name__)
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+HTTP_REQUESTS = Counter(
+    "pinwheel_http_requests_total",
+    "HTTP requests answered, by endpoint, method and status.",
+    ["endpoint", "method", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "pinwheel_http_request_duration_seconds",
+    "Time to answer an HTTP request, by endpoint and status.",
+    ["endpoint", "status"],
+    buckets=_LATENCY_BUCKETS,
+)
+MESSAGES_SENT = Counter(
+    "pinwheel_messages_sent_total",
+    "Messages handed to a delivery backend, by backend and result.",
+    ["backend", "result"],
+)
+BATCH_LATENCY = Histogram(
+    "pinwheel_batch_duration_seconds",
+    "Time to hand one batch to the delivery backend.",
+    ["backend"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
+)
+SEND_FAILURES = Counter(
+    "pinwheel_send_failures_total",
+    "Failed message submissions, by backend and kind (transient, permanent, uncertain).",
+    ["backend", "kind"],
+)
+WEBHOOK_EVENTS = Counter(
+    "pinwheel_webhook_events_total",
+    "Provider events received on webhooks, by kind.",
+    ["kind"],
+)
+
+#: Counted at scrape time; the table belongs to the send pipeline, so it is named, not imported.
+_QUEUED_SQL = sa.text("SELECT count(*) FROM delivery WHERE status = 'queued'")
+
+
+class QueueDepthCollector(Collector):
+    """Report how many deliveries wait in the queue, read from the database at scrape time."""
+
+    def __init__(self, count_queued: Callable[[], int | None]) -> None:
+        self._count_queued = count_queued
+
+    def collect(self) -> Iterator[Metric]:
+        queued = self._count_queued()
+        if queued is None:
+            return
+        gauge = GaugeMetricFamily(
+            "pinwheel_deliveries_queued", "Deliveries waiting to be sent (read at scrape time)."
+        )
+        gauge.add_metric([], queued)
+        yield gauge
+
+
+class _Forward(Collector):
+    """Expose another registry's metrics inside a per-scrape registry."""
+
+    def __init__(self, source: CollectorRegistry) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self._source.collect())
+
+
+def metrics_dir(settings: Settings) -> Path:
+    """Return the folder that holds the per-process metric files under ``pinwheel serve``."""
+    return (
+        Path(settings.METRICS_DIR) if settings.METRICS_DIR else settings.instance_path / "metrics"
+    )
+
+
+def is_multiprocess() -> bool:
+    """Return whether prometheus-client keeps values in shared per-process files."""
+    return bool(getattr(values.ValueClass, "_multiprocess", False))
+
+
+def exposition(count_queued: Callable[[], int | None]) -> bytes:
+    """Render every metric in the Prometheus text format."""
+    registry = CollectorRegistry(auto_describe=False)
+    if is_multiprocess():
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(_Forward(REGISTRY))
+    registry.register(QueueDepthCollector(count_queued))
+    return generate_latest(registry)
+
+
+def _queued_counter(app: Flask) -> Callable[[], int | None]:
+    def count_queued() -> int | None:
+        try:
+            with get_database(app).engine.connect() as connection:
+                return int(connection.execute(_QUEUED_SQL).scalar_one())
+        except sa.exc.SQLAlchemyError:
+            log.warning("could not count queued deliveries for /metrics", exc_info=True)
+            return None
+
+    return count_queued
+
+
+def _scrape_allowed(token: str) -> bool:
+    if token:
+        supplied = request.headers.get("Authorization", "")
+        return hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode())
+    if "X-Forwarded-For" in request.headers or not request.remote_addr:
+        return False
+    try:
+        return ipaddress.ip_address(request.remote_addr).is_loopback
+    except ValueError:
+        return False
+
+
+def _start_timer() -> None:
+    g.metrics_started = time.perf_counter()
+
+
+def _record_request(response: Response) -> Response:
+    started = g.get("metrics_started")
+    if started is not None:
+        endpoint = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
+        status = str(response.status_code)
+        HTTP_REQUESTS.labels(endpoint=endpoint, method=request.method, status=status).inc()
+        HTTP_LATENCY.labels(endpoint=endpoint, status=status).observe(time.perf_counter() - started)
+    return response
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Count and time every request and serve ``/metrics``."""
+    app.before_request(_start_timer)
+    app.after_request(_record_request)
+    count_queued = _queued_counter(app)
+
+    def metrics_page() -> Response:
+        if not _scrape_allowed(settings.METRICS_TOKEN):
+            abort(403, description="Metrics are only served to authorised scrapers.")
+        return Response(exposition(count_queued), content_type=CONTENT_TYPE_LATEST)
+
+    app.add_url_rule("/metrics", "metrics", metrics_page, methods=["GET"])
