@@ -1,4 +1,4 @@
-"""Benchmark of issue rendering: compile once, personalize many, against re-rendering per recipient."""
+"""Benchmark issue rendering: compile once and personalize many, against re-rendering each."""
 
 from __future__ import annotations
 
@@ -32,18 +32,42 @@ def _sample_issue() -> IssueContent:
         "Families do best when communities give them steady support. This month we share "
         "practical steps, tools and training that help caseworkers and partners act early. "
     )
-    blocks: list[dict] = [{"id": "hello", "type": "paragraph", "text": "Dear {{ first_name|colleague }},"}]
+    blocks: list[dict] = [
+        {"id": "hello", "type": "paragraph", "text": "Dear {{ first_name|colleague }},"}
+    ]
     for section in range(5):
         blocks += [
             {"id": f"h{section}", "type": "heading", "text": f"Section {section + 1}", "level": 2},
-            {"id": f"p{section}", "type": "paragraph", "text": paragraph * 3, "refs": [section + 1]},
+            {
+                "id": f"p{section}",
+                "type": "paragraph",
+                "text": paragraph * 3,
+                "refs": [section + 1],
+            },
             {"id": f"b{section}", "type": "bullets", "items": [{"text": paragraph}] * 2},
-            {"id": f"r{section}", "type": "resources", "title": f"Resources {section + 1}", "level": 3,
-             "items": [{"title": f"Guide {n}", "url": f"https://example.org/g{n}", "kind": "pdf",
-                        "size": "300 KB"} for n in range(3)]},
+            {
+                "id": f"r{section}",
+                "type": "resources",
+                "title": f"Resources {section + 1}",
+                "level": 3,
+                "items": [
+                    {
+                        "title": f"Guide {n}",
+                        "url": f"https://example.org/g{n}",
+                        "kind": "pdf",
+                        "size": "300 KB",
+                    }
+                    for n in range(3)
+                ],
+            },
         ]
-    blocks.append({"id": "refs", "type": "references",
-                   "items": [{"number": n, "text": f"Source {n}."} for n in range(1, 6)]})
+    blocks.append(
+        {
+            "id": "refs",
+            "type": "references",
+            "items": [{"number": n, "text": f"Source {n}."} for n in range(1, 6)],
+        }
+    )
     return content_from_dict({"title": "Benchmark Spotlight", "kicker": "Spotlight On...",
                               "subject": "Benchmark issue", "layout": Layout.SPOTLIGHT.value,
                               "preheader": "A realistic issue used to measure rendering speed.",
@@ -97,10 +121,18 @@ def run(naive_recipients: int = NAIVE_RECIPIENTS) -> list[tuple[str, str, str]]:
     naive = _naive_seconds(content, naive_recipients) * (RECIPIENTS / naive_recipients)
     size = f"{len(page.encode()) / 1024:.0f} KB"
     return [
-        (f"compile MJML, one {size} issue (p95 of {COMPILE_RUNS})", f"{compile_p95:.1f} ms", "< 1 ms"),
+        (
+            f"compile MJML, one {size} issue (p95 of {COMPILE_RUNS})",
+            f"{compile_p95:.1f} ms",
+            "< 1 ms",
+        ),
         (f"personalize {RECIPIENTS:,} recipients (MergeTemplate)", f"{fast:.2f} s", "< 1 s"),
-        (f"re-render per recipient, {naive_recipients:,} measured, x{RECIPIENTS // naive_recipients}",
-         f"{naive:.0f} s", "baseline"),
+        (
+            f"re-render per recipient ({naive_recipients:,} measured, extrapolated to "
+            f"{RECIPIENTS:,})",
+            f"{naive:.0f} s",
+            "baseline",
+        ),
         ("speed-up of compile-once over re-render", f"{naive / fast:.0f}x", "> 20x"),
     ]
 

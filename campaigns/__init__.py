@@ -15,14 +15,18 @@ def init_app(app: Flask) -> None:
     """Register the package's blueprints and commands."""
     from campaigns import dashboard, demo
     from campaigns.archive import public as archive_public
+    from campaigns.issues import editor
     from campaigns.issues import views as issue_views
     from campaigns.sending import cli as sending_cli
+    from campaigns.sending import composition
     from campaigns.sending import views as sending_views
 
     load_models()
     dashboard.init_app(app)
     issue_views.init_app(app)
+    editor.init_app(app)
     archive_public.init_app(app)
     sending_views.init_app(app)
+    composition.init_app(app)
     sending_cli.init_app(app)
     app.cli.add_command(demo.demo_command)

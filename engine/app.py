@@ -7,7 +7,21 @@ from typing import Any
 
 from flask import Flask
 
-from engine import auth, cli, db, outbox_views, ratelimit, web
+from engine import (
+    audit,
+    auth,
+    cli,
+    db,
+    http_cache,
+    logs,
+    media,
+    metrics,
+    outbox_views,
+    ratelimit,
+    scheduler,
+    security,
+    web,
+)
 from engine.config import PROJECT_ROOT, Settings, load_settings
 
 #: Feature packages; each exposes ``init_app(app)`` that registers its blueprints and commands.
@@ -41,11 +55,18 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.extensions["pinwheel.settings"] = settings
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     db.init_app(app, db.Database(settings))
+    logs.init_app(app, settings)
+    metrics.init_app(app, settings)
+    security.init_app(app, settings)
+    http_cache.init_app(app)
     web.init_app(app)
     ratelimit.init_app(app)
     auth.init_app(app)
     outbox_views.init_app(app)
+    audit.init_app(app)
+    media.init_app(app)
     cli.init_app(app)
     for name in FEATURES:
         importlib.import_module(name).init_app(app)
+    scheduler.start_in_process(app)
     return app

@@ -152,10 +152,16 @@ def entries_csv(entries: list[AuditEntry]) -> str:
     writer = csv.writer(buffer)
     writer.writerow(["at", "actor", "action", "object_type", "object_id", "details"])
     for entry in entries:
-        writer.writerow([
-            entry.at.isoformat(), _safe_cell(entry.actor), entry.action, entry.object_type,
-            entry.object_id, _safe_cell(json.dumps(entry.details, sort_keys=True)),
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                entry.at.isoformat(),
+                _safe_cell(entry.actor),
+                entry.action,
+                entry.object_type,
+                entry.object_id,
+                _safe_cell(json.dumps(entry.details, sort_keys=True)),
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -173,9 +179,13 @@ def index() -> str:
         request_session(), criteria, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
     )
     return render_template(
-        "audit/index.html", entries=entries[:PAGE_SIZE], criteria=criteria, page=page,
-        has_next=len(entries) > PAGE_SIZE, query=request.args.to_dict(),
-    )  # fmt: skip
+        "audit/index.html",
+        entries=entries[:PAGE_SIZE],
+        criteria=criteria,
+        page=page,
+        has_next=len(entries) > PAGE_SIZE,
+        query=request.args.to_dict(),
+    )
 
 
 @bp.get("/export.csv")

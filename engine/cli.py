@@ -124,8 +124,14 @@ def _read_password() -> str:
 
 def init_app(app: Flask) -> None:
     """Register the engine's command groups."""
+    from engine.doctor import doctor_command, health_command
+    from engine.scheduler import scheduler_command
+    from engine.serve import serve_command
+
     for group in (db_group, users_group, tokens_group):
         app.cli.add_command(group)
+    for command in (serve_command, doctor_command, health_command, scheduler_command):
+        app.cli.add_command(command)
 
 
 def main() -> None:

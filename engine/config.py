@@ -93,6 +93,8 @@ class Settings:
     BATCH_LEASE_SECONDS: int = 300
     #: Minutes a scheduled campaign may start late after downtime before it needs review.
     SCHEDULE_GRACE_MINUTES: int = 60
+    #: Days a sign-up may stay unconfirmed before the scheduler's purge deletes it.
+    UNCONFIRMED_RETENTION_DAYS: int = 30
     #: Sends to more recipients than this need an approver.
     APPROVAL_THRESHOLD: int = 1000
     BOUNCE_RATE_LIMIT: float = 0.05
@@ -146,6 +148,7 @@ _CONVERTERS = {
     "WORKER_THREADS": _positive_int,
     "BATCH_LEASE_SECONDS": _positive_int,
     "SCHEDULE_GRACE_MINUTES": _positive_int,
+    "UNCONFIRMED_RETENTION_DAYS": _positive_int,
     "APPROVAL_THRESHOLD": _positive_int,
     "TOKEN_MAX_AGE_DAYS": _positive_int,
     "RUN_SCHEDULER": _bool,

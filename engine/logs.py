@@ -1,4 +1,4 @@
-"""Configure logging: JSON lines or plain text, with the request id and bound campaign on every line.
+"""Configure logging: JSON or plain lines carrying the request id and the bound campaign.
 
 Every request gets an id (the client's ``X-Request-ID`` when it is sane, else a fresh one), echoed
 in the response's ``X-Request-ID`` header and carried by every log line written while the request
@@ -104,6 +104,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+OWN_LOGGERS = ("pinwheel", "engine", "subscribers", "campaigns")
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
@@ -117,8 +118,12 @@ def configure_logging(settings: Settings, stream: Any = None) -> logging.Handler
     for previous in [h for h in root.handlers if h.get_name() == "pinwheel"]:
         root.removeHandler(previous)
     root.addHandler(handler)
-    if root.level == logging.NOTSET or root.level > logging.INFO:
-        root.setLevel(logging.INFO)
+    # Our own INFO lines (one per request, pipeline progress) but only warnings from libraries.
+    if root.level == logging.NOTSET:
+        root.setLevel(logging.WARNING)
+    for name in OWN_LOGGERS:
+        if logging.getLogger(name).level == logging.NOTSET:
+            logging.getLogger(name).setLevel(logging.INFO)
     return handler
 
 

@@ -10,8 +10,8 @@ from flask import Blueprint, Flask, Response, abort, jsonify, request, send_from
 
 from engine.auth import roles_required
 from engine.errors import ValidationFailed
-from engine.web import get_settings
 from engine.users import Role
+from engine.web import get_settings
 
 bp = Blueprint("media", __name__)
 MAX_IMAGE_BYTES = 5 * 1024 * 1024

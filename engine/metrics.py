@@ -149,8 +149,8 @@ def _queued_counter(app: Flask) -> Callable[[], int | None]:
         try:
             with get_database(app).engine.connect() as connection:
                 return int(connection.execute(_QUEUED_SQL).scalar_one())
-        except sa.exc.SQLAlchemyError:
-            log.warning("could not count queued deliveries for /metrics", exc_info=True)
+        except sa.exc.SQLAlchemyError as error:
+            log.warning("could not count queued deliveries: %s", error.__class__.__name__)
             return None
 
     return count_queued

@@ -87,7 +87,11 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, object]:
-        return {"settings": get_settings(), "admin_nav": app.extensions["pinwheel.admin_nav"]}
+        return {
+            "settings": get_settings(),
+            "admin_nav": app.extensions["pinwheel.admin_nav"],
+            "has_endpoint": lambda endpoint: endpoint in app.view_functions,
+        }
 
 
 def add_admin_nav(app: Flask, endpoint: str, label: str) -> None:

@@ -11,8 +11,9 @@ def load_models() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the package's blueprints and commands."""
-    from subscribers import public
+    """Register the package's pages and commands."""
+    from subscribers import cli, import_views, public, suppression_views, topic_views, views
 
     load_models()
-    public.init_app(app)
+    for module in (public, views, import_views, topic_views, suppression_views, cli):
+        module.init_app(app)

@@ -69,7 +69,9 @@ def record_event(
     return event
 
 
-def subscriber_history(session: Session, subscriber_id: int, limit: int = 200) -> list[HistoryEntry]:
+def subscriber_history(
+    session: Session, subscriber_id: int, limit: int = 200
+) -> list[HistoryEntry]:
     """Return the newest ``limit`` history entries from every source, newest first."""
     events = session.scalars(
         sa.select(SubscriberEvent)

@@ -142,11 +142,16 @@ def check_row(columns: ColumnMap, row: int, cells: list[str]) -> ImportRow | Row
     for index, cell in enumerate(cells):
         if _SURROGATES.search(cell):
             return RowError(row, columns.headers[index], "not valid UTF-8", _printable(cell))
-    values = {key: cells[index].strip() if index < len(cells) else "" for key, index in columns.known.items()}
+    values = {
+        key: cells[index].strip() if index < len(cells) else ""
+        for key, index in columns.known.items()
+    }
     try:
         email = normalise_address(values["email"])
     except InvalidAddress as error:
-        return RowError(row, columns.headers[columns.known["email"]], error.message, values["email"])
+        return RowError(
+            row, columns.headers[columns.known["email"]], error.message, values["email"]
+        )
     return _check_fields(columns, row, cells, email, values)
 
 
@@ -173,6 +178,4 @@ def _check_fields(
         except ValidationFailed as error:
             column = columns.headers[columns.known[key]]
             return RowError(row, column, error.message, values[key][:200])
-    return ImportRow(
-        row, email, name or None, checked["language"], checked["timezone"], attributes
-    )
+    return ImportRow(row, email, name or None, checked["language"], checked["timezone"], attributes)

@@ -173,9 +173,13 @@ class SubscriberImport:
             return
         at = now()
         values = [_new_subscriber(row, self.source, at) for row in rows]
-        ids = self.session.execute(
-            sa.insert(Subscriber).returning(Subscriber.id, sort_by_parameter_order=True), values
-        ).scalars().all()
+        ids = (
+            self.session.execute(
+                sa.insert(Subscriber).returning(Subscriber.id, sort_by_parameter_order=True), values
+            )
+            .scalars()
+            .all()
+        )
         subscriptions = [
             {"subscriber_id": subscriber_id, "topic_id": topic.id, "source": self.source,
              "status": SubscriptionStatus.CONFIRMED, "confirmed_at": at, "created_at": at}

@@ -81,7 +81,9 @@ class Topic(Base):
     description: Mapped[str] = mapped_column(sa.Text, default="")
     #: Groups topics on the public pages, e.g. "Child welfare practice" or "Digests".
     category: Mapped[str] = mapped_column(sa.String(120), default="")
-    visibility: Mapped[TopicVisibility] = mapped_column(sa.String(10), default=TopicVisibility.PUBLIC)
+    visibility: Mapped[TopicVisibility] = mapped_column(
+        sa.String(10), default=TopicVisibility.PUBLIC
+    )
     opt_in: Mapped[OptIn] = mapped_column(sa.String(10), default=OptIn.DOUBLE)
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=now)
@@ -117,9 +119,7 @@ class Subscriber(Base):
     timezone: Mapped[str] = mapped_column(sa.String(64), default="")
     #: Free-form attributes (role, state, …) used by segment filters.
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[SubscriberStatus] = mapped_column(
-        sa.String(20), default=SubscriberStatus.ACTIVE
-    )
+    status: Mapped[SubscriberStatus] = mapped_column(sa.String(20), default=SubscriberStatus.ACTIVE)
     #: Where consent was given: "form", "import", "api", "demo", …
     consent_source: Mapped[str] = mapped_column(sa.String(40), default="")
     consent_at: Mapped[datetime | None]

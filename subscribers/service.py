@@ -108,10 +108,11 @@ def _request_topics(
     pending: list[Topic] = []
     for topic in topics:
         subscription = existing.get(topic.id)
-        if subscription is not None and subscription.status == SubscriptionStatus.CONFIRMED:
-            if not returning:
-                continue
-        opted_out = subscription is not None and subscription.status != SubscriptionStatus.CONFIRMED
+        status = subscription.status if subscription is not None else None
+        if status == SubscriptionStatus.CONFIRMED and not returning:
+            continue
+        # Someone who left this topic must confirm again, even for a single opt-in topic.
+        opted_out = status == SubscriptionStatus.UNSUBSCRIBED
         if subscription is None:
             subscription = Subscription(topic=topic, status=SubscriptionStatus.UNCONFIRMED)
             subscriber.subscriptions.append(subscription)

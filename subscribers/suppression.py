@@ -15,14 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.clock import now
-
 from subscribers.addresses import InvalidAddress, address_hash, normalise_address
 from subscribers.history import record_event
 from subscribers.models import (
     EventKind,
     Subscriber,
     SubscriberStatus,
-    Subscription,
     SubscriptionStatus,
     Suppression,
     SuppressionReason,

@@ -38,7 +38,7 @@ class TokenSigner:
         return self._serializers[purpose].dumps(payload)
 
     def load(self, purpose: Purpose, token: str) -> tuple[int, str]:
-        """Return ``(subscriber_id, extra)`` or raise ``InvalidToken`` with a reader-friendly message."""
+        """Return ``(subscriber_id, extra)`` or raise ``InvalidToken`` with a friendly message."""
         try:
             payload = self._serializers[purpose].loads(token, max_age=self.max_age_seconds)
         except SignatureExpired:

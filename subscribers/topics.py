@@ -80,7 +80,10 @@ def group_by_category(topics: Iterable[Topic]) -> list[tuple[str, list[Topic]]]:
 
 def topics_by_slugs(session: Session, slugs: Sequence[str]) -> list[Topic]:
     """Return the topics named by ``slugs`` or raise ``NotFound`` naming the unknown ones."""
-    found = {topic.slug: topic for topic in session.scalars(sa.select(Topic).where(Topic.slug.in_(slugs)))}
+    found = {
+        topic.slug: topic
+        for topic in session.scalars(sa.select(Topic).where(Topic.slug.in_(slugs)))
+    }
     missing = [slug for slug in slugs if slug not in found]
     if missing:
         raise NotFound(f"No topic with the slug {', '.join(repr(slug) for slug in missing)}.")

@@ -98,7 +98,7 @@ class IssueContent:
 
 
 def content_from_dict(data: Any) -> IssueContent:
-    """Validate a JSON-ish dict and build `IssueContent`, or raise `ContentError` listing every problem."""
+    """Validate a JSON-ish dict into `IssueContent`; raise `ContentError` listing every problem."""
     errors: list[dict[str, str]] = []
     r = Reader(data, "", errors)
     content = IssueContent(

@@ -6,12 +6,28 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from campaigns.issues import ContentError, Layout, content_from_dict
-from campaigns.issues.history import diff_content, diff_revisions, list_revisions, restore_revision, start_issue
+from campaigns.issues.history import (
+    diff_content,
+    diff_revisions,
+    list_revisions,
+    restore_revision,
+    start_issue,
+)
 from campaigns.issues.models import Issue
 from campaigns.issues.rendering import render_context, render_stored_issue
 from campaigns.issues.service import get_issue, save_revision
@@ -40,9 +56,19 @@ def problems_as_checks(data: dict[str, Any], details: list[dict[str, str]]) -> l
         index = int(match.group(1)) if match else None
         block = blocks[index] if index is not None and index < len(blocks) else None
         block_id = block.get("id") if isinstance(block, dict) else None
-        field = problem["path"].split(".", 1)[1] if match and "." in problem["path"] else problem["path"]
-        checks.append({"code": "invalid", "severity": "error", "block_id": block_id,
-                       "message": f"{field} {problem['message']}"})  # fmt: skip
+        field = (
+            problem["path"].split(".", 1)[1]
+            if match and "." in problem["path"]
+            else problem["path"]
+        )
+        checks.append(
+            {
+                "code": "invalid",
+                "severity": "error",
+                "block_id": block_id,
+                "message": f"{field} {problem['message']}",
+            }
+        )
     return checks
 
 
@@ -60,18 +86,29 @@ def preview_payload(settings: Settings, issue: Issue, data: dict[str, Any]) -> d
         except ContentError:
             return {"html": "", "text": "", "checks": problems, "valid": False}
     rendered = render_issue(content, render_context(settings, issue.slug))
-    checks = [{"code": c.code, "severity": str(c.severity), "message": c.message,
-               "block_id": c.block_id} for c in rendered.checks]  # fmt: skip
-    return {"html": rendered.html, "text": rendered.text, "checks": problems + checks,
-            "valid": not problems}  # fmt: skip
+    checks = [
+        {"code": c.code, "severity": str(c.severity), "message": c.message, "block_id": c.block_id}
+        for c in rendered.checks
+    ]
+    return {
+        "html": rendered.html,
+        "text": rendered.text,
+        "checks": problems + checks,
+        "valid": not problems,
+    }
 
 
 def save_from_editor(session: Session, issue: Issue, payload: Any, actor: Any) -> Issue:
     """Save the editor's content and issue settings as one new revision (compare-and-set)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("base_revision"), int):
         raise ValidationFailed("Send the content with the revision it was based on.")
-    save_revision(session, issue, payload.get("content"), base_revision=payload["base_revision"],
-                  saved_by_id=actor.id)  # fmt: skip
+    save_revision(
+        session,
+        issue,
+        payload.get("content"),
+        base_revision=payload["base_revision"],
+        saved_by_id=actor.id,
+    )
     if isinstance(payload.get("topic_ids"), list):
         ids = [int(t) for t in payload["topic_ids"] if str(t).isdigit()]
         issue.topics = list(session.scalars(sa.select(Topic).where(Topic.id.in_(ids))))
@@ -136,8 +173,9 @@ def load(issue_id: int) -> Response:
 @roles_required(Role.EDITOR)
 def save(issue_id: int) -> Response:
     session = request_session()
-    issue = save_from_editor(session, get_issue(session, issue_id), request.get_json(silent=True),
-                             current_user)  # fmt: skip
+    issue = save_from_editor(
+        session, get_issue(session, issue_id), request.get_json(silent=True), current_user
+    )
     session.commit()
     return jsonify(editor_state(issue))
 
@@ -157,8 +195,11 @@ def compare(issue_id: int) -> Response:
     issue = get_issue(request_session(), issue_id)
     mine = (request.get_json(silent=True) or {}).get("content") or {}
     changes = diff_content(issue.content, mine) if isinstance(mine, dict) else []
-    return jsonify(revision=issue.revision, theirs=issue.content,
-                   html=render_template("editor/_changes.html", changes=changes))  # fmt: skip
+    return jsonify(
+        revision=issue.revision,
+        theirs=issue.content,
+        html=render_template("editor/_changes.html", changes=changes),
+    )
 
 
 @bp.post("/<int:issue_id>/submit")
@@ -196,8 +237,9 @@ def approve_issue(issue_id: int) -> Response:
 @roles_required(Role.APPROVER)
 def return_issue(issue_id: int) -> Response:
     session = request_session()
-    return_to_draft(session, get_issue(session, issue_id), current_user,
-                    request.form.get("reason", "").strip())  # fmt: skip
+    return_to_draft(
+        session, get_issue(session, issue_id), current_user, request.form.get("reason", "").strip()
+    )
     session.commit()
     flash("Returned to draft.", "info")
     return redirect(url_for("editor.review", issue_id=issue_id))
@@ -208,8 +250,9 @@ def return_issue(issue_id: int) -> Response:
 def history(issue_id: int) -> str:
     session = request_session()
     issue = get_issue(session, issue_id)
-    return render_template("editor/history.html", issue=issue,
-                           revisions=list_revisions(session, issue))  # fmt: skip
+    return render_template(
+        "editor/history.html", issue=issue, revisions=list_revisions(session, issue)
+    )
 
 
 @bp.get("/<int:issue_id>/diff")

@@ -59,8 +59,9 @@ def list_revisions(session: Session, issue: Issue) -> list[RevisionSummary]:
         .order_by(IssueRevision.number.desc())
     )
     return [
-        RevisionSummary(rev.number, rev.saved_at, email or "unknown",
-                        len(rev.content.get("blocks", [])))  # fmt: skip
+        RevisionSummary(
+            rev.number, rev.saved_at, email or "unknown", len(rev.content.get("blocks", []))
+        )
         for rev, email in rows
     ]
 
@@ -92,18 +93,18 @@ def _block_label(block: dict[str, Any]) -> str:
 
 
 def _line_diff(old: list[str], new: list[str]) -> list[tuple[str, str]]:
-    return [
-        (line[0], line[2:])
-        for line in difflib.ndiff(old, new)
-        if line[:1] in ("+", "-", " ")
-    ]
+    return [(line[0], line[2:]) for line in difflib.ndiff(old, new) if line[:1] in ("+", "-", " ")]
 
 
 def diff_content(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     """Return the field and block changes from ``old`` to ``new`` (blocks matched by id)."""
     changes = [
-        Change("field", label, "changed", [("-", str(old.get(key) or "")),
-                                           ("+", str(new.get(key) or ""))])  # fmt: skip
+        Change(
+            "field",
+            label,
+            "changed",
+            [("-", str(old.get(key) or "")), ("+", str(new.get(key) or ""))],
+        )
         for key, label in FIELDS.items()
         if (old.get(key) or "") != (new.get(key) or "")
     ]
@@ -112,15 +113,33 @@ def diff_content(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     for block in new.get("blocks", []):
         before = old_blocks.get(block["id"])
         if before is None:
-            changes.append(Change("block", _block_label(block), "added",
-                                  [("+", line) for line in block_lines(block)]))  # fmt: skip
+            changes.append(
+                Change(
+                    "block",
+                    _block_label(block),
+                    "added",
+                    [("+", line) for line in block_lines(block)],
+                )
+            )
         elif before != block:
-            changes.append(Change("block", _block_label(block), "changed",
-                                  _line_diff(block_lines(before), block_lines(block))))  # fmt: skip
+            changes.append(
+                Change(
+                    "block",
+                    _block_label(block),
+                    "changed",
+                    _line_diff(block_lines(before), block_lines(block)),
+                )
+            )
     for block in old.get("blocks", []):
         if block["id"] not in new_blocks:
-            changes.append(Change("block", _block_label(block), "removed",
-                                  [("-", line) for line in block_lines(block)]))  # fmt: skip
+            changes.append(
+                Change(
+                    "block",
+                    _block_label(block),
+                    "removed",
+                    [("-", line) for line in block_lines(block)],
+                )
+            )
     if _order(old, new_blocks) != _order(new, old_blocks):
         changes.append(Change("order", "Block order", "changed"))
     return changes
@@ -153,9 +172,20 @@ def starter_content(layout: Layout, title: str) -> dict[str, Any]:
     if layout in (Layout.DIGEST, Layout.RESOURCE_COLLECTION):
         blocks.insert(0, {"id": "toc", "type": "toc"})
     if layout is not Layout.ARTICLE:
-        blocks.append({"id": "resources", "type": "resources", "title": "Resources", "items": [
-            {"title": "Resource title", "url": "https://www.example.org/", "kind": "webpage"}
-        ]})  # fmt: skip
+        blocks.append(
+            {
+                "id": "resources",
+                "type": "resources",
+                "title": "Resources",
+                "items": [
+                    {
+                        "title": "Resource title",
+                        "url": "https://www.example.org/",
+                        "kind": "webpage",
+                    }
+                ],
+            }
+        )
     return {"title": title, "subject": title, "layout": layout.value, "blocks": blocks}
 
 
@@ -174,8 +204,19 @@ def start_issue(
     else:
         content = {**source.content, "title": title}
         topics = list(source.topics)
-    issue = create_issue(session, content, author_id=actor.id, topics=topics,
-                         observance_slug=source.observance_slug if source else None)  # fmt: skip
-    audit.record(session, actor, "issue.create", issue, layout=issue.layout,
-                 source_issue=source.id if source else None)  # fmt: skip
+    issue = create_issue(
+        session,
+        content,
+        author_id=actor.id,
+        topics=topics,
+        observance_slug=source.observance_slug if source else None,
+    )
+    audit.record(
+        session,
+        actor,
+        "issue.create",
+        issue,
+        layout=issue.layout,
+        source_issue=source.id if source else None,
+    )
     return issue

@@ -61,7 +61,9 @@ def revision_row(session: Session, issue_id: int, number: int) -> IssueRevision:
     return row
 
 
-def submit_for_review(session: Session, issue: Issue, actor: StaffUser, *, settings: Settings) -> Issue:
+def submit_for_review(
+    session: Session, issue: Issue, actor: StaffUser, *, settings: Settings
+) -> Issue:
     """Move a draft to review once its latest revision passes every blocking pre-send check."""
     if issue.status != IssueStatus.DRAFT:
         raise Conflict(f"This issue is {issue.status.replace('_', ' ')}, not a draft.")
@@ -125,17 +127,22 @@ def approve(
     if issue.status != IssueStatus.IN_REVIEW:
         raise Conflict("Only an issue in review can be approved; ask the editor to submit it.")
     if approver.id in contributors_since_approval(session, issue):
-        raise Forbidden(
-            "You wrote or edited this issue, so someone else has to approve it."
-        )
+        raise Forbidden("You wrote or edited this issue, so someone else has to approve it.")
     topics = sorted(set(topic_ids))
     if not topics:
         raise ValidationFailed("Choose the topics this approval covers.")
     issue.approval_hash = approval_hash(current_revision(session, issue), topics, segment)
     issue.approver_id, issue.approved_at = approver.id, now()
     issue.status = IssueStatus.APPROVED
-    audit.record(session, approver, APPROVE_ACTION, issue, revision=issue.revision,
-                 topic_ids=topics, segment=dict(segment or {}))  # fmt: skip
+    audit.record(
+        session,
+        approver,
+        APPROVE_ACTION,
+        issue,
+        revision=issue.revision,
+        topic_ids=topics,
+        segment=dict(segment or {}),
+    )
     session.flush()
     return issue
 

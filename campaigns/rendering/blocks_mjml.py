@@ -41,7 +41,7 @@ class TocEntry:
 
 
 def toc_entries(blocks: Sequence[Block]) -> list[TocEntry]:
-    """List the top-level sections (level-2 headings and titled resource lists) for a contents box."""
+    """List the top-level sections (level-2 headings, titled resource lists) for a contents box."""
     entries = []
     for block in blocks:
         if isinstance(block, Heading | Resources) and block.level == 2:
@@ -56,7 +56,8 @@ def render_block(block: Block, look: BlockLook, toc: Sequence[TocEntry] = ()) ->
     template = environment().get_template(f"blocks/{block.type.value}.mjml.j2")
     if isinstance(block, Toc) and not toc:
         return Markup("")
-    return Markup(
+    # The partials autoescape every value; markdown arrives already sanitized by nh3.
+    return Markup(  # noqa: S704
         template.render(
             block=block,
             p=look.palette,

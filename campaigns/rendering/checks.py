@@ -16,8 +16,8 @@ from campaigns.issues import (
     Image,
     IssueContent,
     Paragraph,
-    ReferenceStyle,
     References,
+    ReferenceStyle,
     Resources,
     iter_texts,
 )
@@ -112,7 +112,7 @@ class HtmlFacts(HTMLParser):
 
 
 def run_checks(content: IssueContent, rendered: RenderedIssue) -> list[CheckResult]:
-    """Run every pre-send check over an issue and its rendering; findings name the block at fault."""
+    """Run every pre-send check over an issue and its rendering, naming the block at fault."""
     facts = HtmlFacts(rendered.html)
     results = [
         *_check_compliance(facts),
@@ -166,9 +166,7 @@ def _check_envelope(content: IssueContent) -> Iterator[CheckResult]:
 
 def _outline(content: IssueContent) -> Iterator[tuple[int, str]]:
     for block in content.blocks:
-        if isinstance(block, Heading):
-            yield block.level, block.id
-        elif isinstance(block, Resources) and block.title:
+        if isinstance(block, Heading) or (isinstance(block, Resources) and block.title):
             yield block.level, block.id
         elif isinstance(block, References):
             yield 2, block.id

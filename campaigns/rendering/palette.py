@@ -25,6 +25,7 @@ class Palette:
     dark_muted: str = "#b4bdc9"
     dark_link: str = "#8cc8ff"
     dark_tint: str = "#223140"
+    dark_rule: str = "#33404f"
 
 
 def relative_luminance(colour: str) -> float:

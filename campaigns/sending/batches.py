@@ -176,7 +176,10 @@ def record_results(
 
 # Outcomes may also land on deliveries recovery already called uncertain: a late answer is
 # better knowledge than the guess.
-_OPEN = (DeliveryStatus.SUBMITTING, DeliveryStatus.UNCERTAIN)
+# (Plain ORs: executemany cannot expand an IN list.)
+_OPEN = sa.or_(
+    _d.c.status == DeliveryStatus.SUBMITTING.value, _d.c.status == DeliveryStatus.UNCERTAIN.value
+)
 
 
 def _write_accepted(session: Session, results: Sequence[SendResult], at: datetime) -> None:
@@ -184,7 +187,7 @@ def _write_accepted(session: Session, results: Sequence[SendResult], at: datetim
         return
     statement = (
         sa.update(_d)
-        .where(_d.c.id == sa.bindparam("did"), _d.c.status.in_(_OPEN))
+        .where(_d.c.id == sa.bindparam("did"), _OPEN)
         .values(
             status=DeliveryStatus.ACCEPTED,
             provider_message_id=sa.bindparam("pmid"),
@@ -203,7 +206,7 @@ def _write_transient(session: Session, results: Sequence[SendResult], at: dateti
     gives_up = _d.c.attempts + 1 >= MAX_ATTEMPTS
     statement = (
         sa.update(_d)
-        .where(_d.c.id == sa.bindparam("did"), _d.c.status.in_(_OPEN))
+        .where(_d.c.id == sa.bindparam("did"), _OPEN)
         .values(
             status=sa.case(
                 (gives_up, DeliveryStatus.FAILED_PERMANENT.value),
@@ -229,7 +232,7 @@ def _write_simple(
         return
     statement = (
         sa.update(_d)
-        .where(_d.c.id == sa.bindparam("did"), _d.c.status.in_(_OPEN))
+        .where(_d.c.id == sa.bindparam("did"), _OPEN)
         .values(status=status, last_error=sa.bindparam("error"), updated_at=at)
     )
     session.execute(statement, [{"did": i, "error": errors.get(i, "")} for i in ids])

@@ -55,6 +55,8 @@ class BatchStatus(StrEnum):
     CLAIMED = "claimed"
     SUBMITTING = "submitting"
     DONE = "done"
+    #: A per-subscriber-time-zone wave whose ``release_at`` has not come: not claimable yet.
+    HELD = "held"
 
 
 campaign_topic = sa.Table(
@@ -120,6 +122,8 @@ class Batch(Base):
     #: Who holds the claim and until when; an expired lease is taken back by recovery.
     claimed_by: Mapped[str | None] = mapped_column(sa.String(120))
     lease_expires_at: Mapped[datetime | None]
+    #: For a time-zone wave: when the batch may leave ``held`` (``campaigns.waves``).
+    release_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=now)
     finished_at: Mapped[datetime | None]

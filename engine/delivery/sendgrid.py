@@ -104,6 +104,7 @@ class SendGridBackend:
         max_attempts: int = 5,
         backoff_base: float = 1.0,
         max_rate_wait: float = 120.0,
+        rate_jitter: float = 0.5,
         timeout: float = 30.0,
     ):
         self._client = sendgrid.SendGridAPIClient(
@@ -113,7 +114,7 @@ class SendGridBackend:
         self._sleep, self._clock = sleep, clock
         self._rng = rng or random.Random()
         self.max_attempts, self.backoff_base = max_attempts, backoff_base
-        self.max_rate_wait, self.timeout = max_rate_wait, timeout
+        self.max_rate_wait, self.rate_jitter, self.timeout = max_rate_wait, rate_jitter, timeout
         self.bucket = TokenBucket(settings.SEND_RATE, clock, sleep)
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
@@ -121,9 +122,7 @@ class SendGridBackend:
         outcome = _Outcome()
         for batch in batches_from_messages(messages):
             self._send(batch, outcome)
-        order = {m.delivery_id: i for i, m in enumerate(messages)}
-        outcome.results.sort(key=lambda r: order[r.delivery_id])
-        return self._finish(outcome)
+        return self._finish(outcome, [m.delivery_id for m in messages])
 
     def send_template(self, batch: TemplateBatch) -> list[SendResult]:
         """Send a shared template with per-recipient substitutions; one request per 1,000.
@@ -133,12 +132,14 @@ class SendGridBackend:
         """
         outcome = _Outcome()
         self._send(batch, outcome)
-        return self._finish(outcome)
+        return self._finish(outcome, [r.delivery_id for r in batch.recipients])
 
     def close(self) -> None:
         """Release nothing: the client opens one connection per request."""
 
-    def _finish(self, outcome: _Outcome) -> list[SendResult]:
+    def _finish(self, outcome: _Outcome, order: list[int]) -> list[SendResult]:
+        position = {delivery_id: index for index, delivery_id in enumerate(order)}
+        outcome.results.sort(key=lambda result: position[result.delivery_id])
         if outcome.unknown:
             log.warning("sendgrid: %d recipient(s) with unknown outcome", len(outcome.unknown))
             raise OutcomeUnknownError(
@@ -245,7 +246,7 @@ class SendGridBackend:
         except ValueError:
             reset = self._clock() + self._backoff(1)
         # Jitter after the reset keeps many workers from all retrying in the same instant.
-        reply.retry_at = reset + self._rng.uniform(0.05, 0.5)
+        reply.retry_at = reset + self._rng.uniform(0.01, max(self.rate_jitter, 0.01))
         wait = reply.retry_at - self._clock()
         return None if wait > self.max_rate_wait else max(wait, 0.0)
 

@@ -30,7 +30,7 @@ def compile_mjml(source: str, *, default_lang: str = "en") -> str:
     try:
         result = mjml_to_html(_with_lang(source, lang))
     # mjml-python signals bad input with whatever exception its parser hits first.
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise MjmlCompileError(_describe(exc)) from exc
     if result.errors:
         raise MjmlCompileError("; ".join(str(error) for error in result.errors))

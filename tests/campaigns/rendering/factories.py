@@ -29,7 +29,9 @@ def make_issue(blocks: list[dict[str, Any]] | None = None, **fields: Any) -> dic
         "preheader": "Practical ideas and new resources for caseworkers and family partners.",
         "layout": "spotlight",
         "date_label": "March 2026",
-        "blocks": blocks if blocks is not None else [{"id": "p", "type": "paragraph", "text": "Hello."}],
+        "blocks": blocks
+        if blocks is not None
+        else [{"id": "p", "type": "paragraph", "text": "Hello."}],
     }
     data.update(fields)
     return data
@@ -42,22 +44,87 @@ def render(data: dict[str, Any], **context: Any) -> tuple[IssueContent, Rendered
 
 ALL_BLOCKS: list[dict[str, Any]] = [
     {"id": "contents", "type": "toc"},
-    {"id": "lead", "type": "paragraph", "text": "Dear {{ first_name|colleague }}, *welcome* to the [spring guide](https://example.org/guide).", "refs": [1]},
+    {
+        "id": "lead",
+        "type": "paragraph",
+        "text": "Dear {{ first_name|colleague }}, *welcome* to the [spring guide](https://example.org/guide).",
+        "refs": [1],
+    },
     {"id": "why", "type": "heading", "level": 2, "text": "Why prevention works"},
     {"id": "detail", "type": "heading", "level": 3, "text": "What the research says"},
-    {"id": "points", "type": "bullets", "items": [{"text": "Home visiting reduces risk", "refs": [1, 2]}, {"text": "Peer groups build support"}]},
-    {"id": "tip", "type": "callout", "title": "Approach to Consider", "body": "Work with the **whole family**.", "items": [{"text": "Start with strengths", "refs": [2]}]},
-    {"id": "voice", "type": "quote", "text": "Families are the experts on their own lives.", "attribution": "A parent partner"},
-    {"id": "library", "type": "resources", "title": "Training and Toolkits", "intro": "Free for staff.", "items": [
-        {"title": "Family Engagement Basics", "url": "https://example.org/course", "kind": "training", "description": "Self-paced, 2 hours."},
-        {"title": "Practice Guide", "url": "https://example.org/guide.pdf", "kind": "pdf", "size": "301 KB"},
-    ]},
-    {"id": "photo", "type": "image", "src": "https://example.org/photo.jpg", "alt": "A caseworker talks with a parent", "width": 560, "link": "https://example.org/story"},
-    {"id": "ornament", "type": "image", "src": "https://example.org/flourish.png", "decorative": True, "width": 120},
-    {"id": "cta", "type": "button", "label": "Register for the webinar", "url": "https://example.org/webinar"},
+    {
+        "id": "points",
+        "type": "bullets",
+        "items": [
+            {"text": "Home visiting reduces risk", "refs": [1, 2]},
+            {"text": "Peer groups build support"},
+        ],
+    },
+    {
+        "id": "tip",
+        "type": "callout",
+        "title": "Approach to Consider",
+        "body": "Work with the **whole family**.",
+        "items": [{"text": "Start with strengths", "refs": [2]}],
+    },
+    {
+        "id": "voice",
+        "type": "quote",
+        "text": "Families are the experts on their own lives.",
+        "attribution": "A parent partner",
+    },
+    {
+        "id": "library",
+        "type": "resources",
+        "title": "Training and Toolkits",
+        "intro": "Free for staff.",
+        "items": [
+            {
+                "title": "Family Engagement Basics",
+                "url": "https://example.org/course",
+                "kind": "training",
+                "description": "Self-paced, 2 hours.",
+            },
+            {
+                "title": "Practice Guide",
+                "url": "https://example.org/guide.pdf",
+                "kind": "pdf",
+                "size": "301 KB",
+            },
+        ],
+    },
+    {
+        "id": "photo",
+        "type": "image",
+        "src": "https://example.org/photo.jpg",
+        "alt": "A caseworker talks with a parent",
+        "width": 560,
+        "link": "https://example.org/story",
+    },
+    {
+        "id": "ornament",
+        "type": "image",
+        "src": "https://example.org/flourish.png",
+        "decorative": True,
+        "width": 120,
+    },
+    {
+        "id": "cta",
+        "type": "button",
+        "label": "Register for the webinar",
+        "url": "https://example.org/webinar",
+    },
     {"id": "rule", "type": "divider"},
-    {"id": "sources", "type": "references", "items": [
-        {"number": 1, "text": "Home Visiting Evidence Review (2024).", "url": "https://example.org/hv"},
-        {"number": 2, "text": "Peer Support Study (2023)."},
-    ]},
+    {
+        "id": "sources",
+        "type": "references",
+        "items": [
+            {
+                "number": 1,
+                "text": "Home Visiting Evidence Review (2024).",
+                "url": "https://example.org/hv",
+            },
+            {"number": 2, "text": "Peer Support Study (2023)."},
+        ],
+    },
 ]

@@ -38,7 +38,12 @@ def test_every_block_type_parses_into_typed_values():
 def test_errors_name_the_path_of_each_problem():
     data = make_issue(
         [
-            {"id": "r", "type": "resources", "title": "T", "items": [{"title": "x", "url": "ftp://x"}]},
+            {
+                "id": "r",
+                "type": "resources",
+                "title": "T",
+                "items": [{"title": "x", "url": "ftp://x"}],
+            },
             {"id": "r", "type": "image", "src": "https://x.org/a.png"},
             {"id": "h", "type": "heading", "text": "H", "level": 5},
             {"id": "bad id!", "type": "divider"},
@@ -68,15 +73,28 @@ def test_required_fields_and_types():
 
 
 def test_not_an_object():
-    assert _details([]) == {"": "must be an object", "title": "is required", "blocks": "must be a list"}
+    assert _details([]) == {
+        "": "must be an object",
+        "title": "is required",
+        "blocks": "must be a list",
+    }
 
 
 def test_links_allow_http_https_and_mailto_only_where_meant():
-    details = _details(make_issue([
-        {"id": "b1", "type": "button", "label": "Write to us", "url": "mailto:news@example.org"},
-        {"id": "b2", "type": "button", "label": "Go", "url": "javascript:alert(1)"},
-        {"id": "i", "type": "image", "src": "data:image/png;base64,xx", "alt": "x"},
-    ]))
+    details = _details(
+        make_issue(
+            [
+                {
+                    "id": "b1",
+                    "type": "button",
+                    "label": "Write to us",
+                    "url": "mailto:news@example.org",
+                },
+                {"id": "b2", "type": "button", "label": "Go", "url": "javascript:alert(1)"},
+                {"id": "i", "type": "image", "src": "data:image/png;base64,xx", "alt": "x"},
+            ]
+        )
+    )
     assert set(details) == {"blocks[1].url", "blocks[2].src"}
 
 
@@ -90,11 +108,19 @@ def test_limits_make_bad_input_a_clear_error():
 
 
 def test_references_need_unique_numbers_and_callouts_need_content():
-    details = _details(make_issue([
-        {"id": "r", "type": "references", "items": [{"number": 1, "text": "a"}, {"number": 1, "text": "b"}]},
-        {"id": "c", "type": "callout", "title": "Empty"},
-        {"id": "b", "type": "bullets", "items": [{"text": "x", "refs": [0]}]},
-    ]))
+    details = _details(
+        make_issue(
+            [
+                {
+                    "id": "r",
+                    "type": "references",
+                    "items": [{"number": 1, "text": "a"}, {"number": 1, "text": "b"}],
+                },
+                {"id": "c", "type": "callout", "title": "Empty"},
+                {"id": "b", "type": "bullets", "items": [{"text": "x", "refs": [0]}]},
+            ]
+        )
+    )
     assert set(details) == {"blocks[0].items", "blocks[1].body", "blocks[2].items[0].refs"}
 
 
@@ -117,29 +143,55 @@ refs = st.lists(st.integers(1, 999), max_size=3)
 item = st.fixed_dictionaries({"text": text, "refs": refs})
 resource = st.fixed_dictionaries(
     {"title": text, "url": url},
-    optional={"description": text, "kind": st.sampled_from(list(ResourceKind)), "size": st.just("12 KB")},
+    optional={
+        "description": text,
+        "kind": st.sampled_from(list(ResourceKind)),
+        "size": st.just("12 KB"),
+    },
 )
 block_bodies = st.one_of(
     st.fixed_dictionaries({"type": st.just("heading"), "text": text, "level": st.integers(2, 4)}),
     st.fixed_dictionaries({"type": st.just("paragraph"), "text": text}, optional={"refs": refs}),
-    st.fixed_dictionaries({"type": st.just("bullets"), "items": st.lists(item, min_size=1, max_size=3)},
-                          optional={"ordered": st.booleans()}),
+    st.fixed_dictionaries(
+        {"type": st.just("bullets"), "items": st.lists(item, min_size=1, max_size=3)},
+        optional={"ordered": st.booleans()},
+    ),
     st.fixed_dictionaries({"type": st.just("callout"), "title": text, "body": text}),
     st.fixed_dictionaries({"type": st.just("quote"), "text": text}, optional={"attribution": text}),
-    st.fixed_dictionaries({"type": st.just("resources"), "title": text,
-                           "items": st.lists(resource, min_size=1, max_size=3)}),
-    st.fixed_dictionaries({"type": st.just("image"), "src": url, "alt": text},
-                          optional={"width": st.integers(20, 600), "link": url}),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("resources"),
+            "title": text,
+            "items": st.lists(resource, min_size=1, max_size=3),
+        }
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("image"), "src": url, "alt": text},
+        optional={"width": st.integers(20, 600), "link": url},
+    ),
     st.fixed_dictionaries({"type": st.just("button"), "label": text, "url": url}),
     st.fixed_dictionaries({"type": st.sampled_from(["divider", "toc"])}),
-    st.fixed_dictionaries({"type": st.just("references"), "items": st.just([{"number": 1, "text": "Ref"}]),
-                           "style": st.sampled_from(["numbered", "citation"])}),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("references"),
+            "items": st.just([{"number": 1, "text": "Ref"}]),
+            "style": st.sampled_from(["numbered", "citation"]),
+        }
+    ),
 )
 issues = st.fixed_dictionaries(
-    {"title": text, "layout": st.sampled_from(list(Layout)), "blocks": st.lists(block_bodies, max_size=8)},
+    {
+        "title": text,
+        "layout": st.sampled_from(list(Layout)),
+        "blocks": st.lists(block_bodies, max_size=8),
+    },
     optional={
-        "subject": text, "preheader": text, "kicker": text, "date_label": text,
-        "volume": st.integers(1, 9999), "number": st.integers(1, 9999),
+        "subject": text,
+        "preheader": text,
+        "kicker": text,
+        "date_label": text,
+        "volume": st.integers(1, 9999),
+        "number": st.integers(1, 9999),
         "language": st.sampled_from(["en", "es", "zh-Hant"]),
         "theme": st.fixed_dictionaries({"accent": st.from_regex(r"#[0-9a-f]{6}", fullmatch=True)}),
     },
@@ -155,3 +207,31 @@ def test_from_dict_to_dict_round_trip(data):
     again = content_from_dict(json.loads(json.dumps(plain)))
     assert again == content
     assert content_to_dict(again) == plain
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+block_like = st.dictionaries(
+    st.sampled_from(["id", "type", "text", "items", "level", "refs", "url", "src", "alt", "title"]),
+    json_values | st.sampled_from(["heading", "bullets", "resources", "image", "references"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    json_values
+    | st.fixed_dictionaries({"title": json_values, "blocks": st.lists(block_like, max_size=5)})
+)
+def test_arbitrary_input_is_either_valid_or_a_content_error(data):
+    try:
+        content = content_from_dict(data)
+    except ContentError as error:
+        assert error.details
+        assert all(set(detail) == {"path", "message"} for detail in error.details)
+    else:
+        assert content_from_dict(content_to_dict(content)) == content

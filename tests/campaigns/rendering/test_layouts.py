@@ -23,13 +23,18 @@ LAYOUTS = list(Layout)
 
 @pytest.fixture(scope="module", params=LAYOUTS, ids=str)
 def rendered_layout(request):
-    data = make_issue(ALL_BLOCKS, layout=request.param.value, volume=22, number=11,
-                      theme={"accent": "#7a1f5c", "banner": "Awareness Month"})
+    data = make_issue(
+        ALL_BLOCKS,
+        layout=request.param.value,
+        volume=22,
+        number=11,
+        theme={"accent": "#7a1f5c", "banner": "Awareness Month"},
+    )
     return render(data)
 
 
 def test_each_layout_renders_every_block_type(rendered_layout):
-    content, rendered = rendered_layout
+    _, rendered = rendered_layout
     page, text = rendered.html, rendered.text
     assert '<h2 id="sec-why"' in page and '<h3 id="sec-detail"' in page
     assert 'href="#sec-why"' in page and 'href="#sec-library"' in page
@@ -39,7 +44,10 @@ def test_each_layout_renders_every_block_type(rendered_layout):
     assert "Families are the experts on their own lives." in text
     assert "Family Engagement Basics (https://example.org/course)" in text
     assert "Practice Guide (PDF, 301 KB) (https://example.org/guide.pdf)" in text
-    assert 'alt="A caseworker talks with a parent"' in page and 'href="https://example.org/story"' in page
+    assert (
+        'alt="A caseworker talks with a parent"' in page
+        and 'href="https://example.org/story"' in page
+    )
     assert 'alt=""' in page
     assert "Register for the webinar" in text and 'href="https://example.org/webinar"' in page
     assert 'id="ref-1"' in page and "Home Visiting Evidence Review (2024)." in text
@@ -77,23 +85,33 @@ def test_each_layout_is_accessible_and_responsive(rendered_layout):
 
 
 def test_layout_specific_mastheads():
-    by_layout = {layout: render(make_issue(ALL_BLOCKS, layout=layout.value, volume=22, number=11,
-                                           kicker="Resource Collection"))[1] for layout in LAYOUTS}
+    by_layout = {
+        layout: render(
+            make_issue(
+                ALL_BLOCKS, layout=layout.value, volume=22, number=11, kicker="Resource Collection"
+            )
+        )[1]
+        for layout in LAYOUTS
+    }
     assert "Vol. 22, No. 11" in by_layout[Layout.DIGEST].text
     assert "March 2026" in by_layout[Layout.DIGEST].text
     assert 'align="center"' in by_layout[Layout.RESOURCE_COLLECTION].mjml
     assert 'text-transform="uppercase"' in by_layout[Layout.RESOURCE_COLLECTION].mjml
-    assert "background-color=\"#0b5a6e\"" in by_layout[Layout.SPOTLIGHT].mjml
+    assert 'background-color="#0b5a6e"' in by_layout[Layout.SPOTLIGHT].mjml
     assert "Georgia" in by_layout[Layout.ARTICLE].mjml
 
 
 def test_merge_tags_survive_compile_and_text_and_personalize_safely():
-    blocks = [{"id": "p", "type": "paragraph", "text": "Hi {{ first_name|there & friends }}, {{name}}."}]
+    blocks = [
+        {"id": "p", "type": "paragraph", "text": "Hi {{ first_name|there & friends }}, {{name}}."}
+    ]
     _, rendered = render(make_issue(blocks))
     assert "Hi %%first_name|there &amp; friends%%, %%name%%." in rendered.html
     assert "Hi %%first_name|there & friends%%, %%name%%." in rendered.text
     page = MergeTemplate(rendered.html, escape=html.escape)
-    out = page.render({"first_name": "<b>Ann</b>", "name": "", "unsubscribe_url": 'https://u.org/?a=1&b="2"'})
+    out = page.render(
+        {"first_name": "<b>Ann</b>", "name": "", "unsubscribe_url": 'https://u.org/?a=1&b="2"'}
+    )
     assert "Hi &lt;b&gt;Ann&lt;/b&gt;, ." in out
     assert 'href="https://u.org/?a=1&amp;b=&quot;2&quot;"' in out
     assert "%%" not in re.sub(r"<!--.*?-->", "", out, flags=re.S).split("<body", 1)[1]
@@ -116,17 +134,30 @@ def test_context_theme_applies_when_content_has_none():
 def test_palette_meets_wcag_contrast():
     p = Palette()
     pairs = [
-        (p.ink, p.card), (p.muted, p.card), (p.link, p.card), (p.muted, p.page), (p.link, p.page),
-        (p.on_accent, p.accent), (p.ink, p.tint), (p.link, p.tint), (p.accent_ink, p.card),
-        (p.dark_ink, p.dark_card), (p.dark_muted, p.dark_card), (p.dark_link, p.dark_card),
-        (p.dark_muted, p.dark_page), (p.dark_link, p.dark_page), (p.dark_ink, p.dark_tint),
+        (p.ink, p.card),
+        (p.muted, p.card),
+        (p.link, p.card),
+        (p.muted, p.page),
+        (p.link, p.page),
+        (p.on_accent, p.accent),
+        (p.ink, p.tint),
+        (p.link, p.tint),
+        (p.accent_ink, p.card),
+        (p.dark_ink, p.dark_card),
+        (p.dark_muted, p.dark_card),
+        (p.dark_link, p.dark_card),
+        (p.dark_muted, p.dark_page),
+        (p.dark_link, p.dark_page),
+        (p.dark_ink, p.dark_tint),
         (p.dark_link, p.dark_tint),
     ]
     for foreground, background in pairs:
         assert contrast_ratio(foreground, background) >= MIN_CONTRAST, (foreground, background)
 
 
-@pytest.mark.parametrize("accent", ["#7a1f5c", "#f4c430", "#0b5a6e", "#ffffff", "#000000", "#e87722"])
+@pytest.mark.parametrize(
+    "accent", ["#7a1f5c", "#f4c430", "#0b5a6e", "#ffffff", "#000000", "#e87722"]
+)
 def test_themed_palettes_stay_legible(accent):
     p = palette_for(accent)
     assert p.on_accent == text_on(accent)

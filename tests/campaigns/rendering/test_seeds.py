@@ -87,7 +87,10 @@ def test_spotlight_seed_has_footnotes_callout_and_numbered_references():
 
 
 def test_digest_seeds_show_date_volume_and_contents():
-    for name, volume in (("001_dbc7b398651e7fd4.txt", "Vol. 22, No. 11"), ("002_fc2c3581881552cb.txt", "Vol. 15, No. 11")):
+    for name, volume in (
+        ("001_dbc7b398651e7fd4.txt", "Vol. 22, No. 11"),
+        ("002_fc2c3581881552cb.txt", "Vol. 15, No. 11"),
+    ):
         rendered = _rendered(name)
         date_label = SEEDS[name]["date_label"]
         assert date_label in seed_text(name)
@@ -100,7 +103,10 @@ def test_digest_seeds_show_date_volume_and_contents():
 
 
 def test_pdf_links_carry_their_size():
-    assert "Child Sex Trafficking and the Child Welfare System (PDF, 301 KB)" in _rendered("002_fc2c3581881552cb.txt").text
+    assert (
+        "Child Sex Trafficking and the Child Welfare System (PDF, 301 KB)"
+        in _rendered("002_fc2c3581881552cb.txt").text
+    )
     assert "(PDF, 845 KB)" in _rendered("003_89342d8e81b0a00a.txt").text
 
 

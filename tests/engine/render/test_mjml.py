@@ -4,7 +4,10 @@ import pytest
 
 from engine.render.mjml import MjmlCompileError, compile_mjml
 
-BODY = "<mj-body><mj-section><mj-column><mj-text>Hello %%first_name|friend%%</mj-text></mj-column></mj-section></mj-body>"
+BODY = (
+    "<mj-body><mj-section><mj-column><mj-text>Hello %%first_name|friend%%</mj-text>"
+    "</mj-column></mj-section></mj-body>"
+)
 
 
 def test_compile_returns_html_with_text_and_merge_tags():

@@ -19,7 +19,8 @@ def test_anchor_links_keep_only_their_text():
 
 def test_merge_tags_survive_in_text_and_urls():
     long_line = "word " * 60
-    html = f'<p>{long_line}Hi %%first_name|there%%, <a href="%%unsubscribe_url%%">Unsubscribe</a></p>'
+    link = '<a href="%%unsubscribe_url%%">Unsubscribe</a>'
+    html = f"<p>{long_line}Hi %%first_name|there%%, {link}</p>"
     text = html_to_text(html)
     assert "Hi %%first_name|there%%" in text
     assert "Unsubscribe (%%unsubscribe_url%%)" in text

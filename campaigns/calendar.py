@@ -1,0 +1,159 @@
+"""The staff calendar: observances and campaigns by month, as an agenda and as an iCalendar feed."""
+
+from __future__ import annotations
+
+import calendar as stdlib_calendar
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+
+import icalendar
+import sqlalchemy as sa
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import Session
+
+from campaigns.observances.catalogue import Occurrence
+from campaigns.observances.service import occurrences_in_year
+from campaigns.scheduling import resolve_zone
+from campaigns.sending.models import Campaign, CampaignStatus
+
+#: Campaigns shown on the calendar: the ones with a time that happened or will happen.
+SHOWN_STATUSES = (
+    CampaignStatus.SCHEDULED,
+    CampaignStatus.SENDING,
+    CampaignStatus.PAUSED,
+    CampaignStatus.SENT,
+    CampaignStatus.NEEDS_REVIEW,
+)
+_FEED_SALT = "pinwheel.calendar-feed"
+_FEED_PAYLOAD = "staff-calendar"
+
+
+class EntryKind(StrEnum):
+    OBSERVANCE = "observance"
+    CAMPAIGN = "campaign"
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignEntry:
+    """A campaign placed at its local send time."""
+
+    campaign: Campaign
+    local: datetime
+
+    @property
+    def day(self) -> date:
+        return self.local.date()
+
+
+@dataclass(frozen=True, slots=True)
+class Agenda:
+    """What happens between two days: observance windows and campaign sends."""
+
+    start: date
+    end: date
+    occurrences: list[Occurrence]
+    campaigns: list[CampaignEntry]
+
+    def occurrences_on(self, day: date) -> list[Occurrence]:
+        """Return the observances whose window includes ``day``."""
+        return [o for o in self.occurrences if day in o.window]
+
+    def campaigns_on(self, day: date) -> list[CampaignEntry]:
+        """Return the campaigns sending on ``day`` (local time)."""
+        return [c for c in self.campaigns if c.day == day]
+
+
+def agenda(session: Session, start: date, end: date) -> Agenda:
+    """Collect the observances and campaigns between ``start`` and ``end`` (both included)."""
+    occurrences = [
+        occurrence
+        for year in range(start.year - 1, end.year + 1)
+        for occurrence in occurrences_in_year(session, year)
+        if occurrence.window.start <= end and occurrence.window.end >= start
+    ]
+    occurrences.sort(key=lambda o: (o.window.start, -o.window.days, o.observance.slug))
+    return Agenda(start, end, occurrences, campaign_entries(session, start, end))
+
+
+def campaign_entries(session: Session, start: date, end: date) -> list[CampaignEntry]:
+    """Return the scheduled and sent campaigns whose local send day falls in the range."""
+    # A day of slack each side: the local day can differ from the UTC one.
+    low = datetime.combine(start - timedelta(days=1), datetime.min.time(), UTC)
+    high = datetime.combine(end + timedelta(days=2), datetime.min.time(), UTC)
+    rows = session.scalars(
+        sa.select(Campaign)
+        .where(Campaign.status.in_(SHOWN_STATUSES), Campaign.send_at >= low, Campaign.send_at < high)
+        .order_by(Campaign.send_at, Campaign.id)
+    )
+    entries = [CampaignEntry(c, _local_send_time(c)) for c in rows if c.send_at is not None]
+    return [entry for entry in entries if start <= entry.day <= end]
+
+
+def _local_send_time(campaign: Campaign) -> datetime:
+    assert campaign.send_at is not None
+    return campaign.send_at.astimezone(resolve_zone(campaign.timezone or "UTC"))
+
+
+def month_weeks(year: int, month: int) -> list[list[date]]:
+    """Return the weeks (Sunday first) that cover the month, padded with neighbouring days."""
+    return stdlib_calendar.Calendar(firstweekday=6).monthdatescalendar(year, month)
+
+
+def feed_token(secret: str) -> str:
+    """Return the secret token that unlocks the staff iCalendar feed."""
+    return URLSafeSerializer(secret, salt=_FEED_SALT).dumps(_FEED_PAYLOAD)
+
+
+def feed_token_valid(secret: str, token: str) -> bool:
+    """Tell whether ``token`` unlocks the staff iCalendar feed."""
+    try:
+        payload = URLSafeSerializer(secret, salt=_FEED_SALT).loads(token)
+    except BadSignature:
+        return False
+    return hmac.compare_digest(str(payload), _FEED_PAYLOAD)
+
+
+def build_feed(session: Session, start: date, end: date, base_url: str) -> bytes:
+    """Return an iCalendar document: observances as all-day events, campaigns as timed ones."""
+    feed = icalendar.Calendar()
+    feed.add("prodid", "-//Pinwheel//Staff calendar//EN")
+    feed.add("version", "2.0")
+    feed.add("x-wr-calname", "Pinwheel: observances and campaigns")
+    host = base_url.split("//", 1)[-1].split("/", 1)[0]
+    seen = agenda(session, start, end)
+    for occurrence in seen.occurrences:
+        feed.add_component(_observance_event(occurrence, host))
+    for entry in seen.campaigns:
+        feed.add_component(_campaign_event(entry, host, base_url))
+    feed.add_missing_timezones()
+    return feed.to_ical()
+
+
+def _observance_event(occurrence: Occurrence, host: str) -> icalendar.Event:
+    observance, window = occurrence.observance, occurrence.window
+    event = icalendar.Event()
+    event.add("uid", f"observance-{observance.slug}-{window.start.year}@{host}")
+    event.add("summary", observance.name)
+    event.add("dtstart", window.start)
+    # All-day DTEND is exclusive.
+    event.add("dtend", window.end + timedelta(days=1))
+    event.add("description", observance.description)
+    event.add("categories", ["observance", observance.topic])
+    event.add("dtstamp", datetime.combine(window.start, datetime.min.time(), UTC))
+    return event
+
+
+def _campaign_event(entry: CampaignEntry, host: str, base_url: str) -> icalendar.Event:
+    campaign = entry.campaign
+    event = icalendar.Event()
+    event.add("uid", f"campaign-{campaign.id}@{host}")
+    event.add("summary", f"Send: {campaign.name}")
+    event.add("dtstart", entry.local)
+    event.add("dtend", entry.local + timedelta(minutes=30))
+    event.add("description", f"Campaign {campaign.id} ({campaign.status}).")
+    event.add("url", f"{base_url}/admin/campaigns/{campaign.id}")
+    event.add("categories", ["campaign", str(campaign.status)])
+    event.add("dtstamp", campaign.updated_at)
+    return event

@@ -1,0 +1,1 @@
+"""Delivery events from providers and bounces, suppression, tracking, guard rails and reports."""

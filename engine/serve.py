@@ -1,0 +1,159 @@
+"""Serve the app in production under gunicorn: ``pinwheel serve [--port P] [--host H] ...``.
+
+``pinwheel serve`` prepares the shared metrics folder, exports ``PROMETHEUS_MULTIPROC_DIR`` and
+replaces itself with ``python -m engine.serve``, a fresh interpreter, so that prometheus-client
+sees the variable before anything imports it (see ``engine.metrics``). That process is the
+gunicorn arbiter: it forks ``--workers`` processes of the ``gthread`` class, each building the app
+with ``create_app()``; SIGTERM stops accepting connections and lets requests in flight finish for
+up to ``GRACEFUL_TIMEOUT`` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from engine.config import ConfigError, load_settings
+from engine.metrics import metrics_dir
+from engine.web import get_settings
+
+MAX_WORKERS = 12
+DEFAULT_THREADS = 4
+#: Long enough for a slow page or a big import upload; a stuck worker is restarted after it.
+TIMEOUT = 60
+GRACEFUL_TIMEOUT = 30
+#: Keep-alive behind a reverse proxy that reuses upstream connections.
+KEEPALIVE = 5
+SHARED_MEMORY = Path("/dev/shm")  # noqa: S108 - gunicorn's documented heartbeat folder
+
+
+def default_workers(cores: int | None = None) -> int:
+    """Return ``2 * cores + 1`` worker processes, capped at ``MAX_WORKERS``."""
+    cores = cores or os.cpu_count() or 1
+    return min(2 * cores + 1, MAX_WORKERS)
+
+
+def gunicorn_options(
+    host: str, port: int, workers: int, threads: int, access_log: bool
+) -> dict[str, Any]:
+    """Return the gunicorn settings ``pinwheel serve`` runs with."""
+    options: dict[str, Any] = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "timeout": TIMEOUT,
+        "graceful_timeout": GRACEFUL_TIMEOUT,
+        "keepalive": KEEPALIVE,
+        # The app logs every request itself (JSON with PINWHEEL_LOG_JSON), with its request id.
+        "accesslog": "-" if access_log else None,
+        # X-Forwarded-* are trusted only through PINWHEEL_PROXY_COUNT (ProxyFix in the app).
+        "secure_scheme_headers": {},
+        "forwarded_allow_ips": "127.0.0.1,::1",
+        "proc_name": "pinwheel",
+        "child_exit": _child_exit,
+    }
+    if SHARED_MEMORY.is_dir():
+        # Worker heartbeats on a disk-backed /tmp can stall under I/O load.
+        options["worker_tmp_dir"] = str(SHARED_MEMORY)
+    return options
+
+
+def _child_exit(_server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    from engine.metrics import is_multiprocess
+
+    if is_multiprocess():
+        multiprocess.mark_process_dead(worker.pid)
+
+
+class PinwheelServer(BaseApplication):
+    """Run ``create_app()`` in gunicorn with options given in code, not a config file."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if value is not None and key in self.cfg.settings:
+                self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        from engine.app import create_app
+
+        return create_app()
+
+
+def prepare_metrics_dir(folder: Path) -> None:
+    """Create the metrics folder and delete files left by processes that no longer run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in folder.glob("*.db"):
+        pid = path.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _running(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", type=click.IntRange(1, 64), help="Default: 2 * cores + 1, at most 12.")
+@click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(1, 64))
+@click.option("--access-log", is_flag=True, help="Also write gunicorn's access log to stdout.")
+def serve_command(
+    host: str, port: int, workers: int | None, threads: int, access_log: bool
+) -> None:
+    """Serve the web app with gunicorn (production)."""
+    folder = metrics_dir(get_settings())
+    prepare_metrics_dir(folder)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    argv = [sys.executable, "-m", "engine.serve", "--host", host, "--port", str(port)]
+    argv += ["--workers", str(workers or default_workers()), "--threads", str(threads)]
+    if access_log:
+        argv.append("--access-log")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with our own module
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the gunicorn arbiter (``python -m engine.serve``, started by ``pinwheel serve``)."""
+    parser = argparse.ArgumentParser(prog="python -m engine.serve")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
+    parser.add_argument("--access-log", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        # Fail in the arbiter with one clear line rather than in every worker.
+        load_settings()
+    except ConfigError as error:
+        sys.exit(f"Error: {error}")
+    options = gunicorn_options(args.host, args.port, args.workers, args.threads, args.access_log)
+    with contextlib.suppress(KeyboardInterrupt):
+        PinwheelServer(options).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""``pinwheel topics …`` and ``pinwheel subscribers …``: list and create topics, import, export."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from engine.cli import FeatureGroup, fail
+from engine.db import get_database
+from subscribers.exporting import export_csv
+from subscribers.importing import ErrorReport, SubscriberImport
+from subscribers.models import OptIn, TopicVisibility
+from subscribers.topics import create_topic, list_topics, topics_by_slugs
+
+topics_group = FeatureGroup("topics", help="Topics readers can subscribe to.")
+subscribers_group = FeatureGroup("subscribers", help="Subscribers: import and export.")
+
+
+@topics_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def topics_list(as_json: bool) -> None:
+    """List topics by category."""
+    with get_database().session() as session:
+        topics = list_topics(session)
+        rows = [
+            {"slug": t.slug, "name": t.name, "category": t.category, "visibility": t.visibility,
+             "opt_in": t.opt_in, "description": t.description}
+            for t in topics
+        ]  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(
+            f"{row['slug']:<28} {row['name']:<32} {row['category'] or '-':<28} "
+            f"{row['visibility']:<8} {row['opt_in']}"
+        )
+
+
+@topics_group.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="Name shown to readers.")
+@click.option("--category", default="", help="Group on the public pages.")
+@click.option("--description", default="", help="One or two sentences for the public pages.")
+@click.option("--private", is_flag=True, help="Hide from the public pages.")
+@click.option("--single-opt-in", is_flag=True, help="Start without a confirmation email.")
+def topics_create(
+    slug: str, name: str, category: str, description: str, private: bool, single_opt_in: bool
+) -> None:
+    """Create a topic."""
+    with get_database().session() as session:
+        topic = create_topic(
+            session,
+            slug,
+            name,
+            category=category,
+            description=description,
+            visibility=TopicVisibility.PRIVATE if private else TopicVisibility.PUBLIC,
+            opt_in=OptIn.SINGLE if single_opt_in else OptIn.DOUBLE,
+        )
+        click.echo(f"Created topic {topic.slug} ({topic.visibility}, {topic.opt_in} opt-in).")
+
+
+@subscribers_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--topic", "topic_slugs", multiple=True, help="Subscribe every row (repeatable).")
+@click.option("--errors", "errors_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the error report (default: FILE.errors.csv).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def subscribers_import(
+    file: Path, topic_slugs: tuple[str, ...], errors_path: Path | None, as_json: bool
+) -> None:
+    """Import subscribers from a CSV file with an email column."""
+    if not file.is_file():
+        fail(f"No such file: {file}")
+    errors_path = errors_path or file.with_name(file.name + ".errors.csv")
+    with get_database().session() as session:
+        topics = topics_by_slugs(session, list(topic_slugs))
+        with file.open("rb") as stream, errors_path.open("w", newline="", encoding="utf-8") as out:
+            importer = SubscriberImport(session, topics, report=ErrorReport(out), source="import")
+            for _ in importer.run(stream):
+                session.commit()
+    summary = importer.summary.as_dict()
+    if as_json:
+        click.echo(json.dumps({**summary, "error_report": str(errors_path)}))
+    else:
+        click.echo(
+            "Created {created}, updated {updated}, skipped {skipped}, errors {errors}.".format(
+                **summary
+            )
+        )
+        if summary["errors"]:
+            click.echo(f"Error report: {errors_path}")
+
+
+@subscribers_group.command("export")
+@click.option("--topic", "topic_slug", default=None, help="Only subscribers of this topic.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")  # fmt: skip
+def subscribers_export(topic_slug: str | None, out_path: Path | None) -> None:
+    """Export subscribers as CSV (cells that look like formulas are escaped)."""
+    with get_database().session() as session:
+        topic = topics_by_slugs(session, [topic_slug])[0] if topic_slug else None
+        if out_path is None:
+            for chunk in export_csv(session, topic):
+                sys.stdout.write(chunk)
+            return
+        with out_path.open("w", newline="", encoding="utf-8") as out:
+            for chunk in export_csv(session, topic):
+                out.write(chunk)
+    click.echo(f"Wrote {out_path}.", err=True)
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups."""
+    app.cli.add_command(topics_group)
+    app.cli.add_command(subscribers_group)

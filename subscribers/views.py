@@ -1,0 +1,147 @@
+"""Staff pages for subscribers: search, the subscriber page with history, edit, erase, export."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from engine.auth import roles_required
+from engine.db import request_session
+from engine.errors import ValidationFailed
+from engine.users import Role
+from engine.web import add_admin_nav
+from subscribers.exporting import export_csv
+from subscribers.history import subscriber_history
+from subscribers.models import SubscriberStatus, Topic
+from subscribers.profile import LANGUAGES, edit_subscriber, erase_subscriber, get_subscriber
+from subscribers.search import SubscriberFilter, search_subscribers
+from subscribers.suppression import find_suppression
+from subscribers.topics import list_topics
+
+bp = Blueprint("subscribers", __name__, url_prefix="/admin/subscribers")
+#: Every staff role may look; editing needs ``Role.EDITOR`` (admins hold every role).
+STAFF = (Role.EDITOR, Role.APPROVER)
+
+
+def _staff_source() -> str:
+    return f"staff:{current_user.id}"
+
+
+def _filters() -> SubscriberFilter:
+    status = request.args.get("status", "")
+    return SubscriberFilter(
+        query=request.args.get("q", "").strip()[:200],
+        topic_id=request.args.get("topic", type=int),
+        status=SubscriberStatus(status) if status in set(SubscriberStatus) else None,
+    )
+
+
+@bp.get("/")
+@roles_required(*STAFF)
+def index() -> str:
+    session = request_session()
+    filters = _filters()
+    page = search_subscribers(
+        session,
+        filters,
+        after=request.args.get("after", type=int),
+        before=request.args.get("before", type=int),
+    )
+    return render_template(
+        "subscribers/index.html",
+        page=page,
+        filters=filters,
+        topics=list_topics(session),
+        statuses=list(SubscriberStatus),
+    )
+
+
+@bp.get("/<int:subscriber_id>")
+@roles_required(*STAFF)
+def show(subscriber_id: int) -> str:
+    session = request_session()
+    subscriber = get_subscriber(session, subscriber_id)
+    return render_template(
+        "subscribers/show.html",
+        subscriber=subscriber,
+        history=subscriber_history(session, subscriber.id),
+        suppression=find_suppression(session, subscriber.email),
+        languages=LANGUAGES,
+        attributes_text="\n".join(f"{k}={v}" for k, v in subscriber.attributes.items()),
+    )
+
+
+def _parse_attributes(text: str) -> dict[str, str]:
+    pairs = [line.partition("=") for line in text.splitlines() if line.strip()]
+    if any(not equals for _, equals, _ in pairs):
+        raise ValidationFailed("Write one attribute per line as name=value.")
+    return {key.strip(): value.strip() for key, _, value in pairs}
+
+
+@bp.post("/<int:subscriber_id>/edit")
+@roles_required(Role.EDITOR)
+def edit(subscriber_id: int) -> BaseResponse:
+    session = request_session()
+    subscriber = get_subscriber(session, subscriber_id)
+    form = request.form
+    try:
+        changed = edit_subscriber(
+            session,
+            subscriber,
+            name=form.get("name", ""),
+            language=form.get("language", "en"),
+            timezone=form.get("timezone", ""),
+            attributes=_parse_attributes(form.get("attributes", "")),
+            source=_staff_source(),
+        )
+    except ValidationFailed as error:
+        session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for(".show", subscriber_id=subscriber_id))
+    session.commit()
+    flash(f"Saved: {', '.join(changed)}." if changed else "Nothing changed.", "success")
+    return redirect(url_for(".show", subscriber_id=subscriber_id))
+
+
+@bp.post("/<int:subscriber_id>/erase")
+@roles_required(Role.EDITOR)
+def erase(subscriber_id: int) -> BaseResponse:
+    session = request_session()
+    subscriber = get_subscriber(session, subscriber_id)
+    if request.form.get("confirm") != "yes":
+        flash("Tick the box to confirm the erasure.", "error")
+        return redirect(url_for(".show", subscriber_id=subscriber_id))
+    erase_subscriber(session, subscriber, source=_staff_source())
+    session.commit()
+    flash(f"Subscriber {subscriber_id} erased; only a suppression hash remains.", "success")
+    return redirect(url_for(".index"))
+
+
+@bp.get("/export.csv")
+@roles_required(Role.EDITOR)
+def export() -> Response:
+    session = request_session()
+    topic = session.get(Topic, request.args.get("topic", type=int) or 0)
+    name = f"subscribers-{topic.slug}.csv" if topic else "subscribers.csv"
+    return Response(
+        stream_with_context(export_csv(session, topic)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Register the staff subscriber pages."""
+    app.register_blueprint(bp)
+    add_admin_nav(app, "subscribers.index", "Subscribers")

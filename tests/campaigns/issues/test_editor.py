@@ -1,0 +1,173 @@
+"""Editor endpoints: save with a base revision, conflicts, preview, history and restore."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from campaigns.issues.models import Issue, IssueRevision
+from campaigns.issues.service import create_issue
+from tests.campaigns.issues.issue_data import basic
+from tests.factories import csrf_token_from, login, make_user
+
+JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture
+def issue_id(session: Session) -> int:
+    author = make_user(session, "editor", email="author@agency.example.org")
+    issue = create_issue(session, basic(), author_id=author.id)
+    session.commit()
+    return issue.id
+
+
+@pytest.fixture
+def editor_client(client: FlaskClient, session: Session) -> FlaskClient:
+    user = make_user(session, "editor")
+    session.commit()
+    login(client, user)
+    return client
+
+
+def _save(client: FlaskClient, issue_id: int, base: int, token: str, **changes) -> object:
+    return client.post(
+        f"/admin/issues/{issue_id}/content",
+        json={"base_revision": base, "content": basic(**changes)},
+        headers={**JSON, "X-CSRFToken": token},
+    )
+
+
+def _token(client: FlaskClient, issue_id: int) -> str:
+    page = client.get(f"/admin/issues/{issue_id}/edit").get_data(as_text=True)
+    marker = '<meta name="csrf-token" content="'
+    start = page.index(marker) + len(marker)
+    return page[start : page.index('"', start)]
+
+
+def test_edit_page_loads_the_issue(editor_client: FlaskClient, issue_id: int) -> None:
+    page = editor_client.get(f"/admin/issues/{issue_id}/edit")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert 'id="editor-state"' in body and "Prevention Month" in body
+    assert 'sandbox=""' in body
+
+
+def test_save_needs_the_csrf_header(editor_client: FlaskClient, issue_id: int) -> None:
+    response = _save(editor_client, issue_id, 1, "", title="No token")
+    assert response.status_code == 400
+
+
+def test_save_bumps_the_revision(editor_client: FlaskClient, issue_id: int, session: Session) -> None:
+    token = _token(editor_client, issue_id)
+    response = _save(editor_client, issue_id, 1, token, title="Renamed")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["revision"] == 2
+    session.expire_all()
+    assert session.get(Issue, issue_id).title == "Renamed"
+
+
+def test_two_concurrent_saves_give_a_conflict_not_a_lost_edit(
+    editor_client: FlaskClient, issue_id: int, session: Session
+) -> None:
+    token = _token(editor_client, issue_id)
+    first = _save(editor_client, issue_id, 1, token, title="Tab one")
+    second = _save(editor_client, issue_id, 1, token, title="Tab two")
+    assert first.status_code == 200
+    assert second.status_code == 409
+    error = second.get_json()["error"]
+    assert error["code"] == "conflict"
+    assert "saved by someone else" in error["message"]
+    assert error["details"]["current_revision"] == 2
+    session.expire_all()
+    assert session.get(Issue, issue_id).title == "Tab one"
+    assert session.query(IssueRevision).filter_by(issue_id=issue_id).count() == 2
+    compare = editor_client.post(
+        f"/admin/issues/{issue_id}/compare",
+        json={"content": basic(title="Tab two")},
+        headers={**JSON, "X-CSRFToken": token},
+    ).get_json()
+    assert compare["revision"] == 2 and "Tab two" in compare["html"]
+    kept = _save(editor_client, issue_id, compare["revision"], token, title="Tab two")
+    assert kept.status_code == 200 and kept.get_json()["revision"] == 3
+
+
+def test_invalid_content_is_refused_with_paths(editor_client: FlaskClient, issue_id: int) -> None:
+    token = _token(editor_client, issue_id)
+    content = basic()
+    content["blocks"].append({"id": "pic", "type": "image", "src": "https://example.org/a.png"})
+    response = editor_client.post(
+        f"/admin/issues/{issue_id}/content",
+        json={"base_revision": 1, "content": content},
+        headers={**JSON, "X-CSRFToken": token},
+    )
+    assert response.status_code == 422
+    assert any(d["path"] == "blocks[2].alt" for d in response.get_json()["error"]["details"])
+
+
+def test_preview_reports_checks_linked_to_blocks(editor_client: FlaskClient, issue_id: int) -> None:
+    token = _token(editor_client, issue_id)
+    content = basic()
+    content["blocks"].append({"id": "pic", "type": "image", "src": "https://example.org/a.png"})
+    data = editor_client.post(
+        f"/admin/issues/{issue_id}/preview",
+        json={"content": content},
+        headers={**JSON, "X-CSRFToken": token},
+    ).get_json()
+    assert "April is Prevention Month" in data["html"]
+    assert "April is Prevention Month" in data["text"]
+    alt = [c for c in data["checks"] if c["block_id"] == "pic"]
+    assert alt and alt[0]["severity"] == "error" and "alt" in alt[0]["message"]
+    assert data["valid"] is False
+
+
+def test_history_diff_and_restore(editor_client: FlaskClient, issue_id: int, session: Session) -> None:
+    token = _token(editor_client, issue_id)
+    changed = basic(title="Second title")
+    changed["blocks"][0]["text"] = "April is National Child Abuse Prevention Month."
+    editor_client.post(
+        f"/admin/issues/{issue_id}/content",
+        json={"base_revision": 1, "content": changed},
+        headers={**JSON, "X-CSRFToken": token},
+    )
+    history = editor_client.get(f"/admin/issues/{issue_id}/history").get_data(as_text=True)
+    assert "Restore revision 1" in history
+    diff = editor_client.get(f"/admin/issues/{issue_id}/diff?from=1&to=2").get_data(as_text=True)
+    assert "<del>" in diff and "National Child Abuse Prevention Month" in diff
+    restored = editor_client.post(
+        f"/admin/issues/{issue_id}/history/1/restore", data={"csrf_token": token}
+    )
+    assert restored.status_code == 302
+    session.expire_all()
+    issue = session.get(Issue, issue_id)
+    assert issue.revision == 3 and issue.title == "Prevention Month"
+
+
+def test_new_issue_from_a_starter_or_a_copy(editor_client: FlaskClient, issue_id: int, session: Session) -> None:
+    page = editor_client.get("/admin/issues/new").get_data(as_text=True)
+    token = csrf_token_from(page)
+    starter = editor_client.post(
+        "/admin/issues/new", data={"csrf_token": token, "title": "Digest", "layout": "digest"}
+    )
+    copy = editor_client.post(
+        "/admin/issues/new",
+        data={"csrf_token": token, "title": "Copy", "layout": "spotlight", "source_issue": issue_id},
+    )
+    assert starter.status_code == copy.status_code == 302
+    issues = {i.title: i for i in session.query(Issue)}
+    assert issues["Digest"].layout == "digest"
+    assert issues["Digest"].content["blocks"][0]["type"] == "toc"
+    assert issues["Copy"].content["blocks"] == issues["Prevention Month"].content["blocks"]
+
+
+def test_approvers_cannot_save(client: FlaskClient, issue_id: int, session: Session) -> None:
+    approver = make_user(session, "approver")
+    session.commit()
+    login(client, approver)
+    client.application.config["WTF_CSRF_ENABLED"] = False
+    response = client.post(
+        f"/admin/issues/{issue_id}/content",
+        json={"base_revision": 1, "content": basic()},
+        headers=JSON,
+    )
+    assert response.status_code == 403

@@ -1,0 +1,66 @@
+"""Builders for the send pipeline's tests: an issue that passes the checks, an audience, a campaign."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy.orm import Session
+
+from campaigns.issues.models import Issue
+from campaigns.sending.models import Campaign
+from campaigns.sending.runner import BatchRunner
+from campaigns.sending.service import create_campaign
+from engine.config import Settings
+from engine.db import Database
+from engine.delivery.memory import MemoryBackend
+from subscribers.models import Topic
+from tests.campaigns.seed_issues import SPOTLIGHT_000
+from tests.factories import make_subscriber, make_topic
+
+_numbers = itertools.count(1)
+
+
+def make_issue(session: Session, **content_changes: object) -> Issue:
+    """Create an issue whose content passes the pre-send checks (unless changed)."""
+    n = next(_numbers)
+    content = copy.deepcopy(SPOTLIGHT_000)
+    content.update(content_changes)
+    issue = Issue(slug=f"issue-{n}", title=content["title"], layout="spotlight", content=content)
+    session.add(issue)
+    session.flush()
+    return issue
+
+
+def make_audience(session: Session, topic: Topic, count: int, prefix: str = "reader") -> list[int]:
+    """Create ``count`` confirmed subscribers of ``topic``; return their ids."""
+    return [
+        make_subscriber(session, f"{prefix}{n}@example.com", topics=[topic], name=f"Reader {n}").id
+        for n in range(count)
+    ]
+
+
+@pytest.fixture
+def topic(session: Session) -> Topic:
+    return make_topic(session, slug="practice")
+
+
+@pytest.fixture
+def new_campaign(session: Session, settings: Settings, topic: Topic) -> Callable[..., Campaign]:
+    """Return a builder of committed draft campaigns to ``topic`` (or the given topics)."""
+
+    def build(topics: list[Topic] | None = None, **fields: object) -> Campaign:
+        issue = make_issue(session)
+        campaign = create_campaign(session, issue, topics or [topic], settings=settings, **fields)
+        session.commit()
+        return campaign
+
+    return build
+
+
+@pytest.fixture
+def batch_runner(database: Database, settings: Settings, outbox: MemoryBackend) -> BatchRunner:
+    """A batch runner on the memory backend."""
+    return BatchRunner(database, settings, outbox, worker="test-worker")

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine.config import Settings
+from engine.logs import bind_campaign, configure_logging, current_request_id
+
+
+@pytest.fixture
+def json_lines(settings: Settings) -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    handler = configure_logging(settings.with_overrides(LOG_JSON=True), stream)
+    yield stream
+    logging.getLogger().removeHandler(handler)
+
+
+def _entries(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+def test_request_id_is_generated_and_echoed(client: FlaskClient) -> None:
+    response = client.get("/admin/login")
+    assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_client_request_id_is_kept(client: FlaskClient) -> None:
+    response = client.get("/admin/login", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["X-Request-ID"] == "abc-123"
+
+
+def test_unreasonable_request_id_is_replaced(client: FlaskClient) -> None:
+    response = client.get("/admin/login", headers={"X-Request-ID": "bad id\u00e9" * 40})
+    assert response.headers["X-Request-ID"] != "bad id"
+    assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_json_request_line_carries_request_id(
+    app: Flask, client: FlaskClient, json_lines: io.StringIO
+) -> None:
+    client.get("/admin/login", headers={"X-Request-ID": "req-42"})
+    entry = next(e for e in _entries(json_lines) if e["logger"] == "pinwheel.request")
+    assert entry["request_id"] == "req-42"
+    assert entry["path"] == "/admin/login"
+    assert entry["status"] == 200
+    assert isinstance(entry["duration_ms"], float)
+    assert {"time", "level", "message"} <= entry.keys()
+
+
+def test_lines_logged_inside_a_view_carry_request_id(
+    app: Flask, client: FlaskClient, json_lines: io.StringIO
+) -> None:
+    @app.get("/log-something")
+    def log_something() -> str:
+        logging.getLogger("engine.test").warning("inside %s", current_request_id())
+        return "ok"
+
+    client.get("/log-something", headers={"X-Request-ID": "req-7"})
+    entry = next(e for e in _entries(json_lines) if e["logger"] == "engine.test")
+    assert entry["message"] == "inside req-7"
+    assert entry["request_id"] == "req-7"
+    assert entry["level"] == "WARNING"
+
+
+def test_bound_campaign_appears_then_goes(json_lines: io.StringIO) -> None:
+    log = logging.getLogger("engine.pipeline-test")
+    with bind_campaign(12):
+        log.info("batch sent")
+    log.info("after")
+    first, second = _entries(json_lines)[-2:]
+    assert first["campaign_id"] == 12
+    assert first["request_id"] is None
+    assert "campaign_id" not in second
+
+
+def test_plain_format_without_log_json(settings: Settings) -> None:
+    stream = io.StringIO()
+    handler = configure_logging(settings, stream)
+    try:
+        logging.getLogger("engine.plain-test").info("hello")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    line = stream.getvalue().strip()
+    assert line.endswith("INFO engine.plain-test [None] hello")
+
+
+def test_configuring_twice_keeps_one_handler(settings: Settings) -> None:
+    configure_logging(settings)
+    configure_logging(settings)
+    names = [h.get_name() for h in logging.getLogger().handlers]
+    assert names.count("pinwheel") == 1

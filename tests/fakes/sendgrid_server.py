@@ -1,0 +1,458 @@
+"""A fake SendGrid ``/v3/mail/send`` on 127.0.0.1 that validates, records and misbehaves on cue.
+
+In process: ``with FakeSendGrid() as fake: ... fake.url ... fake.accepted``.
+As a process: ``python -m tests.fakes.sendgrid_server --port 0 --state-file F [--fault-mix
+429=0.15,500=0.1,reset=0.05 --seed 1]`` prints ``{"port": N, "url": ...}`` once listening and
+appends one JSON line per request and per accepted message to ``F`` (read it with ``read_state``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import random
+import re
+import secrets
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+FAULTS = ("429", "500", "reset", "accept_drop", "401")
+MAX_PERSONALIZATIONS = 1000
+MAX_FIELD_BYTES = 10_000
+MAX_CATEGORIES = 10
+MAX_BODY_BYTES = 30 * 1024 * 1024
+RESERVED_HEADERS = {"x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type"}
+RESERVED_HEADERS |= {"content-transfer-encoding", "to", "from", "subject", "reply-to", "cc", "bcc"}
+_EMAIL = re.compile(r"[^@\s<>\",;]+@[^@\s<>\",;]+\.[A-Za-z0-9-]{2,}")
+
+
+@dataclass(slots=True)
+class AcceptedMessage:
+    """One personalization SendGrid would have sent."""
+
+    to: str
+    name: str
+    delivery_id: str | None
+    message_id: str
+    custom_args: dict[str, str]
+    headers: dict[str, str]
+    categories: list[str]
+    substitutions: dict[str, str]
+    subject_template: str
+    text_template: str = field(repr=False)
+    html_template: str = field(repr=False)
+
+    def _fill(self, template: str) -> str:
+        for tag, value in self.substitutions.items():
+            template = template.replace(tag, value)
+        return template
+
+    @property
+    def subject(self) -> str:
+        return self._fill(self.subject_template)
+
+    @property
+    def text(self) -> str:
+        return self._fill(self.text_template)
+
+    @property
+    def html(self) -> str:
+        return self._fill(self.html_template)
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    at: float
+    fault: str | None
+    status: int | None
+    personalizations: int
+    #: The request came before the reset time of a 429 this server had already answered.
+    early: bool
+
+
+class FakeSendGrid:
+    """Serve a fake SendGrid API in a thread; script faults with ``fail_next`` or a mix."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "SG.test-key",
+        port: int = 0,
+        state_file: Path | None = None,
+        fault_mix: Mapping[str, float] | None = None,
+        seed: int = 0,
+        reset_seconds: float = 1.0,
+        auth_fail: bool = False,
+        record_bodies: bool = False,
+        fractional_reset: bool = False,
+    ):
+        self.api_key, self.auth_fail = api_key, auth_fail
+        # SendGrid sends whole epoch seconds; fractional ones keep fault-heavy tests short.
+        self.reset_seconds, self.fractional_reset = reset_seconds, fractional_reset
+        self.fault_mix = dict(fault_mix or {})
+        self.state_file, self.record_bodies = state_file, record_bodies
+        self.accepted: list[AcceptedMessage] = []
+        self.requests: list[RequestRecord] = []
+        self.lock = threading.Lock()
+        self._script: deque[str] = deque()
+        self._rng = random.Random(seed)
+        self._latest_reset = 0.0
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._server.daemon_threads = True
+        self._server.fake = self  # type: ignore[attr-defined]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def early_requests(self) -> int:
+        return sum(r.early for r in self.requests)
+
+    def fail_next(self, *faults: str) -> None:
+        """Answer the next requests with these faults, in order, before any random mix."""
+        unknown = set(faults) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown faults: {unknown}")
+        with self.lock:
+            self._script.extend(faults)
+
+    def counts(self) -> Counter[str | None]:
+        """Return how many times each delivery id was accepted."""
+        return Counter(m.delivery_id for m in self.accepted)
+
+    def start(self) -> FakeSendGrid:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeSendGrid:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def take_fault(self) -> str | None:
+        with self.lock:
+            if self._script:
+                return self._script.popleft()
+            if self.auth_fail:
+                return "401"
+            roll = self._rng.random()
+            for fault, probability in self.fault_mix.items():
+                if roll < probability:
+                    return fault
+                roll -= probability
+        return None
+
+    def is_early(self) -> bool:
+        """Tell whether a request arriving now comes before an already announced reset."""
+        with self.lock:
+            return time.time() < self._latest_reset
+
+    def note_request(self, fault: str | None, status: int | None, count: int, early: bool) -> None:
+        record = RequestRecord(time.time(), fault, status, count, early)
+        with self.lock:
+            self.requests.append(record)
+            self._append({"kind": "request", **asdict(record)})
+
+    def issue_reset(self) -> float:
+        """Return the epoch time a 429 answered now tells the client to wait for."""
+        reset = time.time() + self.reset_seconds
+        reset = round(reset, 3) + 0.001 if self.fractional_reset else math.ceil(reset)
+        with self.lock:
+            self._latest_reset = max(self._latest_reset, reset)
+        return reset
+
+    def record(self, body: dict[str, Any], message_id: str) -> None:
+        content = {part["type"]: part["value"] for part in body["content"]}
+        with self.lock:
+            for entry in body["personalizations"]:
+                message = _accepted(body, entry, content, message_id)
+                self.accepted.append(message)
+                self._append({"kind": "accepted", **_summary(message, self.record_bodies)})
+
+    def _append(self, line: dict[str, Any]) -> None:
+        if self.state_file is not None:
+            with self.state_file.open("a") as out:
+                out.write(json.dumps(line) + "\n")
+
+
+def _accepted(
+    body: dict[str, Any], entry: dict[str, Any], content: dict[str, str], message_id: str
+) -> AcceptedMessage:
+    custom_args = {**body.get("custom_args", {}), **entry.get("custom_args", {})}
+    return AcceptedMessage(
+        to=entry["to"][0]["email"],
+        name=entry["to"][0].get("name", ""),
+        delivery_id=custom_args.get("delivery_id"),
+        message_id=message_id,
+        custom_args=custom_args,
+        headers={**body.get("headers", {}), **entry.get("headers", {})},
+        categories=list(body.get("categories", [])),
+        substitutions=dict(entry.get("substitutions", {})),
+        subject_template=entry.get("subject", body.get("subject", "")),
+        text_template=content.get("text/plain", ""),
+        html_template=content.get("text/html", ""),
+    )
+
+
+def _summary(message: AcceptedMessage, bodies: bool) -> dict[str, Any]:
+    line = {
+        "to": message.to,
+        "delivery_id": message.delivery_id,
+        "message_id": message.message_id,
+        "custom_args": message.custom_args,
+        "headers": message.headers,
+        "subject": message.subject,
+    }
+    if bodies:
+        line.update(text=message.text, html=message.html)
+    return line
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ThreadingHTTPServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Stay quiet: the tests read the recorded requests instead."""
+
+    @property
+    def fake(self) -> FakeSendGrid:
+        return self.server.fake  # type: ignore[attr-defined,no-any-return]
+
+    def handle(self) -> None:
+        self.early = self.fake.is_early()
+        self.fault = self.fake.take_fault()
+        if self.fault == "reset":
+            # Reset before reading anything: the server has certainly not taken the request.
+            self.fake.note_request("reset", None, 0, self.early)
+            linger = struct.pack("ii", 1, 0)
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+            self.connection.close()
+            return
+        super().handle()
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status, body, headers = self.answer(raw)
+        if status is None:
+            self.close_connection = True
+            return
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        payload = json.dumps(body).encode() if body is not None else b""
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def answer(self, raw: bytes) -> tuple[int | None, Any, dict[str, str]]:
+        fake, fault = self.fake, self.fault
+        status, body, headers = self.check(raw)
+        count = len(body.get("personalizations", [])) if status == 202 else 0
+        if status == 202:
+            message_id = secrets.token_urlsafe(16)
+            fake.record(body, message_id)
+            body, headers = None, {"X-Message-Id": message_id}
+            if fault == "accept_drop":
+                status = None
+        fake.note_request(fault, status, count, self.early)
+        return status, body, headers
+
+    def check(self, raw: bytes) -> tuple[int, Any, dict[str, str]]:
+        fake, fault = self.fake, self.fault
+        if self.path != "/v3/mail/send":
+            return 404, _errors([("not found", None)]), {}
+        if fault == "401" or self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+            return 401, _errors([("The provided authorization grant is invalid", None)]), {}
+        if fault == "429":
+            reset = str(fake.issue_reset())
+            limits = {"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0"}
+            return (
+                429,
+                _errors([("too many requests", None)]),
+                {**limits, "X-RateLimit-Reset": reset},
+            )
+        if fault == "500":
+            return 500, _errors([("internal error", None)]), {}
+        if len(raw) > MAX_BODY_BYTES:
+            return 413, _errors([("request too large", None)]), {}
+        if not self.headers.get("Content-Type", "").startswith("application/json"):
+            return 415, _errors([("Content-Type should be application/json", None)]), {}
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return 400, _errors([("Bad Request", None)]), {}
+        problems = validate(body)
+        return (400, _errors(problems), {}) if problems else (202, body, {})
+
+
+def _errors(problems: list[tuple[str, str | None]]) -> dict[str, Any]:
+    return {"errors": [{"message": m, "field": f, "help": None} for m, f in problems]}
+
+
+def validate(body: Any) -> list[tuple[str, str | None]]:
+    """Return SendGrid-style (message, field) problems with a mail/send body; empty if valid."""
+    if not isinstance(body, dict):
+        return [("Bad Request", None)]
+    problems: list[tuple[str, str | None]] = []
+    sender = body.get("from")
+    if not isinstance(sender, dict) or not _EMAIL.fullmatch(str(sender.get("email", ""))):
+        problems.append(("The from object must be provided with a valid email.", "from.email"))
+    personalizations = body.get("personalizations")
+    if not isinstance(personalizations, list) or not 1 <= len(personalizations) <= 1000:
+        problems.append(
+            ("The personalizations field must have 1 to 1000 items.", "personalizations")
+        )
+        personalizations = []
+    for index, entry in enumerate(personalizations):
+        problems += _personalization_problems(index, entry, body)
+    if not body.get("subject") and not all(
+        isinstance(p, dict) and p.get("subject") for p in personalizations
+    ):
+        problems.append(("The subject is required.", "subject"))
+    problems += _content_problems(body.get("content"))
+    if len(body.get("categories", [])) > MAX_CATEGORIES:
+        problems.append(("You may not have more than 10 categories per request.", "categories"))
+    return problems
+
+
+def _personalization_problems(
+    index: int, entry: Any, body: dict[str, Any]
+) -> list[tuple[str, str | None]]:
+    where = f"personalizations.{index}"
+    if not isinstance(entry, dict) or not isinstance(entry.get("to"), list) or not entry["to"]:
+        return [("Each personalization must have at least one to.", f"{where}.to")]
+    problems: list[tuple[str, str | None]] = [
+        ("Does not contain a valid address.", f"{where}.to.{n}.email")
+        for n, to in enumerate(entry["to"])
+        if not isinstance(to, dict) or not _EMAIL.fullmatch(str(to.get("email", "")))
+    ]
+    if _size(entry.get("substitutions", {})) >= MAX_FIELD_BYTES:
+        problems.append(
+            ("substitutions must total less than 10000 bytes", f"{where}.substitutions")
+        )
+    if _size({**body.get("custom_args", {}), **entry.get("custom_args", {})}) >= MAX_FIELD_BYTES:
+        problems.append(("custom_args must total less than 10000 bytes", f"{where}.custom_args"))
+    headers = entry.get("headers", {})
+    if any(name.lower() in RESERVED_HEADERS for name in headers) or not all(
+        isinstance(v, str) for v in headers.values()
+    ):
+        problems.append(("headers may not contain reserved headers.", f"{where}.headers"))
+    return problems
+
+
+def _content_problems(content: Any) -> list[tuple[str, str | None]]:
+    if not isinstance(content, list) or not content:
+        return [("Content is required.", "content")]
+    if any(not isinstance(c, dict) or not c.get("type") or not c.get("value") for c in content):
+        return [("Each content item needs a type and a non-empty value.", "content")]
+    types = [c["type"] for c in content]
+    if "text/plain" in types and types[0] != "text/plain":
+        return [("text/plain must come first.", "content.0.type")]
+    return []
+
+
+def _size(mapping: Any) -> int:
+    if not isinstance(mapping, dict):
+        return MAX_FIELD_BYTES
+    return sum(len(str(k).encode()) + len(str(v).encode()) for k, v in mapping.items())
+
+
+@dataclass(slots=True)
+class FakeState:
+    """What a fake server running in another process recorded, read back from its state file."""
+
+    accepted: list[dict[str, Any]]
+    requests: list[dict[str, Any]]
+
+    @property
+    def early_requests(self) -> int:
+        return sum(bool(r["early"]) for r in self.requests)
+
+    def counts(self) -> Counter[str | None]:
+        return Counter(m["delivery_id"] for m in self.accepted)
+
+
+def read_state(path: Path) -> FakeState:
+    """Read a state file written by ``python -m tests.fakes.sendgrid_server --state-file``."""
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return FakeState(
+        accepted=[line for line in lines if line["kind"] == "accepted"],
+        requests=[line for line in lines if line["kind"] == "request"],
+    )
+
+
+@contextlib.contextmanager
+def fake_sendgrid_process(state_file: Path, *args: str) -> Iterator[str]:
+    """Run the fake in a child process for the duration of the block; yield its base URL."""
+    command = [sys.executable, "-m", "tests.fakes.sendgrid_server"]
+    command += ["--port", "0", "--state-file", str(state_file), *args]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        yield json.loads(child.stdout.readline())["url"]
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
+def _parse_mix(text: str) -> dict[str, float]:
+    pairs = (item.split("=") for item in text.split(",") if item)
+    return {fault: float(probability) for fault, probability in pairs}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the fake until terminated, printing its port as one JSON line once listening."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--state-file", type=Path)
+    parser.add_argument("--api-key", default="SG.test-key")
+    parser.add_argument("--fault-mix", type=_parse_mix, default={})
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reset-seconds", type=float, default=1.0)
+    parser.add_argument("--auth-fail", action="store_true")
+    parser.add_argument("--bodies", action="store_true", help="record substituted bodies too")
+    options = parser.parse_args(argv)
+    fake = FakeSendGrid(
+        api_key=options.api_key,
+        port=options.port,
+        state_file=options.state_file,
+        fault_mix=options.fault_mix,
+        seed=options.seed,
+        reset_seconds=options.reset_seconds,
+        auth_fail=options.auth_fail,
+        record_bodies=options.bodies,
+    )
+    print(json.dumps({"port": fake.port, "url": fake.url}), flush=True)
+    fake._server.serve_forever(poll_interval=0.05)
+
+
+if __name__ == "__main__":
+    main()
