@@ -8,15 +8,18 @@ from flask import Flask
 def load_models() -> None:
     """Import the package's models so their tables join the metadata."""
     import campaigns.issues.models
+    import campaigns.observances.models
     import campaigns.sending.models  # noqa: F401
 
 
 def init_app(app: Flask) -> None:
     """Register the package's blueprints and commands."""
-    from campaigns import dashboard, demo
+    from campaigns import calendar_views, dashboard, demo
     from campaigns.archive import public as archive_public
     from campaigns.issues import editor
     from campaigns.issues import views as issue_views
+    from campaigns.observances import cli as observance_cli
+    from campaigns.observances import views as observance_views
     from campaigns.sending import cli as sending_cli
     from campaigns.sending import composition
     from campaigns.sending import views as sending_views
@@ -29,4 +32,8 @@ def init_app(app: Flask) -> None:
     sending_views.init_app(app)
     composition.init_app(app)
     sending_cli.init_app(app)
+    observance_views.init_app(app)
+    calendar_views.init_app(app)
+    app.cli.add_command(observance_cli.group)
+    sending_cli.group.add_command(observance_cli.schedule_command)
     app.cli.add_command(demo.demo_command)

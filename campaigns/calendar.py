@@ -84,7 +84,9 @@ def campaign_entries(session: Session, start: date, end: date) -> list[CampaignE
     high = datetime.combine(end + timedelta(days=2), datetime.min.time(), UTC)
     rows = session.scalars(
         sa.select(Campaign)
-        .where(Campaign.status.in_(SHOWN_STATUSES), Campaign.send_at >= low, Campaign.send_at < high)
+        .where(
+            Campaign.status.in_(SHOWN_STATUSES), Campaign.send_at >= low, Campaign.send_at < high
+        )
         .order_by(Campaign.send_at, Campaign.id)
     )
     entries = [CampaignEntry(c, _local_send_time(c)) for c in rows if c.send_at is not None]

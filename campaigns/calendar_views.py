@@ -48,8 +48,14 @@ def month() -> str:
     previous = first - timedelta(days=1)
     following = first + timedelta(days=32)
     return render_template(
-        "calendar/month.html", weeks=weeks, agenda=seen, first=first, today=_today(),
-        previous=previous, following=following, feed_url=_feed_url(),
+        "calendar/month.html",
+        weeks=weeks,
+        agenda=seen,
+        first=first,
+        today=_today(),
+        previous=previous,
+        following=following,
+        feed_url=_feed_url(),
         notifications=recent_notifications(request_session()),
     )
 
@@ -59,10 +65,14 @@ def month() -> str:
 def agenda_list() -> str:
     start = _today()
     seen = agenda(request_session(), start, start + timedelta(days=AGENDA_DAYS))
-    days = sorted({o.window.start for o in seen.occurrences if o.window.start >= start}
-                  | {c.day for c in seen.campaigns} | {start})
-    return render_template("calendar/agenda.html", agenda=seen, days=days, start=start,
-                           feed_url=_feed_url())
+    days = sorted(
+        {o.window.start for o in seen.occurrences if o.window.start >= start}
+        | {c.day for c in seen.campaigns}
+        | {start}
+    )
+    return render_template(
+        "calendar/agenda.html", agenda=seen, days=days, start=start, feed_url=_feed_url()
+    )
 
 
 @bp.post("/draft/<slug>/<int:year>")
@@ -87,8 +97,12 @@ def feed() -> Response:
     if not feed_token_valid(settings.SECRET_KEY, request.args.get("token", "")):
         abort(404)
     today = _today()
-    body = build_feed(request_session(), today - timedelta(days=FEED_DAYS_BACK),
-                      today + timedelta(days=FEED_DAYS_AHEAD), settings.BASE_URL)
+    body = build_feed(
+        request_session(),
+        today - timedelta(days=FEED_DAYS_BACK),
+        today + timedelta(days=FEED_DAYS_AHEAD),
+        settings.BASE_URL,
+    )
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = 'inline; filename="pinwheel.ics"'
     response.headers["Cache-Control"] = "private, max-age=300"

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, render_template
 
 from campaigns.issues.models import Issue
+from campaigns.recurring import recent_notifications
 from campaigns.sending.models import Campaign
 from engine.auth import roles_required
 from engine.db import request_session
@@ -36,7 +37,11 @@ def dashboard() -> str:
         sa.select(Issue).order_by(Issue.updated_at.desc(), Issue.id.desc()).limit(10)
     ).all()
     return render_template(
-        "admin/dashboard.html", counts=counts, campaigns=campaigns, issues=issues
+        "admin/dashboard.html",
+        counts=counts,
+        campaigns=campaigns,
+        issues=issues,
+        notifications=recent_notifications(session),
     )
 
 

@@ -70,5 +70,6 @@ def purge_stale_signups(app: Flask) -> None:
     if report.subscribers or report.subscriptions:
         log.info(
             "purged %s unconfirmed subscriber(s), %s subscription(s)",
-            report.subscribers, report.subscriptions,
+            report.subscribers,
+            report.subscriptions,
         )

@@ -10,8 +10,8 @@ import copy
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from html import escape
 from datetime import date
+from html import escape
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,8 +45,13 @@ class PreparedDraft:
 
 
 def create_series(
-    session: Session, *, observance_slug: str, source_issue_id: int, weeks_before: int,
-    topics: Sequence[str], rule: str,
+    session: Session,
+    *,
+    observance_slug: str,
+    source_issue_id: int,
+    weeks_before: int,
+    topics: Sequence[str],
+    rule: str,
 ) -> RecurringSeries:
     """Validate and store an annual series for an observance."""
     find_observance(session, observance_slug)
@@ -62,8 +67,12 @@ def create_series(
     if missing:
         raise ValidationFailed(f"Unknown topic(s): {', '.join(missing)}.")
     series = RecurringSeries(
-        observance_slug=observance_slug, source_issue_id=source_issue_id,
-        weeks_before=weeks_before, topics=list(topics), rule=str(send_rule), active=True,
+        observance_slug=observance_slug,
+        source_issue_id=source_issue_id,
+        weeks_before=weeks_before,
+        topics=list(topics),
+        rule=str(send_rule),
+        active=True,
     )
     session.add(series)
     session.flush()
@@ -73,7 +82,8 @@ def create_series(
 def prepare_recurring_drafts(session: Session, today: date) -> list[PreparedDraft]:
     """Clone a draft for every active series whose draft day has come; return what was made."""
     series_ids = session.scalars(
-        sa.select(RecurringSeries.id).where(RecurringSeries.active.is_(True))
+        sa.select(RecurringSeries.id)
+        .where(RecurringSeries.active.is_(True))
         .order_by(RecurringSeries.id)
     )
     drafts = [_prepare(session, series_id, today) for series_id in list(series_ids)]
@@ -93,9 +103,12 @@ def _prepare(session: Session, series_id: int, today: date) -> PreparedDraft | N
     # Compare-and-set on the window: two schedulers ticking at once make one draft.
     claimed = session.execute(
         sa.update(RecurringSeries)
-        .where(RecurringSeries.id == series_id,
-               sa.or_(RecurringSeries.prepared_for.is_(None),
-                      RecurringSeries.prepared_for < window.start))
+        .where(
+            RecurringSeries.id == series_id,
+            sa.or_(
+                RecurringSeries.prepared_for.is_(None), RecurringSeries.prepared_for < window.start
+            ),
+        )
         .values(prepared_for=window.start)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -104,8 +117,10 @@ def _prepare(session: Session, series_id: int, today: date) -> PreparedDraft | N
     session.refresh(series)
     issue = _clone(session, series, window)
     series.last_issue_id = issue.id
-    message = (f"A draft for {observance.name} {window.start.year} is ready: \"{issue.title}\" "
-               f"(window starts {window.start:%B} {window.start.day}).")
+    message = (
+        f'A draft for {observance.name} {window.start.year} is ready: "{issue.title}" '
+        f"(window starts {window.start:%B} {window.start.day})."
+    )
     link = f"/admin/issues/{issue.id}/preview"
     session.add(Notification(kind=NotificationKind.RECURRING_DRAFT, message=message, link=link))
     session.flush()
@@ -133,8 +148,10 @@ def recent_notifications(session: Session, limit: int = 10) -> list[Notification
     """Return the newest notifications not dismissed."""
     return list(
         session.scalars(
-            sa.select(Notification).where(Notification.dismissed_at.is_(None))
-            .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+            sa.select(Notification)
+            .where(Notification.dismissed_at.is_(None))
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
         )
     )
 
@@ -162,9 +179,13 @@ def notify_editors(
     domain = settings.BASE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]
     messages = [
         OutgoingMessage(
-            delivery_id=0, to_address=address, to_name="", from_address=settings.SENDER_ADDRESS,
+            delivery_id=0,
+            to_address=address,
+            to_name="",
+            from_address=settings.SENDER_ADDRESS,
             subject=f"{len(drafts)} new recurring draft(s) in Pinwheel",
-            html=_html(settings, drafts), text=text,
+            html=_html(settings, drafts),
+            text=text,
             headers={"Message-ID": f"<recurring.{uuid.uuid4().hex}@{domain}>"},
         )
         for address in targets

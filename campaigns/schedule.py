@@ -63,7 +63,12 @@ class LocalSend:
 
 
 def schedule_at(
-    session: Session, campaign_id: int, local: datetime, tz: str, *, now: datetime,
+    session: Session,
+    campaign_id: int,
+    local: datetime,
+    tz: str,
+    *,
+    now: datetime,
     local_time_zones: bool = False,
 ) -> Campaign:
     """Schedule the campaign for a wall-clock time in ``tz`` (or in each subscriber's zone)."""
@@ -74,14 +79,27 @@ def schedule_at(
         raise ValidationFailed(f"Cannot schedule: {error}.") from None
     wall = local.astimezone(resolve_zone(tz)) if local.tzinfo else local
     plan = LocalSend(wall.date(), wall.time().replace(second=0, microsecond=0), local_time_zones)
-    detail = {"kind": ScheduleKind.ABSOLUTE.value, "observance": None, "rule": None,
-              "skip_weekends": False, "skip_holidays": False}
+    detail = {
+        "kind": ScheduleKind.ABSOLUTE.value,
+        "observance": None,
+        "rule": None,
+        "skip_weekends": False,
+        "skip_holidays": False,
+    }
     return _store(session, campaign_id, send_at, tz, plan, detail, now)
 
 
 def schedule_for_observance(
-    session: Session, campaign_id: int, *, observance: str, rule: str, tz: str, now: datetime,
-    year: int | None = None, skip_weekends: bool = False, skip_holidays: bool = False,
+    session: Session,
+    campaign_id: int,
+    *,
+    observance: str,
+    rule: str,
+    tz: str,
+    now: datetime,
+    year: int | None = None,
+    skip_weekends: bool = False,
+    skip_holidays: bool = False,
     local_time_zones: bool = False,
 ) -> Campaign:
     """Schedule the campaign by an observance and a send rule (the next window unless ``year``)."""
@@ -95,13 +113,22 @@ def schedule_for_observance(
     chosen_year, send_at = _observance_send_time(found, str(send_rule), tz, now, year, options)
     local = send_at.astimezone(resolve_zone(tz))
     plan = LocalSend(local.date(), send_rule.at, local_time_zones)
-    detail = {"kind": ScheduleKind.OBSERVANCE.value, "observance": found.slug,
-              "rule": str(send_rule), "year": chosen_year, **options}
+    detail = {
+        "kind": ScheduleKind.OBSERVANCE.value,
+        "observance": found.slug,
+        "rule": str(send_rule),
+        "year": chosen_year,
+        **options,
+    }
     return _store(session, campaign_id, send_at, tz, plan, detail, now)
 
 
 def _observance_send_time(
-    observance: Observance, rule: str, tz: str, now: datetime, year: int | None,
+    observance: Observance,
+    rule: str,
+    tz: str,
+    now: datetime,
+    year: int | None,
     options: dict[str, bool],
 ) -> tuple[int, datetime]:
     years = [year] if year is not None else [now.year, now.year + 1]
@@ -119,8 +146,13 @@ def _observance_send_time(
 
 
 def _store(
-    session: Session, campaign_id: int, send_at: datetime, tz: str, plan: LocalSend,
-    detail: dict[str, Any], now: datetime,
+    session: Session,
+    campaign_id: int,
+    send_at: datetime,
+    tz: str,
+    plan: LocalSend,
+    detail: dict[str, Any],
+    now: datetime,
 ) -> Campaign:
     campaign = get_campaign(session, campaign_id)
     if plan.per_subscriber:
@@ -128,19 +160,30 @@ def _store(
         send_at = earliest_wave(plan.day, plan.at, zones, default_tz=tz)
     if send_at <= now:
         raise ValidationFailed(f"Cannot schedule: {send_at:%Y-%m-%d %H:%M} UTC has passed.")
-    schedule = {**detail, "local_time": plan.per_subscriber, "local_date": plan.day.isoformat(),
-                "at": plan.at.strftime("%H:%M")}
+    schedule = {
+        **detail,
+        "local_time": plan.per_subscriber,
+        "local_date": plan.day.isoformat(),
+        "at": plan.at.strftime("%H:%M"),
+    }
     # Compare-and-set: a campaign that a dispatcher started a moment ago is not rescheduled.
     moved = session.execute(
         sa.update(Campaign)
         .where(Campaign.id == campaign_id, Campaign.status.in_(list(SCHEDULABLE)))
-        .values(status=CampaignStatus.SCHEDULED, send_at=send_at, timezone=tz,
-                schedule=schedule, updated_at=now)
+        .values(
+            status=CampaignStatus.SCHEDULED,
+            send_at=send_at,
+            timezone=tz,
+            schedule=schedule,
+            updated_at=now,
+        )
         .execution_options(synchronize_session=False)
     )
     session.refresh(campaign)
     if moved.rowcount != 1:
-        raise Conflict(f"Campaign {campaign_id} is {campaign.status}; it can no longer be scheduled.")
+        raise Conflict(
+            f"Campaign {campaign_id} is {campaign.status}; it can no longer be scheduled."
+        )
     return campaign
 
 
@@ -148,8 +191,10 @@ def unschedule(session: Session, campaign_id: int, *, now: datetime) -> Campaign
     """Turn a scheduled (or needs-review) campaign back into a draft."""
     moved = session.execute(
         sa.update(Campaign)
-        .where(Campaign.id == campaign_id,
-               Campaign.status.in_([CampaignStatus.SCHEDULED, CampaignStatus.NEEDS_REVIEW]))
+        .where(
+            Campaign.id == campaign_id,
+            Campaign.status.in_([CampaignStatus.SCHEDULED, CampaignStatus.NEEDS_REVIEW]),
+        )
         .values(status=CampaignStatus.DRAFT, send_at=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -172,7 +217,10 @@ def due_campaign_ids(session: Session, now: datetime) -> list[int]:
 
 
 def dispatch_campaign(
-    session: Session, campaign_id: int, now: datetime, grace: timedelta,
+    session: Session,
+    campaign_id: int,
+    now: datetime,
+    grace: timedelta,
     batch_size: int | None = None,
 ) -> Dispatched:
     """Start one due campaign, or send it to review when it is later than ``grace``.
@@ -239,4 +287,3 @@ def describe_schedule(campaign: Campaign) -> str:
     if schedule.get("local_time"):
         text += f", {schedule.get('at')} in each subscriber's time zone"
     return text
-

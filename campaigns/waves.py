@@ -126,9 +126,15 @@ class _WaveCutter:
         held = release_at > self.now
         batch_id = self.session.execute(
             sa.insert(_b)
-            .values(campaign_id=self.campaign_id, number=self.number, size=0, attempts=0,
-                    status=BatchStatus.HELD if held else BatchStatus.QUEUED,
-                    release_at=release_at, created_at=clock_now())
+            .values(
+                campaign_id=self.campaign_id,
+                number=self.number,
+                size=0,
+                attempts=0,
+                status=BatchStatus.HELD if held else BatchStatus.QUEUED,
+                release_at=release_at,
+                created_at=clock_now(),
+            )
             .returning(_b.c.id)
         ).scalar_one()
         size = self.session.execute(
@@ -149,8 +155,11 @@ def release_due_waves(session: Session, now: datetime) -> list[int]:
     return list(
         session.scalars(
             sa.update(_b)
-            .where(_b.c.status == BatchStatus.HELD, _b.c.release_at <= now,
-                   _b.c.campaign_id.in_(sending))
+            .where(
+                _b.c.status == BatchStatus.HELD,
+                _b.c.release_at <= now,
+                _b.c.campaign_id.in_(sending),
+            )
             .values(status=BatchStatus.QUEUED)
             .returning(_b.c.id)
         )

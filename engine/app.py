@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from engine import (
+    api,
     audit,
     auth,
     cli,
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     http_cache.init_app(app)
     web.init_app(app)
     ratelimit.init_app(app)
+    api.init_app(app)
     auth.init_app(app)
     outbox_views.init_app(app)
     audit.init_app(app)

@@ -75,6 +75,8 @@ class Settings:
     SENDGRID_API_URL: str = "https://api.sendgrid.com"
     #: Base64 DER public key that SendGrid shows for the signed Event Webhook.
     SENDGRID_WEBHOOK_PUBLIC_KEY: str = ""
+    #: Bearer token the mail server presents to ``POST /webhooks/dsn``; unset disables it.
+    DSN_WEBHOOK_TOKEN: str = ""
     #: When set (``redis://…``), Celery workers execute send batches; otherwise an in-process pool.
     BROKER_URL: str = ""
     SENDER_ADDRESS: str = "Pinwheel Newsletters <newsletters@pinwheel.example.org>"

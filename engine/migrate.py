@@ -13,13 +13,16 @@ from alembic.runtime.migration import MigrationContext
 from engine.db import Base
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: The engine's own tables (staff, API, audit); feature packages list theirs in ``load_models``.
+ENGINE_MODEL_MODULES = ("engine.users", "engine.audit", "engine.api.idempotency")
 
 
 def load_models() -> sa.MetaData:
     """Import every feature's models so ``Base.metadata`` knows all tables."""
     from engine.app import FEATURES
 
-    importlib.import_module("engine.users")
+    for module in ENGINE_MODEL_MODULES:
+        importlib.import_module(module)
     for name in FEATURES:
         importlib.import_module(name).load_models()
     return Base.metadata

@@ -73,8 +73,16 @@ def add_jobs(
             job = replace(job, seconds=dispatch_seconds)
         extra = {"next_run_time": now()} if job.run_at_start else {}
         scheduler.add_job(
-            run_job, "interval", seconds=job.seconds, args=(app, job), id=job.name, name=job.name,
-            max_instances=1, coalesce=True, misfire_grace_time=max(int(job.seconds), 1), **extra,
+            run_job,
+            "interval",
+            seconds=job.seconds,
+            args=(app, job),
+            id=job.name,
+            name=job.name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(int(job.seconds), 1),
+            **extra,
         )
     return scheduler
 
@@ -119,13 +127,17 @@ def start_in_process(app: Flask) -> BackgroundScheduler | None:
 
 @click.command("scheduler")
 @click.option(
-    "--dispatch-interval", type=click.FloatRange(min=0.05), default=None,
+    "--dispatch-interval",
+    type=click.FloatRange(min=0.05),
+    default=None,
     help="Seconds between due-campaign checks (default 30).",
 )
 def scheduler_command(dispatch_interval: float | None) -> None:
     """Run the scheduled jobs (due campaigns, recovery, recurring drafts, purge)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     for job in JOBS:
-        seconds = dispatch_interval if job.name.startswith("dispatch") and dispatch_interval else job.seconds
+        seconds = job.seconds
+        if dispatch_interval and job.name == "dispatch-due-campaigns":
+            seconds = dispatch_interval
         click.echo(f"{job.name}: every {timedelta(seconds=seconds)}")
     run_blocking(app, dispatch_seconds=dispatch_interval)

@@ -33,7 +33,7 @@ def list_command(year: int | None, as_json: bool) -> None:
         return
     for occurrence in occurrences:
         w = occurrence.window
-        span = f"{w.start:%b %d}" if w.days == 1 else f"{w.start:%b %d} – {w.end:%b %d}"
+        span = f"{w.start:%b %d}" if w.days == 1 else f"{w.start:%b %d} to {w.end:%b %d}"
         click.echo(f"{span:<17} {occurrence.observance.slug:<45} {occurrence.observance.name}")
 
 
@@ -65,8 +65,12 @@ def add_series_command(
     """Make an annual series: a draft cloned from the last issue, weeks before the window."""
     with get_database().session() as session:
         series = create_series(
-            session, observance_slug=observance, source_issue_id=issue_id,
-            weeks_before=weeks_before, topics=topics, rule=rule,
+            session,
+            observance_slug=observance,
+            source_issue_id=issue_id,
+            weeks_before=weeks_before,
+            topics=topics,
+            rule=rule,
         )
         click.echo(f"Created series {series.id} for {observance}.")
 
@@ -82,8 +86,14 @@ def add_series_command(
 @click.option("--skip-holidays", is_flag=True)
 @click.option("--local-time-zones", is_flag=True, help="Send at that time in each reader's zone.")
 def schedule_command(
-    campaign_id: int, at_text: str | None, tz: str | None, observance: str | None,
-    rule: str | None, year: int | None, skip_weekends: bool, skip_holidays: bool,
+    campaign_id: int,
+    at_text: str | None,
+    tz: str | None,
+    observance: str | None,
+    rule: str | None,
+    year: int | None,
+    skip_weekends: bool,
+    skip_holidays: bool,
     local_time_zones: bool,
 ) -> None:
     """Schedule a campaign at a local time, or by an observance and a send rule."""
@@ -94,13 +104,25 @@ def schedule_command(
         if at_text is not None:
             if rule or year or skip_weekends or skip_holidays:
                 fail("--rule, --year and the skip options go with --observance, not --at.")
-            campaign = schedule_at(session, campaign_id, _parse_local(at_text), zone, now=now(),
-                                   local_time_zones=local_time_zones)
+            campaign = schedule_at(
+                session,
+                campaign_id,
+                _parse_local(at_text),
+                zone,
+                now=now(),
+                local_time_zones=local_time_zones,
+            )
         else:
             campaign = schedule_for_observance(
-                session, campaign_id, observance=observance or "", now=now(), tz=zone,
-                rule=rule or "first-business-day 10:00", year=year,
-                skip_weekends=skip_weekends, skip_holidays=skip_holidays,
+                session,
+                campaign_id,
+                observance=observance or "",
+                now=now(),
+                tz=zone,
+                rule=rule or "first-business-day 10:00",
+                year=year,
+                skip_weekends=skip_weekends,
+                skip_holidays=skip_holidays,
                 local_time_zones=local_time_zones,
             )
         click.echo(f"Campaign {campaign_id} scheduled: {describe_schedule(campaign)}.")

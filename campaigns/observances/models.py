@@ -1,4 +1,4 @@
-"""Staff-defined observances, annual series that reuse last year's issue, and staff notifications."""
+"""Staff-defined observances, annual series that reuse last year's issue, staff notifications."""
 
 from __future__ import annotations
 

@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from campaigns.issues.models import Issue
+from campaigns.issues.service import create_issue
 from campaigns.observances.catalogue import (
     CATALOGUE_TOPICS,
     Observance,
@@ -20,11 +22,10 @@ from campaigns.observances.catalogue import (
     window,
 )
 from campaigns.observances.models import StaffObservance
-from campaigns.issues.models import Issue
-from campaigns.issues.service import create_issue
 from campaigns.observances.rules import DateWindow, ObservanceError, rule_to_dict
 from engine.errors import NotFound, ValidationFailed
 from subscribers.models import Topic
+
 
 def staff_observances(session: Session, *, include_retired: bool = False) -> list[StaffObservance]:
     """Return the staff-defined observance rows, by name."""
@@ -146,7 +147,7 @@ def starter_content(observance: Observance, window: DateWindow) -> dict[str, Any
     banner = observance.banner or observance.name
     span = f"{window.start:%B} {window.start.day}"
     if window.days > 1:
-        span += f" – {window.end:%B} {window.end.day}"
+        span += f" to {window.end:%B} {window.end.day}"
     return {
         "title": f"{observance.name} {window.start.year}"[:300],
         "subject": f"{observance.name}: {banner}"[:300],
@@ -173,6 +174,9 @@ def draft_for_observance(
         raise ValidationFailed(str(error)) from None
     topics = session.scalars(sa.select(Topic).where(Topic.slug == observance.topic)).all()
     return create_issue(
-        session, starter_content(observance, occurrence_window), author_id=author_id,
-        topics=topics, observance_slug=observance.slug,
+        session,
+        starter_content(observance, occurrence_window),
+        author_id=author_id,
+        topics=topics,
+        observance_slug=observance.slug,
     )

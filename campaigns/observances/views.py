@@ -26,8 +26,13 @@ from engine.users import Role
 from engine.web import add_admin_nav
 
 bp = Blueprint("observances", __name__, url_prefix="/admin/observances")
-FORM_RULE_TYPES = (RuleType.MONTH, RuleType.FIXED_DATE, RuleType.FIXED_RANGE,
-                   RuleType.NTH_WEEKDAY, RuleType.PER_YEAR)
+FORM_RULE_TYPES = (
+    RuleType.MONTH,
+    RuleType.FIXED_DATE,
+    RuleType.FIXED_RANGE,
+    RuleType.NTH_WEEKDAY,
+    RuleType.PER_YEAR,
+)
 
 
 @bp.get("/")
@@ -35,7 +40,8 @@ FORM_RULE_TYPES = (RuleType.MONTH, RuleType.FIXED_DATE, RuleType.FIXED_RANGE,
 def index() -> str:
     session = request_session()
     return render_template(
-        "observances/index.html", observances=all_observances(session),
+        "observances/index.html",
+        observances=all_observances(session),
         staff=staff_observances(session, include_retired=True),
     )
 
@@ -83,29 +89,46 @@ def retire(slug: str) -> Response:
 
 def _form(values: MultiDict[str, str], *, slug: str | None = None, error: str = "") -> str:
     return render_template(
-        "observances/form.html", values=values, slug=slug, error=error,
-        kinds=list(ObservanceKind), rule_types=FORM_RULE_TYPES, weekdays=list(Weekday),
+        "observances/form.html",
+        values=values,
+        slug=slug,
+        error=error,
+        kinds=list(ObservanceKind),
+        rule_types=FORM_RULE_TYPES,
+        weekdays=list(Weekday),
     )
 
 
 def form_to_data(form: MultiDict[str, str]) -> dict[str, Any]:
     """Turn the observance form into the plain-dict form (the service validates it)."""
-    text = {name: form.get(name, "").strip() for name in
-            ("slug", "name", "kind", "region", "description", "topic", "colour", "banner")}
+    text = {
+        name: form.get(name, "").strip()
+        for name in ("slug", "name", "kind", "region", "description", "topic", "colour", "banner")
+    }
     return {**text, "rule": _rule_from_form(form)}
 
 
 def _rule_from_form(form: MultiDict[str, str]) -> dict[str, Any]:
     rule_type = form.get("rule_type", "")
-    number = {name: _number(form.get(name, "")) for name in
-              ("month", "day", "days", "end_month", "end_day", "n")}
+    number = {
+        name: _number(form.get(name, ""))
+        for name in ("month", "day", "days", "end_month", "end_day", "n")
+    }
     if rule_type == RuleType.FIXED_RANGE:
-        return {"type": rule_type, "start_month": number["month"], "start_day": number["day"],
-                "end_month": number["end_month"], "end_day": number["end_day"]}
+        return {
+            "type": rule_type,
+            "start_month": number["month"],
+            "start_day": number["day"],
+            "end_month": number["end_month"],
+            "end_day": number["end_day"],
+        }
     if rule_type == RuleType.PER_YEAR:
         return {"type": rule_type, "dates": _dates(form.get("dates", ""))}
-    fields = {"month": ("month",), "fixed-date": ("month", "day", "days"),
-              "nth-weekday": ("month", "n", "days")}.get(rule_type, ())
+    fields = {
+        "month": ("month",),
+        "fixed-date": ("month", "day", "days"),
+        "nth-weekday": ("month", "n", "days"),
+    }.get(rule_type, ())
     rule: dict[str, Any] = {"type": rule_type}
     rule.update({name: number[name] for name in fields if number[name] != ""})
     if rule_type == RuleType.NTH_WEEKDAY:

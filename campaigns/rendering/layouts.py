@@ -33,6 +33,12 @@ def _md(text: str, link_style: str, *, inline: bool = False, refs: tuple[int, ..
     return markup.markdown(text, link_style=link_style, inline=inline, suffix=markup.cite(refs))
 
 
+def _component_attribute(value: str) -> str:
+    # mjml-python decodes entities in component attributes and writes them back raw, so an
+    # escaped double quote would end the attribute in the compiled HTML.
+    return value.replace('"', "”")
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """Return the (cached) Jinja environment that renders MJML templates."""
@@ -47,6 +53,7 @@ def environment() -> Environment:
     env.filters["md"] = _md
     env.filters["tags"] = markup.plain
     env.filters["cite"] = markup.cite
+    env.filters["attr"] = _component_attribute
     return env
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from engine.clock import now
 from engine.delivery.memory import MemoryBackend
@@ -20,6 +20,7 @@ from subscribers.models import (
     Subscriber,
     SubscriberEvent,
     SubscriberStatus,
+    Subscription,
     SubscriptionStatus,
     SuppressionReason,
     Topic,
@@ -44,8 +45,21 @@ def _subscribe(client: FlaskClient, email: str, *topics: Topic, ip: str = "203.0
 
 
 def _subscriber(session: Session, email: str) -> Subscriber | None:
+    """Read a subscriber with its subscriptions, then end the transaction (SQLite locks)."""
     session.expire_all()
-    return session.scalar(sa.select(Subscriber).where(Subscriber.email == email))
+    subscriber = session.scalar(
+        sa.select(Subscriber)
+        .where(Subscriber.email == email)
+        .options(selectinload(Subscriber.subscriptions).selectinload(Subscription.topic))
+    )
+    session.commit()
+    return subscriber
+
+
+def _suppressed(session: Session, email: str) -> bool:
+    found = is_suppressed(session, email)
+    session.commit()
+    return found
 
 
 @pytest.fixture
@@ -142,7 +156,7 @@ def test_bounced_address_stays_suppressed(
     _subscribe(client, "gone@example.com", topics["digest"], topics["trafficking"])
     assert _subscriber(session, "gone@example.com") is None
     assert outbox.sent == []
-    assert is_suppressed(session, "gone@example.com")
+    assert _suppressed(session, "gone@example.com")
 
 
 def test_unsubscribed_reader_comes_back_only_by_confirming(
@@ -155,14 +169,14 @@ def test_unsubscribed_reader_comes_back_only_by_confirming(
     subscriber = _subscriber(session, "back@example.com")
     assert subscriber.status == SubscriberStatus.UNSUBSCRIBED
     assert [s.status for s in subscriber.subscriptions] == [SubscriptionStatus.UNCONFIRMED]
-    assert is_suppressed(session, "back@example.com") and len(outbox.sent) == 1
+    assert _suppressed(session, "back@example.com") and len(outbox.sent) == 1
     confirm = _path(_links(app).confirm(subscriber.id))
     page = client.get(confirm).get_data(as_text=True)
     client.post(confirm, data={"csrf_token": csrf_token_from(page)})
     subscriber = _subscriber(session, "back@example.com")
     assert subscriber.status == SubscriberStatus.ACTIVE
     assert [s.status for s in subscriber.subscriptions] == [SubscriptionStatus.CONFIRMED]
-    assert not is_suppressed(session, "back@example.com")
+    assert not _suppressed(session, "back@example.com")
 
 
 def test_confirmation_email_at_most_once_a_day(
@@ -275,7 +289,7 @@ def test_one_click_unsubscribe_without_cookies(
     subscriber = _subscriber(session, "click@example.com")
     assert subscriber.status == SubscriberStatus.UNSUBSCRIBED
     assert {s.status for s in subscriber.subscriptions} == {SubscriptionStatus.UNSUBSCRIBED}
-    assert is_suppressed(session, "click@example.com")
+    assert _suppressed(session, "click@example.com")
     event = session.scalar(
         sa.select(SubscriberEvent).where(SubscriberEvent.kind == EventKind.UNSUBSCRIBED)
     )
@@ -349,4 +363,4 @@ def test_preferences_leave_everything(
     response = _preferences(app, client, subscriber, action="leave")
     assert "You are unsubscribed" in response.get_data(as_text=True)
     assert _subscriber(session, "leave@example.com").status == SubscriberStatus.UNSUBSCRIBED
-    assert is_suppressed(session, "leave@example.com")
+    assert _suppressed(session, "leave@example.com")

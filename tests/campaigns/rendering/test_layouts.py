@@ -119,6 +119,21 @@ def test_merge_tags_survive_compile_and_text_and_personalize_safely():
     assert "Hi there & friends, Bo & Co." in text
 
 
+def test_text_cannot_inject_markup_or_attributes():
+    bad = '<script>alert(1)</script>" onerror="alert(2)'
+    blocks = [
+        {"id": "p", "type": "paragraph", "text": bad},
+        {"id": "q", "type": "quote", "text": bad, "attribution": bad},
+        {"id": "i", "type": "image", "src": "https://x.org/a.png", "alt": bad},
+        {"id": "b", "type": "button", "label": bad, "url": "https://x.org/"},
+        {"id": "r", "type": "resources", "title": bad,
+         "items": [{"title": bad, "url": "https://x.org/r", "description": bad}]},
+    ]  # fmt: skip
+    _, rendered = render(make_issue(blocks, title=bad, kicker=bad, preheader=bad))
+    assert "<script" not in rendered.html
+    assert not re.search(r"<[^>]*\sonerror=", rendered.html)
+
+
 def test_content_language_reaches_the_document():
     _, rendered = render(make_issue(language="es"))
     assert '<html lang="es"' in rendered.html and 'lang="und"' not in rendered.html
