@@ -7,6 +7,7 @@ from flask import Flask
 
 def load_models() -> None:
     """Import the package's models so their tables join the metadata."""
+    import campaigns.events.models
     import campaigns.issues.models
     import campaigns.observances.models
     import campaigns.sending.models  # noqa: F401
@@ -16,6 +17,10 @@ def init_app(app: Flask) -> None:
     """Register the package's blueprints and commands."""
     from campaigns import calendar_views, dashboard, demo
     from campaigns.archive import public as archive_public
+    from campaigns.events import cli as events_cli
+    from campaigns.events import public as tracking_public
+    from campaigns.events import views as report_views
+    from campaigns.events import webhooks
     from campaigns.issues import editor
     from campaigns.issues import views as issue_views
     from campaigns.observances import cli as observance_cli
@@ -37,3 +42,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(observance_cli.group)
     sending_cli.group.add_command(observance_cli.schedule_command)
     app.cli.add_command(demo.demo_command)
+    webhooks.init_app(app)
+    tracking_public.init_app(app)
+    report_views.init_app(app)
+    app.cli.add_command(events_cli.events_group)

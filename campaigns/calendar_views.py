@@ -39,7 +39,7 @@ def _month_arg() -> tuple[int, int]:
 
 
 @bp.get("/")
-@roles_required()
+@roles_required(Role.EDITOR, Role.APPROVER)
 def month() -> str:
     year, month_number = _month_arg()
     weeks = month_weeks(year, month_number)
@@ -61,7 +61,7 @@ def month() -> str:
 
 
 @bp.get("/agenda")
-@roles_required()
+@roles_required(Role.EDITOR, Role.APPROVER)
 def agenda_list() -> str:
     start = _today()
     seen = agenda(request_session(), start, start + timedelta(days=AGENDA_DAYS))

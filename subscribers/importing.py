@@ -9,12 +9,14 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any, BinaryIO, TextIO
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from engine.clock import now
+from engine.db import JSONType, UTCDateTime
 from subscribers.addresses import address_hash
 from subscribers.exporting import spreadsheet_safe
 from subscribers.import_rows import ColumnMap, ImportRow, RowError, read_rows
@@ -111,6 +113,7 @@ class SubscriberImport:
         return True
 
     def _apply(self, rows: list[ImportRow]) -> None:
+        # Core statements, not ORM objects: a 100,000-row file must not build 100,000 instances.
         emails = [row.email for row in rows]
         suppressed = set(
             self.session.scalars(
@@ -119,81 +122,112 @@ class SubscriberImport:
                 )
             )
         )
-        existing = {
-            subscriber.email: subscriber
-            for subscriber in self.session.scalars(
-                sa.select(Subscriber)
-                .where(Subscriber.email.in_(emails))
-                .options(selectinload(Subscriber.subscriptions))
-            )
-        }
+        existing = {row.email: row for row in self.session.execute(_CURRENT.where(_S.c.email.in_(emails)))}
+        subscribed = set(
+            self.session.execute(
+                sa.select(_SUB.c.subscriber_id, _SUB.c.topic_id).where(
+                    _SUB.c.subscriber_id.in_([row.id for row in existing.values()])
+                )
+            ).tuples()
+        )
+        writes = _Writes(now(), self.source, self.topics)
         new_rows = []
         for row in rows:
-            subscriber = existing.get(row.email)
-            if address_hash(row.email) in suppressed:
+            current = existing.get(row.email)
+            if address_hash(row.email) in suppressed or (current and current.status in _LEFT):
                 self.summary.skipped += 1
-            elif subscriber is None:
+            elif current is None:
                 new_rows.append(row)
-            elif self._update(subscriber, row):
+            elif writes.update(current, row, subscribed):
                 self.summary.updated += 1
             else:
                 self.summary.skipped += 1
-        self._create(new_rows)
-        self.session.flush()
+        self.summary.created += writes.create(self.session, new_rows)
+        writes.execute(self.session)
 
-    def _update(self, subscriber: Subscriber, row: ImportRow) -> bool:
-        if subscriber.status in _LEFT:
-            return False
-        changed = [key for key, value in _profile(row).items() if getattr(subscriber, key) != value]
-        merged = {**subscriber.attributes, **row.attributes}
-        if merged != subscriber.attributes:
+
+_S = Subscriber.__table__
+_SUB = Subscription.__table__
+_EVENT = SubscriberEvent.__table__
+_CURRENT = sa.select(
+    _S.c.id, _S.c.email, _S.c.name, _S.c.language, _S.c.timezone, _S.c.status, _S.c.attributes
+)
+
+
+class _Writes:
+    """The inserts and updates of one chunk, sent as a few multi-row statements."""
+
+    def __init__(self, at: datetime, source: str, topics: Sequence[Topic]) -> None:
+        self.at, self.source, self.topics = at, source, topics
+        self.updates: list[dict[str, Any]] = []
+        self.subscriptions: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+
+    def update(self, current: sa.Row[Any], row: ImportRow, subscribed: set[tuple[int, int]]) -> bool:
+        profile = _profile(row)
+        changed = [key for key, value in profile.items() if getattr(current, key) != value]
+        attributes = {**(current.attributes or {}), **row.attributes}
+        if attributes != (current.attributes or {}):
             changed.append("attributes")
-        for key in changed:
-            setattr(subscriber, key, merged if key == "attributes" else _profile(row)[key])
-        added = self._add_subscriptions(subscriber)
+        # An existing subscription is left alone: an unsubscribed topic stays unsubscribed.
+        added = [topic for topic in self.topics if (current.id, topic.id) not in subscribed]
+        if changed:
+            values = {"name": current.name, "language": current.language,
+                      "timezone": current.timezone, **profile}  # fmt: skip
+            self.updates.append({"b_id": current.id, **values, "attributes": attributes})
+        self._subscribe(current.id, added)
         if changed or added:
-            detail = {"source": self.source, "fields": changed, "topics": added}
-            self.session.add(
-                SubscriberEvent(subscriber_id=subscriber.id, kind=EventKind.IMPORTED, detail=detail)
-            )
+            detail = {"source": self.source, "fields": changed, "topics": [t.slug for t in added]}
+            self.events.append(self._event(current.id, detail))
         return bool(changed or added)
 
-    def _add_subscriptions(self, subscriber: Subscriber) -> list[str]:
-        # An existing subscription is left alone: an unsubscribed topic stays unsubscribed.
-        have = {subscription.topic_id for subscription in subscriber.subscriptions}
-        added = []
-        for topic in self.topics:
-            if topic.id not in have:
-                subscriber.subscriptions.append(_confirmed(topic.id, self.source))
-                added.append(topic.slug)
-        return added
-
-    def _create(self, rows: list[ImportRow]) -> None:
+    def create(self, session: Session, rows: list[ImportRow]) -> int:
         if not rows:
-            return
-        at = now()
-        values = [_new_subscriber(row, self.source, at) for row in rows]
-        ids = (
-            self.session.execute(
-                sa.insert(Subscriber).returning(Subscriber.id, sort_by_parameter_order=True), values
-            )
-            .scalars()
-            .all()
-        )
-        subscriptions = [
-            {"subscriber_id": subscriber_id, "topic_id": topic.id, "source": self.source,
-             "status": SubscriptionStatus.CONFIRMED, "confirmed_at": at, "created_at": at}
-            for subscriber_id in ids for topic in self.topics
-        ]  # fmt: skip
-        if subscriptions:
-            self.session.execute(sa.insert(Subscription), subscriptions)
+            return 0
+        session.execute(sa.insert(_S), [_new_subscriber(row, self.source, self.at) for row in rows])
+        # INSERT … SELECT by address: the database fills in the new ids, Python builds no rows.
+        new = sa.select(_S.c.id).where(_S.c.email.in_([row.email for row in rows]))
+        at = sa.literal(self.at, UTCDateTime())
+        for topic in self.topics:
+            values = new.add_columns(
+                sa.literal(topic.id), sa.literal(self.source),
+                sa.literal(str(SubscriptionStatus.CONFIRMED)), at, at,
+            )  # fmt: skip
+            columns = ["subscriber_id", "topic_id", "source", "status", "confirmed_at", "created_at"]
+            session.execute(sa.insert(_SUB).from_select(columns, values))
         detail = {"source": self.source, "topics": [topic.slug for topic in self.topics]}
-        self.session.execute(
-            sa.insert(SubscriberEvent),
-            [{"subscriber_id": subscriber_id, "kind": EventKind.IMPORTED, "at": at,
-              "detail": detail} for subscriber_id in ids],
+        events = new.add_columns(
+            sa.literal(str(EventKind.IMPORTED)), at, sa.literal(detail, JSONType)
+        )
+        session.execute(
+            sa.insert(_EVENT).from_select(["subscriber_id", "kind", "at", "detail"], events)
+        )
+        return len(rows)
+
+    def _subscribe(self, subscriber_id: int, topics: Sequence[Topic]) -> None:
+        self.subscriptions.extend(
+            {"subscriber_id": subscriber_id, "topic_id": topic.id, "source": self.source,
+             "status": SubscriptionStatus.CONFIRMED, "confirmed_at": self.at,
+             "created_at": self.at}
+            for topic in topics
         )  # fmt: skip
-        self.summary.created += len(ids)
+
+    def _event(self, subscriber_id: int, detail: dict[str, Any]) -> dict[str, Any]:
+        return {"subscriber_id": subscriber_id, "kind": EventKind.IMPORTED, "at": self.at,
+                "detail": detail, "ip": None}  # fmt: skip
+
+    def execute(self, session: Session) -> None:
+        if self.updates:
+            session.execute(
+                sa.update(_S)
+                .where(_S.c.id == sa.bindparam("b_id"))
+                .values(updated_at=self.at),
+                self.updates,
+            )
+        if self.subscriptions:
+            session.execute(sa.insert(_SUB), self.subscriptions)
+        if self.events:
+            session.execute(sa.insert(_EVENT), self.events)
 
 
 def _profile(row: ImportRow) -> dict[str, str]:
@@ -201,13 +235,7 @@ def _profile(row: ImportRow) -> dict[str, str]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _confirmed(topic_id: int, source: str) -> Subscription:
-    return Subscription(
-        topic_id=topic_id, status=SubscriptionStatus.CONFIRMED, source=source, confirmed_at=now()
-    )
-
-
-def _new_subscriber(row: ImportRow, source: str, at: Any) -> dict[str, Any]:
+def _new_subscriber(row: ImportRow, source: str, at: datetime) -> dict[str, Any]:
     return {
         "email": row.email,
         "name": row.name or "",
@@ -219,5 +247,4 @@ def _new_subscriber(row: ImportRow, source: str, at: Any) -> dict[str, Any]:
         "consent_at": at,
         "created_at": at,
         "updated_at": at,
-        "confirmed_at": at,
     }

@@ -93,9 +93,7 @@ def _note_failure(database: Database, batch_id: int, error: Exception) -> None:
 
 def pending_batch_ids(session: Session, limit: int = 100) -> list[int]:
     """Return the ids of stored batches not processed yet, oldest first."""
-    return list(
-        session.scalars(sa.select(WebhookBatch.id).order_by(WebhookBatch.id).limit(limit))
-    )
+    return list(session.scalars(sa.select(WebhookBatch.id).order_by(WebhookBatch.id).limit(limit)))
 
 
 def process_pending_batches(database: Database, settings: Settings) -> int:

@@ -101,7 +101,9 @@ def campaign_rates(session: Session, campaign_id: int) -> CampaignRates:
     )
 
 
-def judge(name: str, campaign_id: int, rates: CampaignRates, settings: Settings) -> GuardTrip | None:
+def judge(
+    name: str, campaign_id: int, rates: CampaignRates, settings: Settings
+) -> GuardTrip | None:
     """Return the trip ``rates`` cause under ``settings``' limits, or None."""
     if rates.accepted < MIN_SAMPLE:
         return None
@@ -182,4 +184,3 @@ def _alert(settings: Settings, trip: GuardTrip, admin: StaffUser) -> OutgoingMes
         text=text,
         headers={"Message-ID": make_msgid(domain=domain)},
     )
-

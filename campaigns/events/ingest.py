@@ -215,19 +215,18 @@ def _advance_states(
         delivery_id = targets[event.provider_event_id].delivery_id
         if delivery_id is not None:
             latest[delivery_id] = advance(latest.get(delivery_id), event.kind)
-    if not latest:
-        return
-    # The rank guard in SQL keeps a concurrent batch from moving a state backwards.
-    statement = (
-        sa.update(_deliveries)
-        .where(_deliveries.c.id == sa.bindparam("b_id"), _STORED_RANK < sa.bindparam("b_rank"))
-        .values(event_state=sa.bindparam("b_state"))
-    )
-    params = [
-        {"b_id": delivery_id, "b_rank": _RANK[state], "b_state": state}
-        for delivery_id, state in sorted(latest.items())
-    ]
-    session.execute(statement, params)
+    by_state: dict[str, list[int]] = {}
+    for delivery_id, state in latest.items():
+        by_state.setdefault(state, []).append(delivery_id)
+    # One statement per target state; the rank guard in SQL keeps a concurrent batch from
+    # moving a state backwards.
+    for state, ids in by_state.items():
+        for chunk in _chunks(sorted(ids)):
+            session.execute(
+                sa.update(_deliveries)
+                .where(_deliveries.c.id.in_(chunk), _STORED_RANK < _RANK[state])
+                .values(event_state=state)
+            )
 
 
 def _apply_actions(
@@ -275,4 +274,3 @@ def _needs_suppression(existing: str | None, reason: SuppressionReason) -> bool:
     if existing is None:
         return True
     return existing == SuppressionReason.UNSUBSCRIBE and reason in HARD_REASONS
-

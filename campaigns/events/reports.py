@@ -80,7 +80,12 @@ class Counts:
         """Return ``(label, count, rate, rate basis)`` rows in display order."""
         return [
             ("Recipients", self.recipients, None, ""),
-            ("Accepted by the provider", self.accepted, _rate(self.accepted, self.recipients), "of recipients"),
+            (
+                "Accepted by the provider",
+                self.accepted,
+                _rate(self.accepted, self.recipients),
+                "of recipients",
+            ),
             ("Delivered", self.delivered, self.delivery_rate, "of accepted"),
             ("Deferred (retried by the provider)", self.deferred, None, ""),
             ("Bounced", self.bounced, self.bounce_rate, "of accepted"),
@@ -91,7 +96,7 @@ class Counts:
             ("Machine opens (privacy proxies)", self.machine_opens, None, ""),
             ("Clicks", self.clicks, None, ""),
             ("Unique clickers", self.unique_clickers, self.click_rate, "of delivered"),
-        ]  # fmt: skip
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +127,9 @@ class CampaignReport:
 
     @property
     def auto_paused(self) -> bool:
-        return self.campaign.status == CampaignStatus.PAUSED and self.campaign.paused_reason.startswith(
-            AUTO_PAUSE_PREFIX
+        return (
+            self.campaign.status == CampaignStatus.PAUSED
+            and self.campaign.paused_reason.startswith(AUTO_PAUSE_PREFIX)
         )
 
 
@@ -231,7 +237,9 @@ def timeline(session: Session, campaign_id: int) -> list[TimelineBucket]:
         .where(
             DeliveryEvent.campaign_id == campaign_id,
             DeliveryEvent.kind.in_(list(_TIMELINE_SERIES)),
-            sa.or_(DeliveryEvent.kind != EventKind.OPEN.value, DeliveryEvent.machine_open.is_(False)),
+            sa.or_(
+                DeliveryEvent.kind != EventKind.OPEN.value, DeliveryEvent.machine_open.is_(False)
+            ),
         )
         .group_by(hour, DeliveryEvent.kind)
         .order_by(hour)
@@ -240,7 +248,9 @@ def timeline(session: Session, campaign_id: int) -> list[TimelineBucket]:
     for label, kind, count in rows:
         series = buckets.setdefault(label, dict.fromkeys(SERIES, 0))
         series[_TIMELINE_SERIES[kind]] += count
-    return [TimelineBucket(label, values) for label, values in list(buckets.items())[:TIMELINE_HOURS]]
+    return [
+        TimelineBucket(label, values) for label, values in list(buckets.items())[:TIMELINE_HOURS]
+    ]
 
 
 #: Timeline series in display order.

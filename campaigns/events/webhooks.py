@@ -43,7 +43,9 @@ def sendgrid() -> Response:
     try:
         key = _public_key(configured)
     except WebhookConfigError as error:
-        return error_response(503, "not_configured", f"PINWHEEL_SENDGRID_WEBHOOK_PUBLIC_KEY: {error}")
+        return error_response(
+            503, "not_configured", f"PINWHEEL_SENDGRID_WEBHOOK_PUBLIC_KEY: {error}"
+        )
     body = request.get_data(cache=False)
     try:
         verify_signature(

@@ -36,7 +36,7 @@ FORM_RULE_TYPES = (
 
 
 @bp.get("/")
-@roles_required()
+@roles_required(Role.EDITOR, Role.APPROVER)
 def index() -> str:
     session = request_session()
     return render_template(

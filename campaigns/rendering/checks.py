@@ -21,7 +21,7 @@ from campaigns.issues import (
     Resources,
     iter_texts,
 )
-from campaigns.rendering.blocks_mjml import BlockLook, render_block, toc_entries
+from campaigns.rendering.blocks_mjml import BlockLook, TocEntry, render_block, toc_entries
 from campaigns.rendering.markup import EDITOR_TAG, LOOSE_TAG
 from campaigns.rendering.palette import MIN_CONTRAST, Palette, contrast_ratio, palette_for
 from engine.render.merge import KNOWN_KEYS, MERGE_TAG
@@ -181,7 +181,7 @@ def _check_headings(content: IssueContent) -> Iterator[CheckResult]:
         previous = level
 
 
-def _check_block(block: Block, look: BlockLook, toc: list) -> Iterator[CheckResult]:
+def _check_block(block: Block, look: BlockLook, toc: list[TocEntry]) -> Iterator[CheckResult]:
     if isinstance(block, Image) and not block.alt.strip() and not block.decorative:
         yield _error("image_alt", "the image needs alt text or to be marked decorative", block.id)
     for href, text in HtmlFacts(render_block(block, look, toc)).links:

@@ -33,10 +33,13 @@ def _md(text: str, link_style: str, *, inline: bool = False, refs: tuple[int, ..
     return markup.markdown(text, link_style=link_style, inline=inline, suffix=markup.cite(refs))
 
 
+_ATTRIBUTE_SAFE = str.maketrans({'"': "\u201d", "<": "\u2039", ">": "\u203a"})
+
+
 def _component_attribute(value: str) -> str:
     # mjml-python decodes entities in component attributes and writes them back raw, so an
-    # escaped double quote would end the attribute in the compiled HTML.
-    return value.replace('"', "”")
+    # escaped double quote would end the attribute (and a raw < confuse parsers) in the HTML.
+    return value.translate(_ATTRIBUTE_SAFE)
 
 
 @lru_cache(maxsize=1)

@@ -42,6 +42,11 @@ def cite(numbers: tuple[int, ...]) -> Markup:
     return Markup(f'<sup style="font-size:11px;line-height:0">[{label}]</sup>')  # noqa: S704
 
 
+def compile_merge_tags(text: str) -> str:
+    """Turn editors' merge tags in plain text (e.g. a subject line) into `%%key|fallback%%` form."""
+    return EDITOR_TAG.sub(lambda m: merge_tag(m.group(1), m.group(2)), text)
+
+
 def plain(text: str) -> Markup:
     """Escape plain text for HTML and turn editors' merge tags into compiled ones."""
     escaped = html.escape(text, quote=True)
@@ -54,14 +59,25 @@ def markdown(text: str, *, link_style: str, inline: bool = False, suffix: str = 
 
     `suffix` (trusted HTML, e.g. footnote marks) goes inside the last paragraph.
     """
+    # Merge tags are held out of Markdown, whose emphasis rules could eat their underscores.
     tags: list[tuple[str, str | None]] = []
 
     def hold(match: re.Match[str]) -> str:
         tags.append((match.group(1), match.group(2)))
         return f"\ue000{len(tags) - 1}\ue001"
 
+    def restore(match: re.Match[str]) -> str:
+        key, fallback = tags[int(match.group(1))]
+        return merge_tag(key, html.escape(fallback, quote=True) if fallback else None)
+
     source = EDITOR_TAG.sub(hold, text)
-    rendered = _MD.renderInline(source) if inline else _MD.render(source)
+    rendered = _sanitize(_MD.renderInline(source) if inline else _MD.render(source), link_style)
+    rendered = _PLACEHOLDER.sub(restore, rendered).strip()
+    # nh3 has sanitized `rendered`; `suffix` is trusted markup built by `cite`.
+    return Markup(_close(rendered, inline=inline, suffix=str(suffix)))  # noqa: S704
+
+
+def _sanitize(rendered: str, link_style: str) -> str:
     clean = nh3.clean(
         rendered,
         tags=_TAGS,
@@ -70,20 +86,14 @@ def markdown(text: str, *, link_style: str, inline: bool = False, suffix: str = 
         link_rel=None,
     )
     clean = clean.replace("<a href=", f'<a style="{link_style}" href=')
-    clean = clean.replace("<p>", '<p style="margin:0 0 16px">')
+    return clean.replace("<p>", '<p style="margin:0 0 16px">')
 
-    def restore(match: re.Match[str]) -> str:
-        key, fallback = tags[int(match.group(1))]
-        return merge_tag(key, html.escape(fallback, quote=True) if fallback else None)
 
-    clean = _PLACEHOLDER.sub(restore, clean).strip()
-    head, found, tail = clean.rpartition('<p style="margin:0 0 16px">')
+def _close(rendered: str, *, inline: bool, suffix: str) -> str:
+    head, found, tail = rendered.rpartition('<p style="margin:0 0 16px">')
     if found and not inline:
         # The block's own padding spaces it from the next block.
-        clean = head + '<p style="margin:0">' + tail
-    if suffix and clean.endswith("</p>"):
-        clean = clean[: -len("</p>")] + str(suffix) + "</p>"
-    else:
-        clean += str(suffix)
-    # nh3 has sanitized `clean`; `suffix` is trusted markup built by `cite`.
-    return Markup(clean)  # noqa: S704
+        rendered = head + '<p style="margin:0">' + tail
+    if suffix and rendered.endswith("</p>"):
+        return rendered[: -len("</p>")] + suffix + "</p>"
+    return rendered + suffix

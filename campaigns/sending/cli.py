@@ -17,6 +17,7 @@ from campaigns.sending.dispatch import dispatch_campaign, recover_and_dispatch, 
 from campaigns.sending.progress import Progress, campaign_progress, list_campaigns
 from campaigns.sending.progress import uncertain_recipients as list_uncertain
 from campaigns.sending.recovery import resend_uncertain
+from campaigns.sending.worker import run_worker
 from campaigns.sending.service import (
     cancel_campaign,
     create_campaign,
@@ -217,20 +218,13 @@ def _summary(progress: Progress) -> str:
 def worker_command(once: bool, threads: int | None) -> None:
     """Deliver send batches: a Celery worker with a broker, otherwise an in-process pool."""
     settings = get_settings()
-    database = get_database()
-    recover_and_dispatch(database, settings)
     if settings.BROKER_URL:
-        from engine.celery_app import run_worker
+        from engine.celery_app import run_worker as run_celery_worker
 
-        run_worker(settings, concurrency=threads or settings.WORKER_THREADS)
+        recover_and_dispatch(get_database(), settings)
+        run_celery_worker(settings, concurrency=threads or settings.WORKER_THREADS)
         return
-    executor = Executor(threads or settings.WORKER_THREADS)
-    with executor.stop_on_signals():
-        while not executor.stopping.is_set():
-            run_campaign(database, settings, None, executor)
-            if once:
-                break
-            executor.stopping.wait(2.0)
+    run_worker(get_database(), settings, once=once, threads=threads)
 
 
 def init_app(app: Flask) -> None:

@@ -181,8 +181,9 @@ def resend_uncertain(session: Session, campaign_id: int) -> int:
         .where(_b.c.id.in_(batch_ids), _b.c.status == BatchStatus.DONE)
         .values(status=BatchStatus.QUEUED, claimed_by=None, finished_at=None)
     )
-    if campaign.status == CampaignStatus.SENT:
-        campaign.status = CampaignStatus.SENDING
-        campaign.finished_at = None
-    session.flush()
+    session.execute(
+        sa.update(_c)
+        .where(_c.c.id == campaign_id, _c.c.status == CampaignStatus.SENT)
+        .values(status=CampaignStatus.SENDING, finished_at=None, updated_at=now())
+    )
     return moved

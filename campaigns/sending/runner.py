@@ -11,7 +11,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,6 +30,7 @@ from campaigns.sending.compose import CampaignMessages, Recipient, messages_cach
 from campaigns.sending.models import BatchStatus, DeliveryStatus
 from campaigns.sending.recovery import finish_if_complete
 from campaigns.sending.service import pause_campaign
+from campaigns.sending.templated import template_batch
 from engine.clock import now
 from engine.config import Settings
 from engine.db import Database
@@ -99,7 +100,7 @@ class BatchRunner:
         self, batch_id: int, builder: CampaignMessages, recipients: list[Recipient]
     ) -> bool:
         campaign_id = builder.campaign.id
-        messages = [builder.message(recipient) for recipient in recipients]
+        hand_over = self._prepare(builder, recipients)
         with self.database.session() as session:
             if not mark_submitting(session, batch_id, worker=self.worker, lease_until=self._lease()):
                 release_batch(session, batch_id, worker=self.worker, source=BatchStatus.CLAIMED)
@@ -108,7 +109,7 @@ class BatchRunner:
         # "uncertain" rather than sending anyone a second copy.
         uncertain: Sequence[int] = ()
         try:
-            results: Sequence[SendResult] = self.backend.send_batch(messages) if messages else []
+            results: Sequence[SendResult] = hand_over() if recipients else []
         except BackendAuthError as error:
             self._pause_for_credentials(campaign_id, batch_id, error)
             return False
@@ -118,6 +119,17 @@ class BatchRunner:
             record_results(session, batch_id, results, uncertain)
             finish_if_complete(session, campaign_id)
         return True
+
+    def _prepare(
+        self, builder: CampaignMessages, recipients: list[Recipient]
+    ) -> Callable[[], Sequence[SendResult]]:
+        """Build the batch in the backend's cheapest form while it is still only claimed."""
+        send_template = getattr(self.backend, "send_template", None)
+        if send_template is not None:
+            batch = template_batch(builder, recipients)
+            return lambda: send_template(batch)
+        messages = [builder.message(recipient) for recipient in recipients]
+        return lambda: self.backend.send_batch(messages)
 
     def _pause_for_credentials(self, campaign_id: int, batch_id: int, error: Exception) -> None:
         log.error("campaign %s: provider refused credentials: %s", campaign_id, error)

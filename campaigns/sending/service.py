@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from campaigns.issues.models import Issue
-from campaigns.issues.rendering import render_stored_issue
 from campaigns.sending.freeze import freeze_audience
 from campaigns.sending.models import Campaign, CampaignStatus
 from engine.clock import now
@@ -55,6 +54,9 @@ def create_campaign(
     topic_list = list(topics)
     if not topic_list:
         raise ValidationFailed("Choose at least one topic to send the campaign to.")
+    # Imported here: workers load this module but never render (MJML is a heavy import).
+    from campaigns.issues.rendering import render_stored_issue
+
     settings = settings or current_settings()
     rendered = render_stored_issue(settings, issue)
     if rendered.errors:
@@ -83,7 +85,8 @@ def create_campaign(
 
 def get_campaign(session: Session, campaign_id: int) -> Campaign:
     """Return the campaign or raise ``NotFound``."""
-    campaign = session.get(Campaign, campaign_id)
+    # populate_existing: callers decide on the status, so never trust a copy loaded earlier.
+    campaign = session.get(Campaign, campaign_id, populate_existing=True)
     if campaign is None:
         raise NotFound(f"There is no campaign {campaign_id}.")
     return campaign
@@ -109,7 +112,6 @@ def start_campaign(
         get_campaign(session, campaign_id)
         return False
     campaign = get_campaign(session, campaign_id)
-    session.refresh(campaign)
     freeze_audience(session, campaign, batch_size or current_settings().BATCH_SIZE)
     return True
 
@@ -155,7 +157,6 @@ def _transition(
         .execution_options(synchronize_session=False)
     )
     campaign = get_campaign(session, campaign_id)
-    session.refresh(campaign)
     if moved.rowcount != 1:
         raise Conflict(
             f"Campaign {campaign_id} is {campaign.status}; it cannot become {target} from there."

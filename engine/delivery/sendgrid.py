@@ -63,6 +63,10 @@ class _Outcome:
     results: list[SendResult] = field(default_factory=list)
     unknown: list[int] = field(default_factory=list)
 
+    def went_out(self) -> bool:
+        """Tell whether the provider may already hold part of this batch."""
+        return bool(self.unknown) or any(r.status == ResultStatus.ACCEPTED for r in self.results)
+
 
 class TokenBucket:
     """Allow ``rate`` messages per second on average, with bursts of up to one second's worth."""
@@ -173,13 +177,14 @@ class SendGridBackend:
         if status is not None and 200 <= status < 300:
             message_id = reply.headers.get("x-message-id")
             outcome.results += [_accepted(r, message_id) for r in recipients]
-        elif status in (401, 403):
+        elif status in (401, 403) and not outcome.went_out():
             raise BackendAuthError(f"SendGrid refused the API key ({status})")
         elif status in (400, 413):
             self._refused(batch, recipients, reply, outcome)
         elif status is None and reply.sent:
             outcome.unknown += [r.delivery_id for r in recipients]
         else:
+            # Includes 401/403 after part of the batch went out: raising would resend that part.
             later = self._clock() + UNEXPECTED_RETRY_SECONDS
             retry_at = _utc(later if reply.retry_at is None else reply.retry_at)
             error = _describe(reply)

@@ -30,8 +30,20 @@ TRANSIENT_RETRY = timedelta(minutes=5)
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 
+#: Replies to MAIL FROM meaning the relay wants (other) credentials (RFC 4954).
+AUTH_REFUSALS = frozenset({530, 534, 535, 538})
+
+
 class _UncertainError(Exception):
     """The message body went out in full but no final reply came back."""
+
+
+class _SenderRefusedError(Exception):
+    """MAIL FROM was refused: a matter of our sender or account, not of the recipient."""
+
+    def __init__(self, code: int, reply: bytes):
+        super().__init__(f"{code} {reply.decode('utf-8', 'replace')}")
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +102,17 @@ class SmtpBackend:
         results: list[SendResult] = []
         unknown: list[int] = []
         self._check_alive()
-        for message in messages:
+        for index, message in enumerate(messages):
             try:
                 results.append(self._send_one(message))
             except _UncertainError:
                 unknown.append(message.delivery_id)
+            except BackendAuthError as exc:
+                if not unknown and all(r.status != ResultStatus.ACCEPTED for r in results):
+                    raise
+                # Part of the batch went out: raising would have the caller send it again.
+                results += [_transient(m, str(exc)) for m in messages[index:]]
+                break
         if unknown:
             log.warning("smtp: %d message(s) with unknown outcome", len(unknown))
             raise OutcomeUnknownError(unknown, results, "connection lost awaiting the reply")
@@ -126,6 +144,11 @@ class SmtpBackend:
         except _UncertainError:
             self._discard()
             raise
+        except _SenderRefusedError as exc:
+            self._reset(conn)
+            if exc.code in AUTH_REFUSALS:
+                raise BackendAuthError(f"SMTP relay refused the sender: {exc}") from exc
+            return _transient(message, f"sender refused: {exc}")
         except (smtplib.SMTPException, OSError) as exc:
             # The body never went out in full, so the relay cannot have taken the message.
             self._discard()
@@ -134,11 +157,9 @@ class SmtpBackend:
     def _transmit(
         self, conn: smtplib.SMTP, message: OutgoingMessage, sender: str, raw: bytes
     ) -> SendResult:
-        code, reply = conn.mail(sender)
-        if code == 250:
-            code, reply = conn.rcpt(message.to_address)
-        if code in (250, 251):
-            code, reply = _data(conn, raw)
+        code, reply = _envelope(conn, sender, message.to_address)
+        if code == 354:
+            code, reply = _body(conn, raw)
         if 200 <= code < 300:
             return _result(message, ResultStatus.ACCEPTED, message.headers.get("Message-ID"))
         self._reset(conn)
@@ -212,12 +233,40 @@ def _set_nodelay(conn: smtplib.SMTP) -> None:
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def _data(conn: smtplib.SMTP, raw: bytes) -> tuple[int, bytes]:
-    """Run DATA by hand so a drop after the final dot is told apart from an earlier one."""
-    code, reply = conn.docmd("DATA")
-    if code != 354:
-        return code, reply
-    conn.send(_LEADING_DOT.sub(b"..", raw) + b".\r\n")
+def _envelope(conn: smtplib.SMTP, sender: str, recipient: str) -> tuple[int, bytes]:
+    """Run MAIL, RCPT and DATA; return DATA's 354 or the recipient's refusal.
+
+    Raises ``_SenderRefusedError`` when MAIL FROM itself is refused.
+    """
+    if conn.has_extn("pipelining"):
+        replies = _pipelined(conn, sender, recipient)
+    else:
+        replies = [conn.mail(sender)]
+        if replies[0][0] == 250:
+            replies.append(conn.rcpt(recipient))
+        if len(replies) == 2 and replies[1][0] in (250, 251):
+            replies.append(conn.docmd("DATA"))
+    if replies[0][0] != 250:
+        raise _SenderRefusedError(*replies[0])
+    return next(r for r in replies[1:] if r[0] not in (250, 251))
+
+
+def _pipelined(conn: smtplib.SMTP, sender: str, recipient: str) -> list[tuple[int, bytes]]:
+    # RFC 2920 pipelining: one round trip instead of three, which is what bounds a remote relay.
+    conn.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii"))
+    replies = [conn.getreply() for _ in range(3)]
+    refused = replies[0][0] != 250 or replies[1][0] not in (250, 251)
+    if refused and replies[2][0] == 354:
+        conn.send(b".\r\n")
+        conn.getreply()
+    return replies
+
+
+def _body(conn: smtplib.SMTP, raw: bytes) -> tuple[int, bytes]:
+    """Send the body and its final dot; a drop before the reply leaves the outcome unknown."""
+    if raw.startswith(b".") or b"\n." in raw:
+        raw = _LEADING_DOT.sub(b"..", raw)
+    conn.send(raw + b".\r\n")
     try:
         return conn.getreply()
     except (smtplib.SMTPServerDisconnected, OSError) as exc:

@@ -52,7 +52,7 @@ class FakeResolver:
 
 
 class _ScopesHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         key = self.headers.get("Authorization", "")
         if self.path != "/v3/scopes" or key not in self.server.keys:  # type: ignore[attr-defined]
             self._answer(401, {"errors": [{"message": "authorization required"}]})
@@ -75,7 +75,10 @@ class _ScopesHandler(BaseHTTPRequestHandler):
 def sendgrid_url() -> Iterator[str]:
     """A tiny SendGrid on 127.0.0.1: key ``SG.good`` may send, ``SG.readonly`` may not."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _ScopesHandler)
-    server.keys = {"Bearer SG.good": ["mail.send", "stats.read"], "Bearer SG.readonly": ["stats.read"]}  # type: ignore[attr-defined]
+    server.keys = {
+        "Bearer SG.good": ["mail.send", "stats.read"],
+        "Bearer SG.readonly": ["stats.read"],
+    }  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -96,8 +99,11 @@ def _stamp_head(settings: Settings) -> None:
 def test_healthy_configuration_passes(settings: Settings, sendgrid_url: str, app: Flask) -> None:
     _stamp_head(settings)
     production = settings.with_overrides(
-        ENV="production", MAIL_BACKEND="sendgrid", SENDGRID_API_KEY="SG.good",
-        SENDGRID_API_URL=sendgrid_url, SENDER_ADDRESS=SENDER,
+        ENV="production",
+        MAIL_BACKEND="sendgrid",
+        SENDGRID_API_KEY="SG.good",
+        SENDGRID_API_URL=sendgrid_url,
+        SENDER_ADDRESS=SENDER,
         POSTAL_ADDRESS="1 Agency Plaza, Columbus, OH 43215",
         SECRET_KEY="a-long-random-production-secret-0123456789",
     )
@@ -108,8 +114,9 @@ def test_healthy_configuration_passes(settings: Settings, sendgrid_url: str, app
 
 
 def test_rejected_sendgrid_key_fails(settings: Settings, sendgrid_url: str) -> None:
-    bad = settings.with_overrides(MAIL_BACKEND="sendgrid", SENDGRID_API_KEY="SG.wrong",
-                                  SENDGRID_API_URL=sendgrid_url)
+    bad = settings.with_overrides(
+        MAIL_BACKEND="sendgrid", SENDGRID_API_KEY="SG.wrong", SENDGRID_API_URL=sendgrid_url
+    )
     check = check_backend(bad)
     assert check.status == "fail" and "refused" in check.message
     readonly = bad.with_overrides(SENDGRID_API_KEY="SG.readonly")
@@ -117,8 +124,9 @@ def test_rejected_sendgrid_key_fails(settings: Settings, sendgrid_url: str) -> N
 
 
 def test_unreachable_sendgrid_fails(settings: Settings) -> None:
-    down = settings.with_overrides(MAIL_BACKEND="sendgrid", SENDGRID_API_KEY="SG.good",
-                                   SENDGRID_API_URL="http://127.0.0.1:9")
+    down = settings.with_overrides(
+        MAIL_BACKEND="sendgrid", SENDGRID_API_KEY="SG.good", SENDGRID_API_URL="http://127.0.0.1:9"
+    )
     assert check_backend(down).status == "fail"
 
 
@@ -232,8 +240,10 @@ def test_doctor_command_exits_1_on_failure(app: Flask, runner: FlaskCliRunner) -
 
 def test_doctor_command_json(app: Flask, runner: FlaskCliRunner, settings: Settings) -> None:
     _stamp_head(settings)
-    records = {name.replace("agency.example.org", "pinwheel.example.org"): values
-               for name, values in GOOD_DNS.items()}
+    records = {
+        name.replace("agency.example.org", "pinwheel.example.org"): values
+        for name, values in GOOD_DNS.items()
+    }
     app.extensions["pinwheel.dns_resolver"] = FakeResolver(records)
     result = runner.invoke(args=["doctor", "--json"])
     document = json.loads(result.output)

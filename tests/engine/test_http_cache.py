@@ -50,7 +50,9 @@ def test_first_response_carries_validators(client: FlaskClient, renders: list[st
     response = client.get("/page")
     assert response.status_code == 200
     assert response.get_data(as_text=True) == "<p>page 1</p>"
-    assert response.headers["ETag"].startswith('"') and not response.headers["ETag"].startswith("W/")
+    assert response.headers["ETag"].startswith('"') and not response.headers["ETag"].startswith(
+        "W/"
+    )
     assert response.last_modified == SENT_AT
     assert response.cache_control.public
     assert response.cache_control.max_age == 300

@@ -70,7 +70,10 @@ def test_queue_depth_is_read_from_the_database(client: FlaskClient, session) -> 
 
 def test_named_metric_increments_show_up(client: FlaskClient) -> None:
     counter = metrics.MESSAGES_SENT.labels(backend="sendgrid", result="accepted")
-    key = ("pinwheel_messages_sent_total", frozenset({"backend": "sendgrid", "result": "accepted"}.items()))
+    key = (
+        "pinwheel_messages_sent_total",
+        frozenset({"backend": "sendgrid", "result": "accepted"}.items()),
+    )
     before = _samples(client).get(key, 0.0)
     counter.inc(3)
     assert _samples(client)[key] == before + 3

@@ -38,6 +38,10 @@ class SinkConfig:
     drop_before_reply: bool = False
     tls_context: ssl.SSLContext | None = None
     implicit_tls: bool = False
+    pipelining: bool = True
+    #: Answer MAIL FROM with this (code, text) once ``mail_reply_after`` messages were accepted.
+    mail_reply: tuple[int, str] | None = None
+    mail_reply_after: int = 0
 
 
 class SmtpSink:
@@ -125,8 +129,7 @@ class _Handler(socketserver.StreamRequestHandler):
         elif verb == "AUTH":
             self.auth(arg)
         elif verb == "MAIL":
-            self.mail_from, self.recipients = _address(arg), []
-            self.reply(250, "ok")
+            self.mail(_address(arg))
         elif verb == "RCPT":
             self.rcpt(_address(arg))
         elif verb == "DATA":
@@ -145,7 +148,7 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def ehlo(self, verb: str) -> None:
         config = self.server.sink.config
-        features = ["sink", "8BITMIME", "PIPELINING"]
+        features = ["sink", "8BITMIME"] + (["PIPELINING"] if config.pipelining else [])
         if config.tls_context is not None and not config.implicit_tls:
             features.append("STARTTLS")
         if config.username:
@@ -171,7 +174,19 @@ class _Handler(socketserver.StreamRequestHandler):
         else:
             self.reply(535, "5.7.8 authentication failed")
 
+    def mail(self, address: str) -> None:
+        sink = self.server.sink
+        refusal = sink.config.mail_reply
+        if refusal is not None and len(sink.messages) >= sink.config.mail_reply_after:
+            self.reply(*refusal)
+            return
+        self.mail_from, self.recipients = address, []
+        self.reply(250, "ok")
+
     def rcpt(self, address: str) -> None:
+        if not self.mail_from:
+            self.reply(503, "5.5.1 need MAIL first")
+            return
         code, text = self.server.sink.config.rcpt_replies.get(address, (250, "ok"))
         if code == 250:
             self.recipients.append(address)
@@ -179,11 +194,15 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def data(self) -> bool:
         sink = self.server.sink
+        if not self.recipients:
+            self.reply(554, "5.5.1 no valid recipients")
+            return True
         self.reply(354, "end with <CRLF>.<CRLF>")
-        lines = []
-        while (line := self.rfile.readline()) not in (b".\r\n", b""):
-            lines.append(line[1:] if line.startswith(b"..") else line)
-        message = SinkMessage(self.mail_from, tuple(self.recipients), b"".join(lines))
+        data = self.read_data()
+        if data is None:
+            return False
+        message = SinkMessage(self.mail_from, tuple(self.recipients), data)
+        self.mail_from, self.recipients = "", []
         with sink.lock:
             sink.messages.append(message)
             silent, sink.config.drop_before_reply = sink.config.drop_before_reply, False
@@ -195,6 +214,16 @@ class _Handler(socketserver.StreamRequestHandler):
             return False
         self.reply(250, "2.0.0 queued")
         return not close_after
+
+    def read_data(self) -> bytes | None:
+        """Read a DATA body in large chunks: the client waits for our reply after the final dot."""
+        buffer = bytearray(b"\r\n")
+        while not buffer.endswith(b"\r\n.\r\n"):
+            chunk = self.rfile.read1(65536)
+            if not chunk:
+                return None
+            buffer += chunk
+        return bytes(buffer[:-3]).replace(b"\r\n..", b"\r\n.")[2:]
 
 
 def _address(arg: str) -> str:

@@ -10,21 +10,19 @@ from sqlalchemy.orm import Session
 
 from campaigns.issues.models import Issue, IssueStatus
 from campaigns.issues.service import create_issue
+from tests.campaigns.issues.conftest import FreshContextClient
 from tests.campaigns.issues.issue_data import basic
 from tests.factories import login, make_topic, make_user
 
 
 def _as(app: Flask, client: FlaskClient, method: str, url: str, **kwargs: Any) -> Any:
-    # A fresh app context per request: the fixture's context would share ``g`` (and the
-    # signed-in user) between the two clients.
-    with app.app_context():
-        return getattr(client, method)(url, **kwargs)
+    return getattr(client, method)(url, **kwargs)
 
 
 def _signed_in(app: Flask, user) -> FlaskClient:
+    app.test_client_class = FreshContextClient
     client = app.test_client()
-    with app.app_context():
-        login(client, user)
+    login(client, user)
     return client
 
 

@@ -61,8 +61,12 @@ def test_next_window_is_chosen_without_a_year(session: Session):
     campaign = make_campaign(session)
     # The 2026 window of January has passed on November 21, 2026: next January it is.
     scheduled = schedule_for_observance(
-        session, campaign.id, observance="human-trafficking-prevention-month",
-        rule="start 10:00", tz=NY, now=NOW,
+        session,
+        campaign.id,
+        observance="human-trafficking-prevention-month",
+        rule="start 10:00",
+        tz=NY,
+        now=NOW,
     )
     assert scheduled.send_at == utc(2027, 1, 1, 15)
     assert scheduled.schedule["year"] == 2027
@@ -81,9 +85,15 @@ def test_holidays_and_weekends_are_skipped(
 ):
     campaign = make_campaign(session)
     scheduled = schedule_for_observance(
-        session, campaign.id, observance="human-trafficking-prevention-month",
-        rule="start 10:00", tz=NY, now=NOW, year=2027,
-        skip_weekends=weekends, skip_holidays=holidays,
+        session,
+        campaign.id,
+        observance="human-trafficking-prevention-month",
+        rule="start 10:00",
+        tz=NY,
+        now=NOW,
+        year=2027,
+        skip_weekends=weekends,
+        skip_holidays=holidays,
     )
     assert scheduled.send_at == expected
     assert scheduled.schedule["skip_weekends"] is weekends
@@ -94,8 +104,14 @@ def test_weekend_day_moves_to_monday(session: Session):
     campaign = make_campaign(session)
     # January 11, 2026 is a Sunday.
     scheduled = schedule_for_observance(
-        session, campaign.id, observance="human-trafficking-awareness-day",
-        rule="start 10:00", tz=NY, now=utc(2025, 12, 1), year=2026, skip_weekends=True,
+        session,
+        campaign.id,
+        observance="human-trafficking-awareness-day",
+        rule="start 10:00",
+        tz=NY,
+        now=utc(2025, 12, 1),
+        year=2026,
+        skip_weekends=True,
     )
     assert scheduled.send_at == utc(2026, 1, 12, 15)
 
@@ -134,8 +150,13 @@ def test_bad_schedules_are_refused(session: Session):
         )
     with pytest.raises(ValidationFailed, match="past the end"):
         schedule_for_observance(
-            session, campaign.id, observance="human-trafficking-awareness-day",
-            rule="day 3 10:00", tz=NY, now=NOW, year=2027,
+            session,
+            campaign.id,
+            observance="human-trafficking-awareness-day",
+            rule="day 3 10:00",
+            tz=NY,
+            now=NOW,
+            year=2027,
         )
     assert session.get(Campaign, campaign.id).status == CampaignStatus.DRAFT
 
@@ -152,8 +173,6 @@ def test_started_campaign_cannot_be_rescheduled(session: Session):
 
 def _scheduled(session: Session, send_at: datetime) -> Campaign:
     campaign = make_campaign(session, zones=[NY, NY])
-    local = send_at.astimezone(datetime.now(UTC).astimezone().tzinfo).replace(tzinfo=None)
-    del local
     return schedule_at(session, campaign.id, send_at, NY, now=send_at - timedelta(days=1))
 
 
@@ -228,7 +247,9 @@ def test_waves_send_at_each_readers_local_time(session: Session):
     assert len(release_due_waves(session, utc(2027, 1, 4, 15))) == 1
     session.commit()
     assert [status for _, status, _ in _waves(session, campaign.id)] == [
-        BatchStatus.QUEUED, BatchStatus.QUEUED, BatchStatus.HELD,
+        BatchStatus.QUEUED,
+        BatchStatus.QUEUED,
+        BatchStatus.HELD,
     ]
 
 
@@ -248,6 +269,9 @@ def test_waves_split_into_batches(session: Session):
     session.commit()
     sizes = [(release.hour, size) for release, _, size in _waves(session, campaign.id)]
     assert sorted(sizes) == [(10, 1), (10, 2), (15, 1), (15, 2), (15, 2)]
-    assert session.scalar(
-        sa.select(sa.func.count()).select_from(Delivery).where(Delivery.batch_id.is_(None))
-    ) == 0
+    assert (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(Delivery).where(Delivery.batch_id.is_(None))
+        )
+        == 0
+    )

@@ -64,3 +64,27 @@ def new_campaign(session: Session, settings: Settings, topic: Topic) -> Callable
 def batch_runner(database: Database, settings: Settings, outbox: MemoryBackend) -> BatchRunner:
     """A batch runner on the memory backend."""
     return BatchRunner(database, settings, outbox, worker="test-worker")
+
+
+def bulk_audience(session: Session, topic: Topic, count: int) -> None:
+    """Insert ``count`` confirmed subscribers of ``topic`` quickly (Core, not ORM)."""
+    import sqlalchemy as sa
+
+    from engine.clock import now
+    from subscribers.models import Subscriber, Subscription
+
+    stamp = now()
+    session.execute(
+        sa.insert(Subscriber),
+        [
+            {"email": f"bulk{n}@example.com", "name": f"Bulk Reader {n}", "status": "active",
+             "attributes": {}, "created_at": stamp, "updated_at": stamp}
+            for n in range(count)
+        ],
+    )
+    ids = session.scalars(sa.select(Subscriber.id).where(Subscriber.email.like("bulk%")))
+    session.execute(
+        sa.insert(Subscription),
+        [{"subscriber_id": i, "topic_id": topic.id, "status": "confirmed", "created_at": stamp}
+         for i in ids],
+    )

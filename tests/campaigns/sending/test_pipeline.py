@@ -25,55 +25,73 @@ from tests.conftest import SECRET
 def _started(session, topic, new_campaign, count=5, batch_size=2):
     make_audience(session, topic, count)
     campaign = new_campaign()
-    assert start_campaign(session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=batch_size)
+    assert start_campaign(
+        session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=batch_size
+    )
     session.commit()
     return campaign
 
 
-def _drain(runner: BatchRunner, campaign_id: int) -> int:
+def _drain(runner: BatchRunner, campaign_id: int, session=None) -> int:
+    if session is not None:
+        session.commit()  # on SQLite even a read holds the write lock (BEGIN IMMEDIATE)
     batches = 0
     while runner.run_next(campaign_id):
         batches += 1
     return batches
 
 
-def test_every_recipient_gets_exactly_one_message(session, topic, new_campaign, batch_runner, outbox):
+def test_every_recipient_gets_exactly_one_message(
+    session, topic, new_campaign, batch_runner, outbox
+):
     campaign = _started(session, topic, new_campaign, count=5)
-    assert _drain(batch_runner, campaign.id) == 3
+    assert _drain(batch_runner, campaign.id, session) == 3
     assert sorted(m.to_address for m in outbox.sent) == [f"reader{n}@example.com" for n in range(5)]
     session.expire_all()
     assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT
     assert session.get(Campaign, campaign.id).issue.published_at is not None
     counts = delivery_counts(session, campaign.id)
     assert counts[DS.ACCEPTED] == 5 == campaign.recipients
+    session.commit()
     assert not batch_runner.run_next(campaign.id)
 
 
-def test_message_headers_and_personalization(session, topic, new_campaign, batch_runner, outbox, settings):
+def test_message_headers_and_personalization(
+    session, topic, new_campaign, batch_runner, outbox, settings
+):
     campaign = _started(session, topic, new_campaign, count=1)
-    _drain(batch_runner, campaign.id)
+    _drain(batch_runner, campaign.id, session)
     message = outbox.sent[0]
     subscriber_id = session.scalar(sa.select(Delivery.subscriber_id))
     expected_id = make_message_id(campaign.id, subscriber_id, SECRET, "pinwheel.example.org")
     assert message.headers["Message-ID"] == expected_id
     assert parse_message_id(expected_id, secret=SECRET) == (campaign.id, subscriber_id)
     unsubscribe = message.headers["List-Unsubscribe"]
-    assert unsubscribe.startswith("<https://news.example.org/unsubscribe/") and unsubscribe.endswith(">")
+    assert unsubscribe.startswith(
+        "<https://news.example.org/unsubscribe/"
+    ) and unsubscribe.endswith(">")
     token = unsubscribe[1:-1].rsplit("/", 1)[1]
     signer = TokenSigner(SECRET, settings.TOKEN_MAX_AGE_DAYS)
     assert signer.load(Purpose.UNSUBSCRIBE, token) == (subscriber_id, f"c{campaign.id}")
     assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert message.custom_args == {"campaign_id": str(campaign.id), "delivery_id": str(message.delivery_id)}
+    assert message.custom_args == {
+        "campaign_id": str(campaign.id),
+        "delivery_id": str(message.delivery_id),
+    }
     assert unsubscribe[1:-1] in message.html and unsubscribe[1:-1] in message.text
     assert "%%" not in message.html and "%%" not in message.text
 
 
-def test_mailto_unsubscribe_when_configured(session, topic, new_campaign, database, settings, outbox):
+def test_mailto_unsubscribe_when_configured(
+    session, topic, new_campaign, database, settings, outbox
+):
     campaign = _started(session, topic, new_campaign, count=1)
     configured = settings.with_overrides(UNSUBSCRIBE_MAILTO="unsubscribe@pinwheel.example.org")
-    _drain(BatchRunner(database, configured, outbox, worker="w"), campaign.id)
-    assert outbox.sent[0].headers["List-Unsubscribe"].endswith(
-        ", <mailto:unsubscribe@pinwheel.example.org?subject=unsubscribe>"
+    _drain(BatchRunner(database, configured, outbox, worker="w"), campaign.id, session)
+    assert (
+        outbox.sent[0]
+        .headers["List-Unsubscribe"]
+        .endswith(", <mailto:unsubscribe@pinwheel.example.org?subject=unsubscribe>")
     )
 
 
@@ -81,13 +99,13 @@ def test_message_id_is_stable_across_a_resend(session, topic, new_campaign, batc
     from campaigns.sending.recovery import resend_uncertain
 
     campaign = _started(session, topic, new_campaign, count=1)
-    _drain(batch_runner, campaign.id)
+    _drain(batch_runner, campaign.id, session)
     first = outbox.sent[0].headers["Message-ID"]
     session.execute(sa.update(Delivery).values(status=DS.UNCERTAIN))
     session.commit()
     assert resend_uncertain(session, campaign.id) == 1
     session.commit()
-    _drain(batch_runner, campaign.id)
+    _drain(batch_runner, campaign.id, session)
     assert [m.headers["Message-ID"] for m in outbox.sent] == [first, first]
 
 
@@ -95,7 +113,7 @@ def test_failures_are_recorded_per_delivery(session, topic, new_campaign, batch_
     campaign = _started(session, topic, new_campaign, count=3, batch_size=10)
     outbox.fail_addresses["reader0@example.com"] = ResultStatus.FAILED_PERMANENT
     outbox.fail_addresses["reader1@example.com"] = ResultStatus.FAILED_TRANSIENT
-    _drain(batch_runner, campaign.id)
+    _drain(batch_runner, campaign.id, session)
     rows = dict(session.execute(sa.select(Delivery.address, Delivery.status)).all())
     assert rows == {
         "reader0@example.com": DS.FAILED_PERMANENT,
@@ -111,14 +129,16 @@ def test_suppressed_after_freeze_is_not_sent(session, topic, new_campaign, batch
     campaign = _started(session, topic, new_campaign, count=2)
     suppress(session, "reader1@example.com", SuppressionReason.UNSUBSCRIBE)
     session.commit()
-    _drain(batch_runner, campaign.id)
+    _drain(batch_runner, campaign.id, session)
     assert [m.to_address for m in outbox.sent] == ["reader0@example.com"]
     assert delivery_counts(session, campaign.id)[DS.SUPPRESSED] == 1
     session.expire_all()
     assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT
 
 
-def test_pause_takes_effect_before_the_next_batch(session, topic, new_campaign, batch_runner, outbox):
+def test_pause_takes_effect_before_the_next_batch(
+    session, topic, new_campaign, batch_runner, outbox
+):
     campaign = _started(session, topic, new_campaign, count=6, batch_size=2)
     assert batch_runner.run_next(campaign.id)
     pause_campaign(session, campaign.id)
@@ -130,6 +150,7 @@ def test_pause_takes_effect_before_the_next_batch(session, topic, new_campaign, 
 def test_a_redelivered_batch_task_is_harmless(session, topic, new_campaign, batch_runner, outbox):
     campaign = _started(session, topic, new_campaign, count=2, batch_size=2)
     batch_id = session.scalar(sa.select(Batch.id))
+    session.commit()
     assert batch_runner.run_batch(batch_id)
     assert not batch_runner.run_batch(batch_id)
     assert len(outbox.sent) == 2
@@ -145,7 +166,9 @@ class _RefusingBackend:
         return None
 
 
-def test_refused_credentials_pause_the_campaign_and_keep_the_batch(session, topic, new_campaign, database, settings):
+def test_refused_credentials_pause_the_campaign_and_keep_the_batch(
+    session, topic, new_campaign, database, settings
+):
     campaign = _started(session, topic, new_campaign, count=4, batch_size=2)
     runner = BatchRunner(database, settings, _RefusingBackend(), worker="w")
     runner.run_next(campaign.id)
@@ -183,23 +206,26 @@ def test_not_sent_while_anything_is_open(session, topic, new_campaign, batch_run
     batch_runner.run_next(campaign.id)
     assert not finish_if_complete(session, campaign.id)
     session.execute(sa.update(Campaign).values(recipients=3))
+    session.commit()
     batch_runner.run_next(campaign.id)
     # Every delivery is terminal but the books do not balance: never "sent".
     assert not finish_if_complete(session, campaign.id)
 
 
 @pytest.mark.parametrize("retry_in", [timedelta(seconds=-1)])
-def test_due_transient_failure_is_retried(session, topic, new_campaign, batch_runner, outbox, retry_in):
+def test_due_transient_failure_is_retried(
+    session, topic, new_campaign, batch_runner, outbox, retry_in
+):
     from campaigns.sending.recovery import recover
 
     campaign = _started(session, topic, new_campaign, count=1)
     outbox.fail_addresses["reader0@example.com"] = ResultStatus.FAILED_TRANSIENT
-    _drain(batch_runner, campaign.id)
+    _drain(batch_runner, campaign.id, session)
     del outbox.fail_addresses["reader0@example.com"]
     report = recover(session, now() + timedelta(hours=1))
     session.commit()
     assert report.retried == 1 and len(report.requeued) == 1
-    _drain(batch_runner, campaign.id)
+    _drain(batch_runner, campaign.id, session)
     assert [m.to_address for m in outbox.sent] == ["reader0@example.com"]
     session.expire_all()
     assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT

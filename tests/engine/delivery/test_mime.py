@@ -138,7 +138,7 @@ header_text = st.text(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(subject=header_text, name=header_text, text=unicode_text, html=unicode_text)
 def test_round_trip_of_arbitrary_unicode(subject: str, name: str, text: str, html: str) -> None:
     message = make_message(subject=subject, to_name=name, text=text, html=html)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+import requests
 
 from engine.config import Settings
 from engine.delivery.base import BackendAuthError, OutcomeUnknownError, OutgoingMessage
@@ -299,3 +300,32 @@ def test_fake_runs_as_a_separate_process(tmp_path: Path) -> None:
     state = read_state(state_file)
     assert state.counts() == {str(n): 1 for n in range(10)}
     assert state.accepted[3]["subject"] == "Spotlight On: Foster Care, Reader3"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"personalizations": [{"to": [{"email": "a@example.org"}]}] * 1001}, "personalizations"),
+        ({"personalizations": [{"to": []}]}, "personalizations.0.to"),
+        ({"subject": ""}, "subject"),
+        ({"content": []}, "content"),
+        ({"categories": [str(n) for n in range(11)]}, "categories"),
+    ],
+)
+def test_fake_refuses_what_sendgrid_refuses(
+    fake: FakeSendGrid, change: dict[str, object], field: str
+) -> None:
+    body = orjson.loads(request_body(batch(2), batch(2).recipients)) | change
+    headers = {"Authorization": "Bearer SG.test-key", "Content-Type": "application/json"}
+    response = requests.post(f"{fake.url}/v3/mail/send", json=body, headers=headers, timeout=5)
+    assert response.status_code == 400
+    assert field in [error["field"] for error in response.json()["errors"]]
+    assert fake.accepted == []
+
+
+def test_401_after_part_of_the_batch_went_out_does_not_raise(fake: FakeSendGrid) -> None:
+    fake.fail_next("ok", "401")
+    results = make_backend(fake.url).send_template(batch(1500))
+    assert [r.status for r in results[:1000]] == ["accepted"] * 1000
+    assert [r.status for r in results[1000:]] == ["failed_transient"] * 500
+    assert sum(fake.counts().values()) == 1000

@@ -77,9 +77,10 @@ def test_tcp_nodelay_is_set_on_the_connection(sink: SmtpSink) -> None:
     backend.close()
 
 
-def test_4xx_is_transient_and_5xx_permanent() -> None:
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_4xx_is_transient_and_5xx_permanent(pipelining: bool) -> None:
     replies = {"busy@example.org": (451, "4.7.1 try later"), "gone@example.org": (550, "5.1.1 no")}
-    with SmtpSink(SinkConfig(rcpt_replies=replies)) as sink:
+    with SmtpSink(SinkConfig(rcpt_replies=replies, pipelining=pipelining)) as sink:
         backend = backend_for(sink.url())
         batch = [
             message(1),
@@ -202,3 +203,26 @@ def test_parse_smtp_url() -> None:
     assert parse_smtp_url("smtp://relay.example.org").port == 25
     with pytest.raises(ValueError):
         parse_smtp_url("http://relay.example.org")
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_refused_sender_is_transient_not_the_recipients_fault(pipelining: bool) -> None:
+    config = SinkConfig(mail_reply=(550, "5.7.1 sender not allowed"), pipelining=pipelining)
+    with SmtpSink(config) as sink:
+        backend = backend_for(sink.url())
+        results = backend.send_batch([message(1), message(2)])
+        backend.close()
+    assert [r.status for r in results] == ["failed_transient"] * 2
+    assert sink.messages == []
+
+
+def test_credentials_refused_mid_batch_do_not_undo_what_was_sent() -> None:
+    config = SinkConfig(mail_reply=(530, "5.7.0 authentication required"), mail_reply_after=2)
+    with SmtpSink(config) as sink:
+        backend = backend_for(sink.url())
+        results = backend.send_batch([message(n) for n in range(4)])
+        assert [r.status for r in results] == ["accepted"] * 2 + ["failed_transient"] * 2
+        with pytest.raises(BackendAuthError):
+            backend.send_batch([message(5)])
+        backend.close()
+    assert len(sink.messages) == 2

@@ -1,0 +1,61 @@
+"""The in-process send worker: recover, then deliver every sending campaign's batches.
+
+``pinwheel worker`` runs it when no broker is configured; ``python -m campaigns.sending.worker``
+runs it without building the web application (settings from the environment).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from campaigns.sending.dispatch import recover_and_dispatch, run_campaign
+from engine.config import Settings, load_settings
+from engine.db import Database
+from engine.executor import Executor
+
+log = logging.getLogger(__name__)
+#: Seconds between looks for newly started campaigns when running continuously.
+IDLE_SECONDS = 2.0
+
+
+def run_worker(
+    database: Database, settings: Settings, *, once: bool = False, threads: int | None = None
+) -> None:
+    """Recover what a previous worker left, then deliver until stopped (or idle, with ``once``).
+
+    SIGTERM finishes the batches in hand and leaves the rest queued for the next worker.
+    """
+    executor = Executor(threads or settings.WORKER_THREADS)
+    with executor.stop_on_signals():
+        recover_and_dispatch(database, settings)
+        while not executor.stopping.is_set():
+            run_campaign(database, settings, None, executor)
+            if once:
+                break
+            executor.stopping.wait(IDLE_SECONDS)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the worker with settings from the environment."""
+    parser = argparse.ArgumentParser(description="Deliver Pinwheel send batches in-process.")
+    parser.add_argument("--once", action="store_true", help="exit when no work is left")
+    parser.add_argument("--threads", type=int, default=None)
+    options = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    settings = load_settings()
+    database = Database(settings)
+    import campaigns
+    import engine.users  # noqa: F401  (staff foreign keys)
+    import subscribers
+
+    subscribers.load_models()
+    campaigns.load_models()
+    try:
+        run_worker(database, settings, once=options.once, threads=options.threads)
+    finally:
+        database.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Staff observance pages, the calendar pages, one-click drafts and the iCalendar feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import icalendar
+import sqlalchemy as sa
+import time_machine
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from campaigns.calendar import feed_token
+from campaigns.issues.models import Issue
+from campaigns.observances.models import StaffObservance
+from campaigns.schedule import schedule_at
+from tests.campaigns.schedule.builders import make_campaign
+from tests.conftest import SECRET
+from tests.factories import csrf_token_from, login, make_topic, make_user
+
+FORM = {
+    "slug": "kinship-navigator-week",
+    "name": "Kinship Navigator Week",
+    "kind": "week",
+    "rule_type": "nth-weekday",
+    "month": "3",
+    "weekday": "monday",
+    "n": "2",
+    "days": "7",
+    "region": "OH",
+    "description": "A week for the people who help relatives raise children.",
+    "topic": "foster-care",
+    "colour": "#1E5631",
+}
+
+
+def _signed_in(client: FlaskClient, session: Session, role: str = "editor") -> str:
+    user = make_user(session, role=role)
+    session.commit()
+    login(client, user)
+    return csrf_token_from(client.get("/admin/observances/new").get_data(as_text=True))
+
+
+def test_add_edit_and_retire_an_observance(client: FlaskClient, session: Session):
+    token = _signed_in(client, session)
+    response = client.post("/admin/observances/new", data={**FORM, "csrf_token": token})
+    assert response.status_code == 302
+    row = session.scalar(sa.select(StaffObservance))
+    assert row.rule == {"type": "nth-weekday", "month": 3, "weekday": "monday", "n": 2, "days": 7}
+    slug, row_id = row.slug, row.id
+    session.rollback()
+    assert "Kinship Navigator Week" in client.get("/admin/observances/").get_data(as_text=True)
+    page = client.get(f"/admin/observances/{slug}/edit").get_data(as_text=True)
+    assert 'value="Kinship Navigator Week"' in page
+    edited = {**FORM, "name": "Kinship Week", "csrf_token": token}
+    assert client.post(f"/admin/observances/{slug}/edit", data=edited).status_code == 302
+    session.expire_all()
+    assert session.get(StaffObservance, row_id).name == "Kinship Week"
+    session.rollback()
+    march = client.get("/admin/calendar/?year=2027&month=3").get_data(as_text=True)
+    assert "<strong>Kinship Week</strong>" in march
+    retire = client.post(f"/admin/observances/{slug}/retire", data={"csrf_token": token})
+    assert retire.status_code == 302
+    march = client.get("/admin/calendar/?year=2027&month=3").get_data(as_text=True)
+    assert "<strong>Kinship Week</strong>" not in march
+
+
+def test_invalid_observances_are_shown_back(client: FlaskClient, session: Session):
+    token = _signed_in(client, session)
+    cases = [
+        ({"month": "13"}, "rule.month"),
+        ({"colour": "blue"}, "colour"),
+        ({"slug": "Not A Slug"}, "slug"),
+        ({"slug": "mentoring-month"}, "already used"),
+        ({"topic": "no-such-topic"}, "does not exist"),
+        ({"rule_type": "per-year", "dates": "2027-13-01"}, "YYYY-MM-DD"),
+        ({"name": ""}, "name"),
+        ({"rule_type": "fixed-range", "end_month": "x"}, "end_month"),
+    ]
+    for change, message in cases:
+        data = {**FORM, **change, "csrf_token": token}
+        response = client.post("/admin/observances/new", data=data)
+        assert response.status_code == 422, change
+        assert message in response.get_data(as_text=True), change
+    assert session.scalar(sa.select(sa.func.count()).select_from(StaffObservance)) == 0
+    session.rollback()
+    assert client.get("/admin/observances/nope/edit").status_code == 404
+
+
+def test_approvers_cannot_change_observances(client: FlaskClient, session: Session):
+    _signed_in(client, session, role="approver")
+    assert client.get("/admin/observances/").status_code == 200
+    assert client.get("/admin/observances/new").status_code == 403
+
+
+def test_calendar_pages_and_one_click_draft(client: FlaskClient, session: Session):
+    make_topic(session, slug="child-abuse-prevention")
+    token = _signed_in(client, session)
+    with time_machine.travel(datetime(2027, 3, 20, 12, tzinfo=UTC)):
+        month = client.get("/admin/calendar/?year=2027&month=4")
+        agenda = client.get("/admin/calendar/agenda")
+    assert month.status_code == 200
+    assert "National Child Abuse Prevention Month" in month.get_data(as_text=True)
+    assert agenda.status_code == 200
+    assert "National Child Abuse Prevention Month" in agenda.get_data(as_text=True)
+    assert client.get("/admin/calendar/?month=13").status_code == 400
+    response = client.post(
+        "/admin/calendar/draft/child-abuse-prevention-month/2027", data={"csrf_token": token}
+    )
+    assert response.status_code == 302
+    issue = session.scalar(sa.select(Issue))
+    assert issue.title.endswith("2027")
+    assert issue.layout == "spotlight"
+    assert issue.observance_slug == "child-abuse-prevention-month"
+    assert issue.content["theme"]["accent"].startswith("#")
+    assert [t.slug for t in issue.topics] == ["child-abuse-prevention"]
+    session.rollback()
+    missing = client.post("/admin/calendar/draft/nope/2027", data={"csrf_token": token})
+    assert missing.status_code == 404
+
+
+def test_ics_feed_has_observances_and_timed_campaigns(client: FlaskClient, session: Session):
+    campaign = make_campaign(session)
+    schedule_at(
+        session,
+        campaign.id,
+        datetime(2027, 1, 4, 10),
+        "America/Chicago",
+        now=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    session.commit()
+    assert client.get("/calendar.ics").status_code == 404
+    assert client.get("/calendar.ics?token=forged").status_code == 404
+    with time_machine.travel(datetime(2026, 12, 1, tzinfo=UTC)):
+        response = client.get(f"/calendar.ics?token={feed_token(SECRET)}")
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
+    feed = icalendar.Calendar.from_ical(response.data)
+    events = {str(e["uid"]): e for e in feed.walk("VEVENT")}
+    month = events[next(uid for uid in events if uid.startswith("observance-mentoring-month-2027"))]
+    assert month.decoded("dtstart") == date(2027, 1, 1)
+    assert month.decoded("dtend") == date(2027, 2, 1)
+    send = events[next(uid for uid in events if uid.startswith(f"campaign-{campaign.id}@"))]
+    assert send["dtstart"].params["TZID"] == "America/Chicago"
+    start = send.decoded("dtstart")
+    assert start.replace(tzinfo=None) == datetime(2027, 1, 4, 10)
+    assert start.astimezone(UTC) == datetime(2027, 1, 4, 16, tzinfo=UTC)
+    assert any(tz["tzid"] == "America/Chicago" for tz in feed.walk("VTIMEZONE"))
+
+
+def test_calendar_page_shows_the_feed_address(client: FlaskClient, session: Session):
+    _signed_in(client, session)
+    page = client.get("/admin/calendar/").get_data(as_text=True)
+    assert f"/calendar.ics?token={feed_token(SECRET)}" in page

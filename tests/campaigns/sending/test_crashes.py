@@ -1,0 +1,132 @@
+"""Real worker processes killed mid-send, and processes racing to start and deliver."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from campaigns.sending.models import Campaign, CampaignStatus, Delivery
+from campaigns.sending.models import DeliveryStatus as DS
+from campaigns.sending.service import start_campaign
+from tests.campaigns.sending.conftest import bulk_audience
+from tests.campaigns.sending.workers import (
+    kill,
+    shared_counter,
+    spawn_scheduler,
+    spawn_worker,
+    spawn_worker_until_sent,
+)
+from tests.conftest import SECRET
+from tests.fakes.sendgrid_server import fake_sendgrid_process, read_state
+
+pytestmark = pytest.mark.slow
+RECIPIENTS = 5000
+KILLS = 20
+
+
+def _environ(settings, url: str, **extra: str) -> dict[str, str]:
+    values = {
+        "ENV": "testing",
+        "DATABASE_URL": settings.DATABASE_URL,
+        "SECRET_KEY": SECRET,
+        "INSTANCE_PATH": settings.INSTANCE_PATH,
+        "BASE_URL": settings.BASE_URL,
+        "MAIL_BACKEND": "sendgrid",
+        "SENDGRID_API_KEY": "SG.test-key",
+        "SENDGRID_API_URL": url,
+        "BATCH_SIZE": "100",
+        # A short lease, so a restarted worker takes back a killed one's claim quickly.
+        "BATCH_LEASE_SECONDS": "1",
+        "WORKER_THREADS": "2",
+        **extra,
+    }
+    return {f"PINWHEEL_{key}": value for key, value in values.items()}
+
+
+def _campaign(session, topic, new_campaign, count: int) -> Campaign:
+    bulk_audience(session, topic, count)
+    session.commit()
+    return new_campaign()
+
+
+def _outcomes(session, campaign_id: int) -> dict[str, str]:
+    rows = session.execute(
+        sa.select(Delivery.id, Delivery.status).where(Delivery.campaign_id == campaign_id)
+    )
+    return {str(delivery_id): status for delivery_id, status in rows}
+
+
+def _check_one_copy(outcomes: dict[str, str], sink: Counter[str | None]) -> int:
+    """Assert the one-copy guarantee; return how many deliveries ended uncertain."""
+    assert max(sink.values()) == 1, "a recipient got two copies"
+    assert set(sink) <= set(outcomes)
+    for delivery_id, status in outcomes.items():
+        assert status in (DS.ACCEPTED, DS.UNCERTAIN), (delivery_id, status)
+        if status == DS.ACCEPTED:
+            assert sink[delivery_id] == 1, f"accepted but never reached the provider: {delivery_id}"
+    accepted = sum(status == DS.ACCEPTED for status in outcomes.values())
+    uncertain_sent = sum(
+        1 for delivery_id, status in outcomes.items() if status == DS.UNCERTAIN and sink[delivery_id]
+    )
+    assert sum(sink.values()) == accepted + uncertain_sent
+    return len(outcomes) - accepted
+
+
+def test_sigkilled_worker_never_sends_twice_nor_loses_anyone(
+    session, settings, topic, new_campaign, tmp_path: Path
+):
+    campaign = _campaign(session, topic, new_campaign, RECIPIENTS)
+    assert start_campaign(session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=100)
+    session.commit()
+    state = tmp_path / "sendgrid.jsonl"
+    rng = random.Random(20)
+    with fake_sendgrid_process(state) as url:
+        # SEND_RATE paces each thread so that the kills land while the campaign is running.
+        environ = _environ(settings, url, SEND_RATE="700")
+        for _ in range(KILLS):
+            worker = spawn_worker(environ)
+            time.sleep(rng.uniform(0.05, 0.35))
+            kill(worker)
+            import sys
+            with session.bind.connect() as c:
+                print(dict(c.execute(sa.text("select status, count(*) from delivery group by status")).all()), file=sys.stderr)
+        finisher = spawn_worker(environ)
+        finisher.join(90)
+        assert finisher.exitcode == 0
+    session.expire_all()
+    outcomes = _outcomes(session, campaign.id)
+    assert len(outcomes) == RECIPIENTS
+    sink = read_state(state).counts()
+    uncertain = _check_one_copy(outcomes, sink)
+    assert 0 < uncertain <= KILLS * 2 * 100, "kills should have left some batches in flight"
+    assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT
+
+
+def test_two_schedulers_and_two_workers_start_once_and_send_once(
+    session, settings, topic, new_campaign, tmp_path: Path
+):
+    if not settings.DATABASE_URL.startswith("postgresql"):
+        pytest.skip("process races are meaningful on PostgreSQL (SQLite has one writer)")
+    campaign = _campaign(session, topic, new_campaign, 1500)
+    campaign.status = CampaignStatus.SCHEDULED
+    session.commit()
+    state = tmp_path / "sendgrid.jsonl"
+    with fake_sendgrid_process(state) as url:
+        environ = _environ(settings, url, BATCH_LEASE_SECONDS="60")
+        wins = shared_counter()
+        workers = [spawn_worker_until_sent(environ, campaign.id, 60) for _ in range(2)]
+        schedulers = [spawn_scheduler(environ, campaign.id, wins) for _ in range(2)]
+        for process in [*schedulers, *workers]:
+            process.join(90)
+    assert wins.value == 1  # type: ignore[attr-defined]
+    session.expire_all()
+    outcomes = _outcomes(session, campaign.id)
+    assert len(outcomes) == 1500 and set(outcomes.values()) == {DS.ACCEPTED}
+    sink = read_state(state).counts()
+    assert len(sink) == 1500 and set(sink.values()) == {1}
+    assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT

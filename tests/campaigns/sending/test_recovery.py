@@ -1,0 +1,72 @@
+"""Recovery: expired claims go back to the queue, expired submissions become uncertain."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from campaigns.sending.batches import claim_next_batch, mark_submitting
+from campaigns.sending.models import Batch, BatchStatus, Campaign, CampaignStatus, Delivery
+from campaigns.sending.models import DeliveryStatus as DS
+from campaigns.sending.progress import campaign_progress, uncertain_recipients
+from campaigns.sending.recovery import delivery_counts, recover, resend_uncertain
+from campaigns.sending.service import start_campaign
+from engine.clock import now
+from tests.campaigns.sending.conftest import make_audience
+
+
+def _claimed(session, topic, new_campaign, *, submit: bool):
+    make_audience(session, topic, 3)
+    campaign = new_campaign()
+    start_campaign(session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=2)
+    lease = now() + timedelta(seconds=30)
+    batch_id, _ = claim_next_batch(session, worker="crashed", lease_until=lease)
+    if submit:
+        assert mark_submitting(session, batch_id, worker="crashed", lease_until=lease)
+    session.commit()
+    return campaign, batch_id
+
+
+def test_live_leases_are_left_alone(session, topic, new_campaign) -> None:
+    campaign, _ = _claimed(session, topic, new_campaign, submit=True)
+    report = recover(session, now())
+    assert report.requeued == [] and report.uncertain == 0
+    assert delivery_counts(session, campaign.id)[DS.SUBMITTING] == 2
+
+
+def test_expired_claim_goes_back_to_the_queue(session, topic, new_campaign) -> None:
+    campaign, batch_id = _claimed(session, topic, new_campaign, submit=False)
+    report = recover(session, now() + timedelta(minutes=5))
+    assert report.requeued == [batch_id]
+    assert session.get(Batch, batch_id, populate_existing=True).status == BatchStatus.QUEUED
+    assert delivery_counts(session, campaign.id)[DS.QUEUED] == 3
+
+
+def test_expired_submission_becomes_uncertain_and_is_listed(session, topic, new_campaign) -> None:
+    campaign, batch_id = _claimed(session, topic, new_campaign, submit=True)
+    report = recover(session, now() + timedelta(minutes=5))
+    assert report.uncertain == 2 and report.requeued == []
+    rows = uncertain_recipients(session, campaign.id)
+    assert [row.address for row in rows] == ["reader0@example.com", "reader1@example.com"]
+    assert campaign_progress(session, campaign.id).counts["uncertain"] == 2
+
+
+def test_resend_uncertain_requeues_them(session, topic, new_campaign) -> None:
+    campaign, batch_id = _claimed(session, topic, new_campaign, submit=True)
+    recover(session, now() + timedelta(minutes=5))
+    assert resend_uncertain(session, campaign.id) == 2
+    assert session.get(Batch, batch_id, populate_existing=True).status == BatchStatus.QUEUED
+    assert delivery_counts(session, campaign.id)[DS.QUEUED] == 3
+
+
+def test_campaign_with_uncertain_deliveries_is_sent_when_books_balance(
+    session, topic, new_campaign
+) -> None:
+    campaign, _ = _claimed(session, topic, new_campaign, submit=True)
+    session.execute(
+        sa.update(Delivery).where(Delivery.status == DS.QUEUED).values(status=DS.ACCEPTED)
+    )
+    report = recover(session, now() + timedelta(minutes=5))
+    assert report.finished == [campaign.id]
+    assert session.get(Campaign, campaign.id, populate_existing=True).status == CampaignStatus.SENT

@@ -1,0 +1,80 @@
+"""The pipeline against the fake SendGrid API: template + substitutions, faults, refused keys."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+
+from campaigns.sending.models import Campaign, CampaignStatus, Delivery
+from campaigns.sending.models import DeliveryStatus as DS
+from campaigns.sending.recovery import delivery_counts
+from campaigns.sending.runner import BatchRunner
+from campaigns.sending.service import start_campaign
+from engine.delivery.sendgrid import SendGridBackend
+from tests.campaigns.sending.conftest import make_audience
+from tests.fakes.sendgrid_server import FakeSendGrid
+
+
+def _start(session, topic, new_campaign, count: int, batch_size: int) -> Campaign:
+    make_audience(session, topic, count)
+    campaign = new_campaign()
+    assert start_campaign(session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=batch_size)
+    session.commit()
+    return campaign
+
+
+def _backend(settings, fake: FakeSendGrid, **options) -> SendGridBackend:
+    configured = settings.with_overrides(
+        MAIL_BACKEND="sendgrid", SENDGRID_API_KEY=fake.api_key, SENDGRID_API_URL=fake.url
+    )
+    return SendGridBackend(configured, **options)
+
+
+def _drain(runner: BatchRunner, campaign_id: int) -> None:
+    while runner.run_next(campaign_id):
+        pass
+
+
+def test_one_request_per_batch_with_personal_substitutions(session, settings, database, topic, new_campaign):
+    campaign = _start(session, topic, new_campaign, count=5, batch_size=2)
+    with FakeSendGrid() as fake:
+        _drain(BatchRunner(database, settings, _backend(settings, fake), worker="w"), campaign.id)
+    assert len(fake.requests) == 3
+    assert sorted(m.to for m in fake.accepted) == [f"reader{n}@example.com" for n in range(5)]
+    message = fake.accepted[0]
+    assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = message.headers["List-Unsubscribe"][1:-1]
+    assert url.startswith("https://news.example.org/unsubscribe/") and url in message.html
+    assert "%%" not in message.html and "%%" not in message.text
+    assert message.custom_args == {"campaign_id": str(campaign.id), "delivery_id": message.delivery_id}
+    session.expire_all()
+    assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT
+    ids = set(session.scalars(sa.select(Delivery.provider_message_id)))
+    assert None not in ids
+
+
+def test_refused_key_pauses_after_at_most_one_batch(session, settings, database, topic, new_campaign):
+    campaign = _start(session, topic, new_campaign, count=6, batch_size=2)
+    with FakeSendGrid(auth_fail=True) as fake:
+        _drain(BatchRunner(database, settings, _backend(settings, fake), worker="w"), campaign.id)
+    assert len(fake.requests) == 1 and not fake.accepted
+    session.expire_all()
+    paused = session.get(Campaign, campaign.id)
+    assert paused.status == CampaignStatus.PAUSED and "credentials" in paused.paused_reason
+    assert delivery_counts(session, campaign.id)[DS.QUEUED] == 6
+
+
+@pytest.mark.slow
+def test_faults_still_deliver_every_message_exactly_once(session, settings, database, topic, new_campaign):
+    campaign = _start(session, topic, new_campaign, count=400, batch_size=20)
+    mix = {"429": 0.15, "500": 0.10, "reset": 0.05}
+    with FakeSendGrid(fault_mix=mix, seed=7, reset_seconds=0.05, fractional_reset=True) as fake:
+        backend = _backend(settings, fake, backoff_base=0.01, max_attempts=8)
+        _drain(BatchRunner(database, settings, backend, worker="w"), campaign.id)
+    counts = Counter(m.delivery_id for m in fake.accepted)
+    assert len(counts) == 400 and set(counts.values()) == {1}
+    assert fake.early_requests == 0
+    assert {f.fault for f in fake.requests} >= {"429", "500", "reset"}
+    assert delivery_counts(session, campaign.id)[DS.ACCEPTED] == 400
