@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.auth import roles_required
 from engine.clock import now
 from engine.db import Base, request_session
+from engine.users import Role
 from engine.web import add_admin_nav
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
@@ -171,7 +172,7 @@ def _safe_cell(value: str) -> str:
 
 
 @bp.get("/")
-@roles_required()
+@roles_required(Role.EDITOR, Role.APPROVER)
 def index() -> str:
     criteria = AuditFilter.from_args(request.args)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
@@ -189,7 +190,7 @@ def index() -> str:
 
 
 @bp.get("/export.csv")
-@roles_required()
+@roles_required(Role.EDITOR, Role.APPROVER)
 def export() -> Response:
     criteria = AuditFilter.from_args(request.args)
     entries = find_entries(request_session(), criteria, limit=EXPORT_LIMIT)

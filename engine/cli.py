@@ -127,6 +127,7 @@ def init_app(app: Flask) -> None:
     from engine.doctor import doctor_command, health_command
     from engine.scheduler import scheduler_command
     from engine.serve import serve_command
+    from engine.users_cli import tokens_list  # noqa: F401  (adds users/tokens list, revoke…)
 
     for group in (db_group, users_group, tokens_group):
         app.cli.add_command(group)

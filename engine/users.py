@@ -165,3 +165,23 @@ def revoke_api_token(session: Session, token_id: int) -> ApiToken:
 
 def _token_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def list_users(session: Session) -> list[StaffUser]:
+    """Return every staff user, by address."""
+    return list(session.scalars(sa.select(StaffUser).order_by(StaffUser.email)))
+
+
+def deactivate_user(session: Session, email: str) -> StaffUser:
+    """Stop a staff user from signing in (their history stays); deactivating twice is harmless."""
+    user = session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"No staff user {email.strip()}.")
+    user.active = False
+    session.flush()
+    return user
+
+
+def list_api_tokens(session: Session) -> list[ApiToken]:
+    """Return every API token, newest first, revoked ones included."""
+    return list(session.scalars(sa.select(ApiToken).order_by(ApiToken.id.desc())))

@@ -12,8 +12,8 @@ def load_models() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the package's pages and commands."""
-    from subscribers import cli, import_views, public, suppression_views, topic_views, views
+    from subscribers import api, cli, import_views, public, suppression_views, topic_views, views
 
     load_models()
-    for module in (public, views, import_views, topic_views, suppression_views, cli):
+    for module in (public, views, import_views, topic_views, suppression_views, cli, api):
         module.init_app(app)

@@ -155,7 +155,9 @@ def campaign_counts(session: Session, campaigns: Sequence[Campaign]) -> dict[int
             sa.select(Delivery.campaign_id, sa.func.count())
             .where(Delivery.campaign_id.in_(ids), Delivery.status == DeliveryStatus.ACCEPTED)
             .group_by(Delivery.campaign_id)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     events: dict[int, dict[tuple[str, bool], tuple[int, int]]] = defaultdict(dict)
     for campaign_id, kind, machine, total, distinct in session.execute(

@@ -12,15 +12,18 @@ from campaigns.events.chart import STACK, timeline_chart
 from campaigns.events.reports import SERIES, campaign_report, recent_reports, report_csv_rows
 from engine.auth import roles_required
 from engine.db import request_session
+from engine.users import Role
 from engine.web import add_admin_nav
 
 bp = Blueprint("reports", __name__, url_prefix="/admin")
+#: Every staff role may read reports (admins hold every role).
+STAFF = (Role.EDITOR, Role.APPROVER)
 #: Spreadsheet programs run cells starting with these as formulas.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @bp.get("/campaigns/<int:campaign_id>/report")
-@roles_required()
+@roles_required(*STAFF)
 def campaign(campaign_id: int) -> str:
     report = campaign_report(request_session(), campaign_id)
     return render_template(
@@ -33,7 +36,7 @@ def campaign(campaign_id: int) -> str:
 
 
 @bp.get("/campaigns/<int:campaign_id>/report.csv")
-@roles_required()
+@roles_required(*STAFF)
 def campaign_csv(campaign_id: int) -> Response:
     report = campaign_report(request_session(), campaign_id)
     buffer = io.StringIO()
@@ -55,7 +58,7 @@ def _safe_cell(value: Any) -> Any:
 
 
 @bp.get("/reports")
-@roles_required()
+@roles_required(*STAFF)
 def dashboard() -> str:
     return render_template("reports/index.html", rows=recent_reports(request_session()))
 

@@ -164,7 +164,7 @@ def edit(issue_id: int) -> str:
 
 
 @bp.get("/<int:issue_id>/content")
-@roles_required()
+@roles_required(Role.EDITOR, Role.APPROVER)
 def load(issue_id: int) -> Response:
     return jsonify(editor_state(get_issue(request_session(), issue_id)))
 
@@ -181,7 +181,7 @@ def save(issue_id: int) -> Response:
 
 
 @bp.post("/<int:issue_id>/preview")
-@roles_required()
+@roles_required(Role.EDITOR, Role.APPROVER)
 def preview(issue_id: int) -> Response:
     issue = get_issue(request_session(), issue_id)
     payload = request.get_json(silent=True) or {}
@@ -190,7 +190,7 @@ def preview(issue_id: int) -> Response:
 
 
 @bp.post("/<int:issue_id>/compare")
-@roles_required()
+@roles_required(Role.EDITOR, Role.APPROVER)
 def compare(issue_id: int) -> Response:
     issue = get_issue(request_session(), issue_id)
     mine = (request.get_json(silent=True) or {}).get("content") or {}
@@ -213,7 +213,7 @@ def submit(issue_id: int) -> Response:
 
 
 @bp.get("/<int:issue_id>/review")
-@roles_required()
+@roles_required(Role.EDITOR, Role.APPROVER)
 def review(issue_id: int) -> str:
     session = request_session()
     issue = get_issue(session, issue_id)
@@ -246,7 +246,7 @@ def return_issue(issue_id: int) -> Response:
 
 
 @bp.get("/<int:issue_id>/history")
-@roles_required()
+@roles_required(Role.EDITOR, Role.APPROVER)
 def history(issue_id: int) -> str:
     session = request_session()
     issue = get_issue(session, issue_id)
@@ -256,7 +256,7 @@ def history(issue_id: int) -> str:
 
 
 @bp.get("/<int:issue_id>/diff")
-@roles_required()
+@roles_required(Role.EDITOR, Role.APPROVER)
 def diff(issue_id: int) -> str:
     session = request_session()
     issue = get_issue(session, issue_id)

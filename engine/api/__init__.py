@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response
 from flask_smorest import Api, Blueprint
+from werkzeug.exceptions import BadRequest, HTTPException, UnprocessableEntity
 
 from engine.api.auth import authenticate_request
+from engine.api.fields import ID_SCHEMA, IdConverter
+from engine.api.limits import limit_per_token, refuse_nul_characters
 from engine.api.schemas import ErrorSchema
-from engine.web import csrf
+from engine.web import csrf, error_response
 
 PREFIX = "/api/v1"
 
@@ -44,14 +47,37 @@ def init_app(app: Flask) -> None:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "An API token."}
     )
+    app.url_map.converters["id"] = IdConverter
+    api.register_converter(IdConverter, lambda _converter: dict(ID_SCHEMA))
     app.extensions["pinwheel.api"] = api
-    from engine.api import docs, idempotency  # noqa: F401  (models and docs routes)
+    from engine.api import docs, idempotency, tokens  # noqa: F401  (models and docs routes)
 
     docs.init_app(app)
+    tokens.init_app(app)
 
 
 def register(app: Flask, blueprint: Blueprint) -> None:
-    """Register an API blueprint: token authentication, no CSRF (bearer tokens, not cookies)."""
-    blueprint.before_request(authenticate_request)
-    csrf.exempt(blueprint)
+    """Register an API blueprint: token authentication, a rate per token, no CSRF (no cookies)."""
+    if not getattr(blueprint, "pinwheel_api_ready", False):
+        # A blueprint is set up once per process; every app built afterwards registers it as is.
+        blueprint.before_request(authenticate_request)
+        blueprint.before_request(refuse_nul_characters)
+        for error in (BadRequest, UnprocessableEntity):
+            blueprint.register_error_handler(error, _invalid_request)
+        limit_per_token(blueprint)
+        csrf.exempt(blueprint)
+        blueprint.pinwheel_api_ready = True  # type: ignore[attr-defined]
     app.extensions["pinwheel.api"].register_blueprint(blueprint)
+
+
+def _invalid_request(error: HTTPException) -> Response:
+    """Answer a body or query the schemas refused, with the problems per field as details."""
+    messages = getattr(error, "data", {}).get("messages")
+    status = error.code or 422
+    message = "The request is not valid; details list the problems per field."
+    return error_response(
+        status,
+        "validation_failed" if status == 422 else "bad_request",
+        message if messages else (error.description or message),
+        messages,
+    )

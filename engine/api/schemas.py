@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 
 class ErrorBodySchema(Schema):
@@ -20,8 +20,8 @@ class ErrorSchema(Schema):
 class CursorQuerySchema(Schema):
     """``?limit=&cursor=``: keyset pagination that stays fast on large tables."""
 
-    limit = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 500)
-    cursor = fields.String(load_default=None, allow_none=True)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
 
 
 def page_schema(item: type[Schema], name: str) -> type[Schema]:

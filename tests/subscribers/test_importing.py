@@ -74,7 +74,9 @@ def test_nine_thousand_good_rows_and_a_thousand_bad_ones(session: Session) -> No
     assert any("not a valid email address" in row["reason"] for row in rows)
     encoding = next(row for row in rows if row["reason"] == "not valid UTF-8")
     assert encoding["column"] == "First Name" and encoding["value"] == "Jos\ufffd"
-    subscriber = session.scalar(sa.select(Subscriber).where(Subscriber.email == "reader7@example.org"))
+    subscriber = session.scalar(
+        sa.select(Subscriber).where(Subscriber.email == "reader7@example.org")
+    )
     assert subscriber.name == "Pat Reader 7"
     assert subscriber.attributes == {"Role": "caseworker", "state": "OH"}
     again = _import(session, messy_file(9000, 200), [topic])
@@ -83,11 +85,11 @@ def test_nine_thousand_good_rows_and_a_thousand_bad_ones(session: Session) -> No
 
 def test_header_mapping_language_timezone_and_bad_values(session: Session) -> None:
     data = (
-        "E-mail,Name,Language,Time Zone,county\n"
-        "a@example.org,Ana,es,America/Chicago,Cook\n"
-        "b@example.org,Bo,klingon!,,\n"
-        "c@example.org,Cy,,Mars/Base,\n"
-    ).encode()
+        b"E-mail,Name,Language,Time Zone,county\n"
+        b"a@example.org,Ana,es,America/Chicago,Cook\n"
+        b"b@example.org,Bo,klingon!,,\n"
+        b"c@example.org,Cy,,Mars/Base,\n"
+    )
     report = io.StringIO()
     summary = _import(session, data, [], report)
     assert (summary.created, summary.errors) == (1, 2)
@@ -115,7 +117,10 @@ def test_import_never_resubscribes_the_unsubscribed_or_suppressed(session: Sessi
     assert left.status == SubscriberStatus.UNSUBSCRIBED
     statuses = {s.topic_id: s.status for s in opted_out.subscriptions}
     assert statuses == {other.id: "unsubscribed", topic.id: "confirmed"}
-    assert session.scalar(sa.select(Subscriber).where(Subscriber.email == "bounced@example.org")) is None
+    assert (
+        session.scalar(sa.select(Subscriber).where(Subscriber.email == "bounced@example.org"))
+        is None
+    )
 
 
 def test_formula_names_stored_as_written_and_escaped_on_export(session: Session) -> None:
@@ -133,7 +138,9 @@ def test_formula_names_stored_as_written_and_escaped_on_export(session: Session)
 
 addresses = st.sampled_from([f"p{n}@example.org" for n in range(8)])
 rows = st.lists(
-    st.tuples(addresses, st.sampled_from(["", "Ann", "=cmd", "Bo Li"]), st.sampled_from(["", "en", "es"])),
+    st.tuples(
+        addresses, st.sampled_from(["", "Ann", "=cmd", "Bo Li"]), st.sampled_from(["", "en", "es"])
+    ),
     max_size=20,
 )
 
@@ -166,7 +173,13 @@ def _snapshot(session: Session) -> list[tuple]:
     session.expire_all()
     people = session.scalars(sa.select(Subscriber).order_by(Subscriber.email))
     return [
-        (p.email, p.name, p.language, p.status, sorted((s.topic_id, s.status) for s in p.subscriptions))
+        (
+            p.email,
+            p.name,
+            p.language,
+            p.status,
+            sorted((s.topic_id, s.status) for s in p.subscriptions),
+        )
         for p in people
     ]
 
@@ -176,13 +189,17 @@ def test_cli_import_and_export(runner: FlaskCliRunner, session: Session, tmp_pat
     session.commit()
     source = tmp_path / "people.csv"
     source.write_bytes(messy_file(50, 2))
-    result = runner.invoke(args=["subscribers", "import", str(source), "--topic", "foster-care", "--json"])
+    result = runner.invoke(
+        args=["subscribers", "import", str(source), "--topic", "foster-care", "--json"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert (summary["created"], summary["errors"]) == (50, 10)
     assert len(Path(summary["error_report"]).read_text().splitlines()) == 11
     out = tmp_path / "out.csv"
-    result = runner.invoke(args=["subscribers", "export", "--topic", "foster-care", "--out", str(out)])
+    result = runner.invoke(
+        args=["subscribers", "export", "--topic", "foster-care", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     exported = list(csv.DictReader(out.open()))
     assert len(exported) == 50 and exported[0]["subscription_status"] == "confirmed"

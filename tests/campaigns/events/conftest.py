@@ -146,8 +146,11 @@ def post_events(client: FlaskClient, signer: SendGridSigner) -> Callable[..., Te
 
 
 def count_rows(session: Session, model: type[Any]) -> int:
+    """Count ``model``'s rows and end the read (SQLite: a reader must not block the app)."""
     session.expire_all()
-    return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
+    count = session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
+    session.rollback()
+    return count
 
 
 def stored_nothing(session: Session) -> bool:
@@ -156,7 +159,9 @@ def stored_nothing(session: Session) -> bool:
 
 def event_state(session: Session, delivery_id: int) -> str | None:
     session.expire_all()
-    return session.scalar(sa.select(Delivery.event_state).where(Delivery.id == delivery_id))
+    state = session.scalar(sa.select(Delivery.event_state).where(Delivery.id == delivery_id))
+    session.rollback()
+    return state
 
 
 def dsn_message(campaign_id: int, subscriber_id: int, recipient: str, *,

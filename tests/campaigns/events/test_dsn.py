@@ -43,6 +43,7 @@ def test_cli_ingests_a_hard_bounce_from_a_file(
     assert find_suppression(session, email).reason == SuppressionReason.BOUNCE
     assert event_state(session, delivery_id) == "bounced"
     assert email not in {row.email for row in session.execute(audience_select([topic_id]))}
+    session.rollback()
     again = runner.invoke(args=["events", "ingest-dsn", str(path)])
     assert "0 new event(s), 1 already known" in again.output
     assert count_rows(session, DeliveryEvent) == 1

@@ -20,8 +20,9 @@ SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 
 @pytest.fixture
 def staff(client: FlaskClient, session: Session, csrf_disabled) -> FlaskClient:
-    login(client, make_user(session, "editor"))
+    user = make_user(session, "editor")
     session.commit()
+    login(client, user)
     return client
 
 
@@ -75,8 +76,9 @@ def test_oversize_images_are_refused(staff: FlaskClient) -> None:
 
 def test_upload_needs_an_editor(client: FlaskClient, session: Session, csrf_disabled) -> None:
     assert _upload(client, PNG).status_code in (302, 401)
-    login(client, make_user(session, "approver"))
+    approver = make_user(session, "approver")
     session.commit()
+    login(client, approver)
     assert _upload(client, PNG).status_code == 403
 
 
