@@ -10,12 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import orjson
 import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
 
 from engine.clock import now
 from engine.db import Base, get_database
 from engine.migrate import load_models
-from tests.fakes.sendgrid_signing import SendGridSigner, sendgrid_batch
+from tests.fakes.sendgrid_signing import SendGridSigner, sendgrid_batch, sendgrid_event
 
 EVENTS = 5000
 TARGET_SECONDS = 2.0
@@ -41,76 +44,126 @@ def _private_postgres(server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def _seed(app: object) -> None:
+def _seed(app: Flask) -> None:
     """Create campaign 42 (sending) and its deliveries, so every event resolves."""
     from campaigns.issues.models import Issue
     from campaigns.sending.models import Campaign, Delivery
 
-    database = get_database(app)  # type: ignore[arg-type]
+    database = get_database(app)
     Base.metadata.drop_all(database.engine)
     Base.metadata.create_all(database.engine)
     with database.session() as session:
         session.add(Issue(id=1, slug="bench", title="Bench", layout="spotlight", content={}))
         session.flush()
-        session.add(Campaign(id=CAMPAIGN_ID, issue_id=1, issue_revision=1, name="Bench",
-                             status="sending", started_at=now()))  # fmt: skip
+        session.add(
+            Campaign(
+                id=CAMPAIGN_ID,
+                issue_id=1,
+                issue_revision=1,
+                name="Bench",
+                status="sending",
+                started_at=now(),
+            )
+        )
         session.flush()
         rows = [
-            {"id": FIRST_DELIVERY + i, "campaign_id": CAMPAIGN_ID, "address": f"reader{i}@example.org",
-             "status": "accepted", "attempts": 1, "last_error": "", "updated_at": now()}
+            {
+                "id": FIRST_DELIVERY + i,
+                "campaign_id": CAMPAIGN_ID,
+                "address": f"reader{i}@example.org",
+                "status": "accepted",
+                "attempts": 1,
+                "last_error": "",
+                "updated_at": now(),
+            }
             for i in range(EVENTS)
-        ]  # fmt: skip
+        ]
         session.execute(sa.insert(Delivery), rows)
 
 
-def _time_one(label: str, url: str) -> tuple[str, str, str]:
+def typical_batch(count: int) -> bytes:
+    """Serialise ``count`` events in a typical mix: 1% hard bounces, 1% unsubscribes."""
+    mix = ["processed"] * 30 + ["delivered"] * 30 + ["open"] * 25 + ["click"] * 8
+    mix += ["deferred"] * 5 + ["bounce", "unsubscribe"]
+    return orjson.dumps([sendgrid_event(mix[i % len(mix)], i) for i in range(count)])
+
+
+MIXES = (
+    ("SendGrid fake mix, 1 in 7 a new hard bounce", sendgrid_batch),
+    ("typical mix, 1% hard bounces", typical_batch),
+)
+
+
+def _post(client: FlaskClient, signer: SendGridSigner, body: bytes) -> tuple[float, float]:
+    """Return the seconds until the answer and until processing finished."""
+    headers = signer.headers(body, now())
+    started = time.perf_counter()
+    response = client.post(
+        "/webhooks/sendgrid", data=body, headers=headers, content_type="application/json"
+    )
+    answered = time.perf_counter() - started
+    # Closing runs the processing, as a WSGI server does once the answer is sent.
+    response.close()
+    if response.status_code != 200:
+        raise AssertionError(f"webhook answered {response.status_code}")
+    return answered, time.perf_counter() - started
+
+
+def _time_database(label: str, url: str) -> list[tuple[str, str, str]]:
     from engine.app import create_app
 
     signer = SendGridSigner()
-    body = sendgrid_batch(EVENTS)
+    rows = []
     with tempfile.TemporaryDirectory() as instance:
-        app = create_app(ENV="testing", DATABASE_URL=url, SECRET_KEY="bench", INSTANCE_PATH=instance,
-                         MAIL_BACKEND="memory", SENDGRID_WEBHOOK_PUBLIC_KEY=signer.public_key_b64)  # fmt: skip
+        app = create_app(
+            ENV="testing",
+            DATABASE_URL=url,
+            SECRET_KEY="bench",
+            INSTANCE_PATH=instance,
+            MAIL_BACKEND="memory",
+            SENDGRID_WEBHOOK_PUBLIC_KEY=signer.public_key_b64,
+        )
         load_models()
         client = app.test_client()
-        slowest = 0.0
-        for _ in range(ROUNDS):
-            _seed(app)
-            headers = signer.headers(body, now())
-            started = time.perf_counter()
-            response = client.post("/webhooks/sendgrid", data=body, headers=headers,
-                                   content_type="application/json", buffered=True)  # fmt: skip
-            slowest = max(slowest, time.perf_counter() - started)
-            _check(app, response.status_code)
+        for mix, build in MIXES:
+            body = build(EVENTS)
+            answer = total = 0.0
+            for _ in range(ROUNDS):
+                _seed(app)
+                answered, finished = _post(client, signer, body)
+                answer, total = max(answer, answered), max(total, finished)
+                _check(app)
+            size = f"{len(body) / 2**20:.2f} MiB"
+            name = f"sendgrid webhook {EVENTS:,} events ({size}, {mix}), {label}"
+            rows.append((f"{name}: answer", f"{answer * 1000:.0f} ms", "< 0.5 s"))
+            rows.append(
+                (f"{name}: end to end", f"{total * 1000:.0f} ms", f"< {TARGET_SECONDS:.0f} s")
+            )
         get_database(app).dispose()
-    return (
-        f"sendgrid webhook end to end, {EVENTS:,} events ({len(body) / 2**20:.2f} MiB), {label}",
-        f"{slowest * 1000:.0f} ms",
-        f"< {TARGET_SECONDS:.0f} s",
-    )
+    return rows
 
 
-def _check(app: object, status: int) -> None:
+def _check(app: Flask) -> None:
     from campaigns.events.models import DeliveryEvent, WebhookBatch
 
-    with get_database(app).session() as session:  # type: ignore[arg-type]
+    with get_database(app).session() as session:
         stored = session.scalar(sa.select(sa.func.count()).select_from(DeliveryEvent))
         pending = session.scalar(sa.select(sa.func.count()).select_from(WebhookBatch))
-    if status != 200 or stored != EVENTS or pending:
-        raise AssertionError(f"status {status}, {stored} events stored, {pending} batches pending")
+    if stored != EVENTS or pending:
+        raise AssertionError(f"{stored} events stored, {pending} batches pending")
 
 
 def run() -> list[tuple[str, str, str]]:
-    """Post a signed 5,000-event batch through the app; report the slowest round per database.
+    """Post signed 5,000-event batches through the app; report the slowest round of each.
 
     PostgreSQL is measured too when ``PINWHEEL_BENCH_POSTGRES_URL`` names a server.
     """
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        rows.append(_time_one("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}"))
+        rows += _time_database("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}")
     if server := os.environ.get("PINWHEEL_BENCH_POSTGRES_URL", ""):
         with _private_postgres(server) as url:
-            rows.append(_time_one("PostgreSQL", url))
+            rows += _time_database("PostgreSQL", url)
     return rows
 
 

@@ -46,3 +46,16 @@ def init_app(app: Flask) -> None:
     tracking_public.init_app(app)
     report_views.init_app(app)
     app.cli.add_command(events_cli.events_group)
+    _init_api(app)
+
+
+def _init_api(app: Flask) -> None:
+    """Register the package's JSON API resources and the ``issues`` commands."""
+    from campaigns.events import api as events_api
+    from campaigns.issues import api as issues_api
+    from campaigns.issues import cli as issues_cli
+    from campaigns.observances import api as observances_api
+    from campaigns.sending import api as sending_api
+
+    for module in (issues_api, sending_api, observances_api, events_api, issues_cli):
+        module.init_app(app)

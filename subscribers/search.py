@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from subscribers.models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
@@ -43,7 +44,8 @@ def _text_condition(session: Session, query: str) -> sa.ColumnElement[bool]:
     if equals and key.strip():
         if session.get_bind().dialect.name == "postgresql":
             # Containment uses the GIN index on attributes; ->> equality would scan.
-            return Subscriber.attributes.contains({key.strip(): value.strip()})
+            attributes = sa.type_coerce(Subscriber.attributes, postgresql.JSONB)
+            return attributes.contains({key.strip(): value.strip()})
         return Subscriber.attributes[key.strip()].as_string() == value.strip()
     prefix = _escape_like(query.strip().lower()) + "%"
     by_email = Subscriber.email.like(prefix, escape="\\")

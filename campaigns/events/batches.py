@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from campaigns.events.guard import GuardTrip, alert_staff, enforce_guard_rails
 from campaigns.events.ingest import IngestResult, ingest_events
 from campaigns.events.models import WebhookBatch
+from engine.clock import now
 from engine.config import Settings
 from engine.db import Database
 from engine.delivery.sendgrid_webhook import PayloadError, parse_events
@@ -91,17 +93,24 @@ def _note_failure(database: Database, batch_id: int, error: Exception) -> None:
         )
 
 
-def pending_batch_ids(session: Session, limit: int = 100) -> list[int]:
+def pending_batch_ids(
+    session: Session, *, min_age_seconds: float = 0, limit: int = 100
+) -> list[int]:
     """Return the ids of stored batches not processed yet, oldest first."""
-    return list(session.scalars(sa.select(WebhookBatch.id).order_by(WebhookBatch.id).limit(limit)))
+    query = sa.select(WebhookBatch.id).order_by(WebhookBatch.id).limit(limit)
+    if min_age_seconds:
+        cutoff = now() - timedelta(seconds=min_age_seconds)
+        query = query.where(WebhookBatch.received_at < cutoff)
+    return list(session.scalars(query))
 
 
-def process_pending_batches(database: Database, settings: Settings) -> int:
-    """Process every batch left pending (after a crash or a failure); return how many."""
+def process_pending_batches(
+    database: Database, settings: Settings, *, min_age_seconds: float = 0
+) -> int:
+    """Process batches left pending (after a crash or a failure); return how many were done.
+
+    ``min_age_seconds`` leaves alone batches that the web process is probably handling now.
+    """
     with database.session() as session:
-        ids = pending_batch_ids(session, limit=10_000)
-    done = 0
-    for batch_id in ids:
-        if run_batch(database, settings, batch_id) is not None:
-            done += 1
-    return done
+        ids = pending_batch_ids(session, min_age_seconds=min_age_seconds, limit=10_000)
+    return sum(1 for batch_id in ids if run_batch(database, settings, batch_id) is not None)

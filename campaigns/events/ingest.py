@@ -8,8 +8,10 @@ suppression calls only for addresses not already suppressed.
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,14 +37,32 @@ _events = DeliveryEvent.__table__
 _deliveries = Delivery.__table__
 _CHUNK = 1000
 _TEXT_LIMIT = 2000
+#: Length of ``delivery_event.provider_event_id``; longer ids are stored as a hash.
+_KEY_LIMIT = 100
 #: Provider fields worth keeping with an event; the address, IP and user agent are left out.
 PAYLOAD_KEYS = frozenset(
     {
-        "event", "timestamp", "sg_event_id", "sg_message_id", "type", "status", "attempt",
-        "category", "campaign_id", "delivery_id", "sg_machine_open", "bounce_classification",
-        "asm_group_id", "tls", "url_offset", "Action", "Status", "Remote-MTA", "Reporting-MTA",
+        "event",
+        "timestamp",
+        "sg_event_id",
+        "sg_message_id",
+        "type",
+        "status",
+        "attempt",
+        "category",
+        "campaign_id",
+        "delivery_id",
+        "sg_machine_open",
+        "bounce_classification",
+        "asm_group_id",
+        "tls",
+        "url_offset",
+        "Action",
+        "Status",
+        "Remote-MTA",
+        "Reporting-MTA",
     }
-)  # fmt: skip
+)
 _RANK = {state.value: rank for rank, state in enumerate(STATE_ORDER)}
 _STORED_RANK = sa.case(_RANK, value=_deliveries.c.event_state, else_=-1)
 
@@ -97,7 +117,8 @@ def ingest_events(
     ignored and actions use the delivery's address, so a forged report cannot name anyone.
     """
     result = IngestResult(received=len(events))
-    unique = list({event.provider_event_id: event for event in reversed(events)}.values())[::-1]
+    keyed = (_short_key(event) for event in reversed(events))
+    unique = list({event.provider_event_id: event for event in keyed}.values())[::-1]
     targets = resolve_targets(session, unique)
     if require_delivery:
         known = [e for e in unique if targets[e.provider_event_id].delivery_id is not None]
@@ -113,9 +134,20 @@ def ingest_events(
         for event in fresh
         if (campaign_id := targets[event.provider_event_id].campaign_id) is not None
     }
-    for event in fresh:
-        metrics.WEBHOOK_EVENTS.labels(kind=event.kind.value).inc()
+    _count_kinds(fresh)
     return result
+
+
+def _count_kinds(events: Sequence[ProviderEvent]) -> None:
+    for kind, count in Counter(event.kind.value for event in events).items():
+        metrics.WEBHOOK_EVENTS.labels(kind=kind).inc(count)
+
+
+def _short_key(event: ProviderEvent) -> ProviderEvent:
+    if len(event.provider_event_id) <= _KEY_LIMIT:
+        return event
+    digest = hashlib.sha256(event.provider_event_id.encode()).hexdigest()[:32]
+    return replace(event, provider_event_id=f"long:{digest}")
 
 
 def resolve_targets(session: Session, events: Sequence[ProviderEvent]) -> dict[str, Target]:
@@ -193,7 +225,7 @@ def _insert_events(
 
 def _row(event: ProviderEvent, target: Target, received: Any) -> dict[str, Any]:
     return {
-        "provider_event_id": event.provider_event_id[:100],
+        "provider_event_id": event.provider_event_id,
         "campaign_id": target.campaign_id,
         "delivery_id": target.delivery_id,
         "kind": event.kind.value,
@@ -224,7 +256,7 @@ def _advance_states(
         for chunk in _chunks(sorted(ids)):
             session.execute(
                 sa.update(_deliveries)
-                .where(_deliveries.c.id.in_(chunk), _STORED_RANK < _RANK[state])
+                .where(_deliveries.c.id.in_(chunk), _RANK[state] > _STORED_RANK)
                 .values(event_state=state)
             )
 

@@ -35,26 +35,16 @@ def _public_key(b64_der: str) -> ec.EllipticCurvePublicKey:
 @bp.post("/sendgrid")
 def sendgrid() -> Response:
     """Verify the signature over the raw body, keep the batch, answer, then process it."""
-    configured = get_settings().SENDGRID_WEBHOOK_PUBLIC_KEY
-    if not configured:
-        return error_response(
-            503, "not_configured", "Set PINWHEEL_SENDGRID_WEBHOOK_PUBLIC_KEY to accept events."
-        )
-    try:
-        key = _public_key(configured)
-    except WebhookConfigError as error:
-        return error_response(
-            503, "not_configured", f"PINWHEEL_SENDGRID_WEBHOOK_PUBLIC_KEY: {error}"
-        )
+    key = _configured_key()
+    if isinstance(key, Response):
+        return key
     body = request.get_data(cache=False)
+    signature, timestamp = (
+        request.headers.get(SIGNATURE_HEADER),
+        request.headers.get(TIMESTAMP_HEADER),
+    )
     try:
-        verify_signature(
-            key,
-            body,
-            request.headers.get(SIGNATURE_HEADER),
-            request.headers.get(TIMESTAMP_HEADER),
-            now=now(),
-        )
+        verify_signature(key, body, signature, timestamp, now=now())
     except SignatureError as error:
         return error_response(error.status, "bad_signature", error.reason)
     if not body.lstrip().startswith(b"["):
@@ -66,6 +56,19 @@ def sendgrid() -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     response.call_on_close(partial(_process_after_response, app, batch_id))
     return response
+
+
+def _configured_key() -> ec.EllipticCurvePublicKey | Response:
+    configured = get_settings().SENDGRID_WEBHOOK_PUBLIC_KEY
+    if not configured:
+        return error_response(
+            503, "not_configured", "Set PINWHEEL_SENDGRID_WEBHOOK_PUBLIC_KEY to accept events."
+        )
+    try:
+        return _public_key(configured)
+    except WebhookConfigError as error:
+        message = f"PINWHEEL_SENDGRID_WEBHOOK_PUBLIC_KEY is unusable: {error}."
+        return error_response(503, "not_configured", message)
 
 
 def _process_after_response(app: Flask, batch_id: int) -> None:

@@ -45,6 +45,8 @@ from subscribers.models import Topic
 
 bp = Blueprint("editor", __name__, url_prefix="/admin/issues")
 _BLOCK_PATH = re.compile(r"blocks\[(\d+)\]")
+#: The block field a check result is about, so the editor can focus it.
+_CHECK_FIELDS = {"image_alt": "alt", "citation_undefined": "refs"}
 
 
 def problems_as_checks(data: dict[str, Any], details: list[dict[str, str]]) -> list[dict[str, Any]]:
@@ -67,6 +69,7 @@ def problems_as_checks(data: dict[str, Any], details: list[dict[str, str]]) -> l
                 "severity": "error",
                 "block_id": block_id,
                 "message": f"{field} {problem['message']}",
+                "field": field.rsplit(".", 1)[-1],
             }
         )
     return checks
@@ -87,7 +90,13 @@ def preview_payload(settings: Settings, issue: Issue, data: dict[str, Any]) -> d
             return {"html": "", "text": "", "checks": problems, "valid": False}
     rendered = render_issue(content, render_context(settings, issue.slug))
     checks = [
-        {"code": c.code, "severity": str(c.severity), "message": c.message, "block_id": c.block_id}
+        {
+            "code": c.code,
+            "severity": str(c.severity),
+            "message": c.message,
+            "block_id": c.block_id,
+            "field": _CHECK_FIELDS.get(c.code),
+        }
         for c in rendered.checks
     ]
     return {

@@ -31,6 +31,9 @@ MAX_ATTEMPTS = 5
 #: Back-off for a transient failure the provider gave no retry time for.
 DEFAULT_RETRY = timedelta(minutes=2)
 
+#: Ids per ``IN (…)`` list: well under SQLite's bound-parameter limit.
+_ID_CHUNK = 500
+
 _d = Delivery.__table__
 _b = Batch.__table__
 _c = Campaign.__table__
@@ -60,7 +63,9 @@ def claim_next_batch(
     return None if claimed is None else (batch_id, claimed)
 
 
-def claim_batch(session: Session, batch_id: int, *, worker: str, lease_until: datetime) -> int | None:
+def claim_batch(
+    session: Session, batch_id: int, *, worker: str, lease_until: datetime
+) -> int | None:
     """Claim ``batch_id`` if it is queued and its campaign is sending; return the campaign id.
 
     The lease says how long the claim holds: recovery may take an expired claim back.
@@ -120,7 +125,7 @@ def read_recipients(session: Session, batch_id: int, status: DeliveryStatus) -> 
 
 
 def mark_submitting(session: Session, batch_id: int, *, worker: str, lease_until: datetime) -> bool:
-    """Move our claimed batch to ``submitting``; False if the claim was lost or the campaign stopped.
+    """Move our claimed batch to ``submitting``; False if our claim was lost or sending stopped.
 
     The caller commits this before calling the provider: after a crash, ``submitting`` is the
     record that the provider may already have the messages.
@@ -164,8 +169,13 @@ def record_results(
     permanent = [r for r in results if r.status is ResultStatus.FAILED_PERMANENT]
     _write_accepted(session, accepted, at)
     _write_transient(session, transient, at)
-    _write_simple(session, [r.delivery_id for r in permanent], DeliveryStatus.FAILED_PERMANENT, at,
-                  errors={r.delivery_id: r.error or "" for r in permanent})
+    _write_simple(
+        session,
+        [r.delivery_id for r in permanent],
+        DeliveryStatus.FAILED_PERMANENT,
+        at,
+        errors={r.delivery_id: r.error or "" for r in permanent},
+    )
     _write_simple(session, list(uncertain), DeliveryStatus.UNCERTAIN, at, errors={})
     session.execute(
         sa.update(_b)
@@ -183,7 +193,26 @@ _OPEN = sa.or_(
 
 
 def _write_accepted(session: Session, results: Sequence[SendResult], at: datetime) -> None:
-    if not results:
+    by_message_id: dict[str | None, list[int]] = {}
+    for result in results:
+        by_message_id.setdefault(result.provider_message_id, []).append(result.delivery_id)
+    shared = {key: ids for key, ids in by_message_id.items() if len(ids) > 1}
+    # SendGrid answers a whole request with one X-Message-Id: one UPDATE per request then
+    # beats an executemany of a thousand single-row updates by an order of magnitude.
+    for message_id, ids in shared.items():
+        for start in range(0, len(ids), _ID_CHUNK):
+            session.execute(
+                sa.update(_d)
+                .where(_d.c.id.in_(ids[start : start + _ID_CHUNK]), _OPEN)
+                .values(
+                    status=DeliveryStatus.ACCEPTED,
+                    provider_message_id=message_id,
+                    accepted_at=at,
+                    updated_at=at,
+                )
+            )
+    single = [r for r in results if r.provider_message_id not in shared]
+    if not single:
         return
     statement = (
         sa.update(_d)
@@ -196,7 +225,7 @@ def _write_accepted(session: Session, results: Sequence[SendResult], at: datetim
         )
     )
     session.execute(
-        statement, [{"did": r.delivery_id, "pmid": r.provider_message_id} for r in results]
+        statement, [{"did": r.delivery_id, "pmid": r.provider_message_id} for r in single]
     )
 
 

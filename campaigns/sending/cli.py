@@ -17,7 +17,6 @@ from campaigns.sending.dispatch import dispatch_campaign, recover_and_dispatch, 
 from campaigns.sending.progress import Progress, campaign_progress, list_campaigns
 from campaigns.sending.progress import uncertain_recipients as list_uncertain
 from campaigns.sending.recovery import resend_uncertain
-from campaigns.sending.worker import run_worker
 from campaigns.sending.service import (
     cancel_campaign,
     create_campaign,
@@ -26,6 +25,7 @@ from campaigns.sending.service import (
     resume_campaign,
     send_now,
 )
+from campaigns.sending.worker import run_worker
 from engine.cli import FeatureGroup, fail
 from engine.db import Database, get_database
 from engine.executor import Executor
@@ -133,8 +133,19 @@ def uncertain_command(campaign_id: int, as_json: bool) -> None:
     with get_database().session() as session:
         rows = list_uncertain(session, campaign_id)
     if as_json:
-        click.echo(json.dumps([{"delivery_id": r.delivery_id, "subscriber_id": r.subscriber_id,
-                                "address": r.address} for r in rows], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "delivery_id": r.delivery_id,
+                        "subscriber_id": r.subscriber_id,
+                        "address": r.address,
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
         return
     for row in rows:
         click.echo(f"{row.delivery_id:>9}  {row.address}")
@@ -179,7 +190,8 @@ def _deliver(campaign_id: int) -> None:
 
 
 def _run_with_progress(database: Database, campaign_id: int, executor: Executor) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
 
     settings = get_settings()
     thread = threading.Thread(

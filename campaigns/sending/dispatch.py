@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from campaigns.sending.models import Batch, BatchStatus, Campaign, CampaignStatus, Delivery
-from campaigns.sending.models import DeliveryStatus as DS
+from campaigns.sending.models import DeliveryStatus as Ds
 from campaigns.sending.recovery import finish_if_complete, recover
 from campaigns.sending.runner import BatchRunner
 from engine.clock import now
@@ -34,7 +34,9 @@ class CampaignWorker:
     campaign_id: int | None
 
     @classmethod
-    def build(cls, database: Database, settings: Settings, campaign_id: int | None) -> CampaignWorker:
+    def build(
+        cls, database: Database, settings: Settings, campaign_id: int | None
+    ) -> CampaignWorker:
         return cls(BatchRunner(database, settings, backend_from_settings(settings)), campaign_id)
 
     def step(self) -> bool:
@@ -66,7 +68,7 @@ def run_campaign(
 def _has_open_work(database: Database, campaign_id: int | None) -> bool:
     with database.session() as session:
         recover(session)
-        open_states = (DS.QUEUED, DS.CLAIMED, DS.SUBMITTING, DS.FAILED_TRANSIENT)
+        open_states = (Ds.QUEUED, Ds.CLAIMED, Ds.SUBMITTING, Ds.FAILED_TRANSIENT)
         query = (
             sa.select(Delivery.id)
             .join(Campaign, Campaign.id == Delivery.campaign_id)

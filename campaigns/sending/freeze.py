@@ -1,4 +1,4 @@
-"""Freeze a campaign's audience into deliveries and cut them into batches, all inside the database."""
+"""Freeze a campaign's audience into deliveries and cut them into batches, inside the database."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ def freeze_audience(session: Session, campaign: Campaign, batch_size: int) -> in
     session.execute(_insert_audience(session, campaign))
     cut_batches(session, campaign.id, batch_size)
     total = session.scalar(
-        sa.select(sa.func.count()).select_from(_deliveries).where(
-            _deliveries.c.campaign_id == campaign.id
-        )
+        sa.select(sa.func.count())
+        .select_from(_deliveries)
+        .where(_deliveries.c.campaign_id == campaign.id)
     )
     campaign.recipients = total or 0
     session.flush()

@@ -22,6 +22,7 @@ from campaigns.sending.service import get_campaign
 from engine.clock import now
 from engine.errors import Conflict
 
+_OPEN_STATES = [s.value for s in DeliveryStatus if s not in TERMINAL_DELIVERY_STATUSES]
 _d = Delivery.__table__
 _b = Batch.__table__
 _c = Campaign.__table__
@@ -138,6 +139,15 @@ def delivery_counts(session: Session, campaign_id: int) -> dict[DeliveryStatus, 
 
 def finish_if_complete(session: Session, campaign_id: int) -> bool:
     """Mark a sending campaign ``sent`` when every delivery is terminal and the books balance."""
+    # Called after every batch: an indexed "anything still open?" probe keeps that cheap, and
+    # the full count runs only once the campaign looks finished.
+    still_open = session.scalar(
+        sa.select(_d.c.id)
+        .where(_d.c.campaign_id == campaign_id, _d.c.status.in_(_OPEN_STATES))
+        .limit(1)
+    )
+    if still_open is not None:
+        return False
     counts = delivery_counts(session, campaign_id)
     if any(counts[status] for status in DeliveryStatus if status not in TERMINAL_DELIVERY_STATUSES):
         return False
@@ -165,7 +175,7 @@ def finish_if_complete(session: Session, campaign_id: int) -> bool:
 
 
 def resend_uncertain(session: Session, campaign_id: int) -> int:
-    """Queue the campaign's uncertain deliveries again (staff accept that some may get two copies)."""
+    """Queue the uncertain deliveries again (staff accept that some may receive two copies)."""
     campaign = get_campaign(session, campaign_id)
     if campaign.status == CampaignStatus.CANCELLED:
         raise Conflict(f"Campaign {campaign_id} was cancelled; nothing is resent.")

@@ -7,6 +7,7 @@ delivered twice finds the batch no longer ``queued`` and does nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -73,7 +74,9 @@ class BatchRunner:
     def run_batch(self, batch_id: int) -> bool:
         """Deliver ``batch_id`` if it is still queued; return whether this call delivered it."""
         with self.database.session() as session:
-            campaign_id = claim_batch(session, batch_id, worker=self.worker, lease_until=self._lease())
+            campaign_id = claim_batch(
+                session, batch_id, worker=self.worker, lease_until=self._lease()
+            )
             claim = None if campaign_id is None else self._read(session, campaign_id, batch_id)
         return claim is not None and self._deliver(batch_id, *claim)
 
@@ -102,7 +105,9 @@ class BatchRunner:
         campaign_id = builder.campaign.id
         hand_over = self._prepare(builder, recipients)
         with self.database.session() as session:
-            if not mark_submitting(session, batch_id, worker=self.worker, lease_until=self._lease()):
+            if not mark_submitting(
+                session, batch_id, worker=self.worker, lease_until=self._lease()
+            ):
                 release_batch(session, batch_id, worker=self.worker, source=BatchStatus.CLAIMED)
                 return False
         # Committed above: from here a crash leaves "submitting", which recovery turns into
@@ -136,7 +141,6 @@ class BatchRunner:
         reason = CREDENTIALS_REFUSED.format(backend=self.backend.name)
         with self.database.session() as session:
             release_batch(session, batch_id, worker=self.worker, source=BatchStatus.SUBMITTING)
-            try:
+            # Another thread may have paused it first, or staff cancelled it meanwhile.
+            with contextlib.suppress(Conflict):
                 pause_campaign(session, campaign_id, reason)
-            except Conflict:
-                pass  # another thread paused it first, or staff cancelled it meanwhile

@@ -1,4 +1,4 @@
-"""Campaign lifecycle: create (freeze the content), start by compare-and-set, pause, resume, cancel."""
+"""Campaign lifecycle: create (freezing the content), start by compare-and-set, pause, cancel."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Express a batch as SendGrid's template + substitutions: one shared body, small per-recipient values.
+"""Express a batch as SendGrid's template + substitutions: one body, small per-recipient values.
 
 A 1,000-recipient batch then costs one request of a few hundred kilobytes instead of 1,000
 personalized 27 KB bodies. SendGrid substitutes the same value into the HTML and the text

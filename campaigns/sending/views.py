@@ -50,7 +50,9 @@ def progress_json(campaign_id: int) -> Response:
     return jsonify(campaign_progress(request_session(), campaign_id).as_json())
 
 
-def _act(campaign_id: int, action: Callable[[], object], message: str, *, run: bool) -> WerkzeugResponse:
+def _act(
+    campaign_id: int, action: Callable[[], object], message: str, *, run: bool
+) -> WerkzeugResponse:
     session = request_session()
     action()
     session.commit()

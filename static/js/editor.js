@@ -65,6 +65,7 @@ function field(label, control, hint) {
 
 function bound(obj, key, { type = "text", multiline = false, required = false, parse } = {}) {
   const control = multiline ? el("textarea", { rows: 4 }) : el("input", { type });
+  control.dataset.key = key;
   if (required) control.setAttribute("aria-required", "true");
   control.value = obj[key] ?? "";
   control.addEventListener("input", () => {
@@ -76,6 +77,7 @@ function bound(obj, key, { type = "text", multiline = false, required = false, p
 
 function select(obj, key, options, parse = (v) => v) {
   const control = el("select");
+  control.dataset.key = key;
   for (const [value, label] of options) control.append(el("option", { value, text: label }));
   control.value = String(obj[key] ?? options[0][0]);
   control.addEventListener("change", () => { obj[key] = parse(control.value); changed(); });
@@ -84,7 +86,7 @@ function select(obj, key, options, parse = (v) => v) {
 
 function checkbox(obj, key, label) {
   const id = `c${++uid}`;
-  const box = el("input", { type: "checkbox", id });
+  const box = el("input", { type: "checkbox", id, "data-key": key });
   box.checked = Boolean(obj[key]);
   box.addEventListener("change", () => { obj[key] = box.checked; changed(); });
   return el("div", { class: "field check" }, box, el("label", { for: id, text: label }));
@@ -158,7 +160,7 @@ function rowEditor(block, kind) {
 }
 
 function refsControl(row) {
-  const control = el("input", { type: "text", inputmode: "numeric" });
+  const control = el("input", { type: "text", inputmode: "numeric", "data-key": "refs" });
   control.value = (row.refs || []).join(", ");
   control.addEventListener("input", () => { row.refs = refsParse(control.value); changed(); });
   return control;
@@ -253,11 +255,13 @@ function renderBlocks() {
   markBlocks(lastPreview.checks || []);
 }
 
-function focusBlock(blockId, control = false) {
+function focusBlock(blockId, control = false, key = null) {
   const card = $(`[data-block-id="${CSS.escape(blockId)}"]`);
   if (!card) return;
-  card.scrollIntoView({ block: "center" });
-  const target = control ? $("input, textarea, select", $(".block-body", card)) || card : card;
+  const body = $(".block-body", card);
+  const named = key ? $(`[data-key="${CSS.escape(key)}"]`, body) : null;
+  const target = named || (control ? $("input, textarea, select", body) : null) || card;
+  target.scrollIntoView({ block: "center" });
   target.focus();
 }
 
@@ -501,7 +505,7 @@ function showChecks(checks) {
     const item = el("li", { class: `check check-${check.severity}`, "data-code": check.code },
       el("strong", { text: check.severity === "error" ? "Error" : "Warning" }), `: ${check.message}`);
     if (check.block_id) {
-      item.append(" ", el("button", { type: "button", class: "link-button", text: `Go to block ${check.block_id}`, onclick: () => focusBlock(check.block_id, true) }));
+      item.append(" ", el("button", { type: "button", class: "link-button", text: `Go to block ${check.block_id}`, onclick: () => focusBlock(check.block_id, true, check.field) }));
     }
     list.append(item);
   }

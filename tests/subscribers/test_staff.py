@@ -169,13 +169,13 @@ def test_import_upload_progress_and_error_report(
         content_type="multipart/form-data",
     )  # fmt: skip
     assert response.status_code == 302
-    job = session.scalar(sa.select(ImportJob))
-    app.extensions["subscribers.import_threads"][job.id].join(timeout=30)
+    job_id = session.scalar(sa.select(ImportJob.id))
     session.commit()
+    app.extensions["subscribers.import_threads"][job_id].join(timeout=30)
     page = editor.get(response.headers["Location"]).get_data(as_text=True)
     assert "<progress" in page and "finished" in page
     session.expire_all()
-    job = session.get(ImportJob, job.id)
+    job = session.get(ImportJob, job_id)
     assert (job.created, job.skipped, job.errors, job.percent) == (1, 1, 1, 100)
     session.commit()
     report = editor.get(f"/admin/subscribers/import/{job.id}/errors.csv")

@@ -53,8 +53,12 @@ def make_campaign(
 ) -> Campaign:
     """Create a campaign (sending by default) of a fresh issue."""
     n = next(_numbers)
-    issue = Issue(slug=f"events-issue-{n}", title=f"Issue {n}", layout="spotlight",
-                  content=dict(SPOTLIGHT_000))  # fmt: skip
+    issue = Issue(
+        slug=f"events-issue-{n}",
+        title=f"Issue {n}",
+        layout="spotlight",
+        content=dict(SPOTLIGHT_000),
+    )
     session.add(issue)
     session.flush()
     campaign = Campaign(
@@ -106,8 +110,9 @@ def audience_fixture(session: Session, count: int = 3) -> tuple[Any, list[Subscr
     return topic, readers
 
 
-def event(kind: str, delivery_id: int | None, campaign_id: int | None, email: str,
-          n: int, **fields: Any) -> dict[str, Any]:  # fmt: skip
+def event(
+    kind: str, delivery_id: int | None, campaign_id: int | None, email: str, n: int, **fields: Any
+) -> dict[str, Any]:
     """Build one SendGrid event element about a delivery."""
     element: dict[str, Any] = {
         "email": email,
@@ -164,8 +169,15 @@ def event_state(session: Session, delivery_id: int) -> str | None:
     return state
 
 
-def dsn_message(campaign_id: int, subscriber_id: int, recipient: str, *,
-                status: str = "5.1.1", action: str = "failed", secret: str = SECRET) -> bytes:  # fmt: skip
+def dsn_message(
+    campaign_id: int,
+    subscriber_id: int,
+    recipient: str,
+    *,
+    status: str = "5.1.1",
+    action: str = "failed",
+    secret: str = SECRET,
+) -> bytes:
     """Build a Postfix-style DSN about the message Pinwheel sent to ``recipient``."""
     message_id = make_message_id(campaign_id, subscriber_id, secret, DOMAIN)
     return f"""\

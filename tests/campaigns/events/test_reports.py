@@ -30,7 +30,7 @@ def _reported_campaign(session: Session, settings: Settings, post_events: Callab
         event("bounce", ids[3], campaign.id, mails[3], 3, type="bounce"),
         event("open", ids[0], campaign.id, mails[0], 4),
         event("open", ids[1], campaign.id, mails[1], 5, sg_machine_open=True),
-        event("click", ids[0], campaign.id, mails[0], 6, url="=HYPERLINK(\"https://x\")"),
+        event("click", ids[0], campaign.id, mails[0], 6, url='=HYPERLINK("https://x")'),
         event("unsubscribe", ids[2], campaign.id, mails[2], 7),
     ]
     assert post_events(elements).status_code == 200
@@ -81,7 +81,7 @@ def test_csv_export(session: Session, settings: Settings, post_events, client: F
     assert ["summary", "Bounced", "1", "0.2500 of accepted"] in rows
     assert ["link redirect clicks", "https://www.childwelfare.gov/", "0", ""] in rows
     # A cell a spreadsheet would run as a formula is neutralised.
-    assert ["link provider clicks", "'=HYPERLINK(\"https://x\")", "1", ""] in rows
+    assert ["link provider clicks", '\'=HYPERLINK("https://x")', "1", ""] in rows
 
 
 def test_dashboard_compares_recent_campaigns(

@@ -76,8 +76,11 @@ def test_wrong_key_is_rejected(session: Session, post_events: Callable) -> None:
 def test_missing_headers_are_rejected(session: Session, post_events: Callable, signer) -> None:
     body = orjson.dumps([event("delivered", 1, 1, "a@example.org", 1)])
     signed = signer.headers(body, now())
-    for headers in ({}, {SIGNATURE_HEADER: signed[SIGNATURE_HEADER]},
-                    {TIMESTAMP_HEADER: signed[TIMESTAMP_HEADER]}):  # fmt: skip
+    for headers in (
+        {},
+        {SIGNATURE_HEADER: signed[SIGNATURE_HEADER]},
+        {TIMESTAMP_HEADER: signed[TIMESTAMP_HEADER]},
+    ):
         assert post_events(body, headers).status_code == 401
     assert stored_nothing(session)
 
@@ -219,7 +222,7 @@ def test_qualifying_drop_suppresses_and_other_drops_only_count(
 def test_event_naming_another_campaigns_delivery_is_not_linked(
     session: Session, post_events
 ) -> None:
-    campaign_id, delivery_id, email = _one_delivery(session)
+    _, delivery_id, email = _one_delivery(session)
     other = make_campaign(session)
     session.commit()
     assert post_events([event("delivered", delivery_id, other.id, email, 1)]).status_code == 200

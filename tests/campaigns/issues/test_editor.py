@@ -82,6 +82,7 @@ def test_two_concurrent_saves_give_a_conflict_not_a_lost_edit(
     session.expire_all()
     assert session.get(Issue, issue_id).title == "Tab one"
     assert session.query(IssueRevision).filter_by(issue_id=issue_id).count() == 2
+    session.rollback()
     compare = editor_client.post(
         f"/admin/issues/{issue_id}/compare",
         json={"content": basic(title="Tab two")},

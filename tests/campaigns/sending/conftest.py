@@ -1,4 +1,4 @@
-"""Builders for the send pipeline's tests: an issue that passes the checks, an audience, a campaign."""
+"""Builders for the send pipeline's tests: a sendable issue, an audience, a campaign."""
 
 from __future__ import annotations
 
@@ -77,14 +77,22 @@ def bulk_audience(session: Session, topic: Topic, count: int) -> None:
     session.execute(
         sa.insert(Subscriber),
         [
-            {"email": f"bulk{n}@example.com", "name": f"Bulk Reader {n}", "status": "active",
-             "attributes": {}, "created_at": stamp, "updated_at": stamp}
+            {
+                "email": f"bulk{n}@example.com",
+                "name": f"Bulk Reader {n}",
+                "status": "active",
+                "attributes": {},
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
             for n in range(count)
         ],
     )
     ids = session.scalars(sa.select(Subscriber.id).where(Subscriber.email.like("bulk%")))
     session.execute(
         sa.insert(Subscription),
-        [{"subscriber_id": i, "topic_id": topic.id, "status": "confirmed", "created_at": stamp}
-         for i in ids],
+        [
+            {"subscriber_id": i, "topic_id": topic.id, "status": "confirmed", "created_at": stamp}
+            for i in ids
+        ],
     )

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from campaigns.sending.models import Campaign, CampaignStatus, Delivery
-from campaigns.sending.models import DeliveryStatus as DS
+from campaigns.sending.models import DeliveryStatus as Ds
 from campaigns.sending.service import start_campaign
 from tests.campaigns.sending.conftest import bulk_audience
 from tests.campaigns.sending.workers import (
@@ -66,12 +66,14 @@ def _check_one_copy(outcomes: dict[str, str], sink: Counter[str | None]) -> int:
     assert max(sink.values()) == 1, "a recipient got two copies"
     assert set(sink) <= set(outcomes)
     for delivery_id, status in outcomes.items():
-        assert status in (DS.ACCEPTED, DS.UNCERTAIN), (delivery_id, status)
-        if status == DS.ACCEPTED:
+        assert status in (Ds.ACCEPTED, Ds.UNCERTAIN), (delivery_id, status)
+        if status == Ds.ACCEPTED:
             assert sink[delivery_id] == 1, f"accepted but never reached the provider: {delivery_id}"
-    accepted = sum(status == DS.ACCEPTED for status in outcomes.values())
+    accepted = sum(status == Ds.ACCEPTED for status in outcomes.values())
     uncertain_sent = sum(
-        1 for delivery_id, status in outcomes.items() if status == DS.UNCERTAIN and sink[delivery_id]
+        1
+        for delivery_id, status in outcomes.items()
+        if status == Ds.UNCERTAIN and sink[delivery_id]
     )
     assert sum(sink.values()) == accepted + uncertain_sent
     return len(outcomes) - accepted
@@ -123,7 +125,7 @@ def test_two_schedulers_and_two_workers_start_once_and_send_once(
     assert wins.value == 1  # type: ignore[attr-defined]
     session.expire_all()
     outcomes = _outcomes(session, campaign.id)
-    assert len(outcomes) == 1500 and set(outcomes.values()) == {DS.ACCEPTED}
+    assert len(outcomes) == 1500 and set(outcomes.values()) == {Ds.ACCEPTED}
     sink = read_state(state).counts()
     assert len(sink) == 1500 and set(sink.values()) == {1}
     assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT

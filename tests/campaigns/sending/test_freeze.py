@@ -17,7 +17,9 @@ from tests.factories import make_subscriber, make_topic
 def _addresses(session: Session, campaign_id: int) -> list[str]:
     return list(
         session.scalars(
-            sa.select(Delivery.address).where(Delivery.campaign_id == campaign_id).order_by(Delivery.id)
+            sa.select(Delivery.address)
+            .where(Delivery.campaign_id == campaign_id)
+            .order_by(Delivery.id)
         )
     )
 
@@ -37,7 +39,9 @@ def test_suppressed_unconfirmed_and_paused_are_left_out(session, topic, new_camp
     make_subscriber(session, "bounced@example.com", topics=[topic])
     suppress(session, "bounced@example.com", SuppressionReason.BOUNCE)
     make_subscriber(
-        session, "pending@example.com", topics=[topic],
+        session,
+        "pending@example.com",
+        topics=[topic],
         subscription_status=SubscriptionStatus.UNCONFIRMED,
     )
     make_subscriber(session, "resting@example.com", topics=[topic], status=SubscriberStatus.PAUSED)
@@ -64,7 +68,11 @@ def test_batches_are_cut_in_id_order_and_rerun_is_harmless(session, topic, new_c
     ).all()
     assert [b.size for b in batches] == [3, 3, 1]
     rows = session.execute(
-        sa.select(Delivery.id, Delivery.batch_id).where(Delivery.campaign_id == campaign.id).order_by(Delivery.id)
+        sa.select(Delivery.id, Delivery.batch_id)
+        .where(Delivery.campaign_id == campaign.id)
+        .order_by(Delivery.id)
     ).all()
-    assert [batch_id for _, batch_id in rows] == [batches[0].id] * 3 + [batches[1].id] * 3 + [batches[2].id]
+    assert [batch_id for _, batch_id in rows] == [batches[0].id] * 3 + [batches[1].id] * 3 + [
+        batches[2].id
+    ]
     assert campaign.recipients == 7

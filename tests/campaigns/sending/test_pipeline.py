@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from campaigns.sending.models import Batch, BatchStatus, Campaign, CampaignStatus, Delivery
-from campaigns.sending.models import DeliveryStatus as DS
+from campaigns.sending.models import DeliveryStatus as Ds
 from campaigns.sending.recovery import delivery_counts, finish_if_complete
 from campaigns.sending.runner import BatchRunner
 from campaigns.sending.service import pause_campaign, start_campaign
@@ -51,7 +51,7 @@ def test_every_recipient_gets_exactly_one_message(
     assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT
     assert session.get(Campaign, campaign.id).issue.published_at is not None
     counts = delivery_counts(session, campaign.id)
-    assert counts[DS.ACCEPTED] == 5 == campaign.recipients
+    assert counts[Ds.ACCEPTED] == 5 == campaign.recipients
     session.commit()
     assert not batch_runner.run_next(campaign.id)
 
@@ -101,7 +101,7 @@ def test_message_id_is_stable_across_a_resend(session, topic, new_campaign, batc
     campaign = _started(session, topic, new_campaign, count=1)
     _drain(batch_runner, campaign.id, session)
     first = outbox.sent[0].headers["Message-ID"]
-    session.execute(sa.update(Delivery).values(status=DS.UNCERTAIN))
+    session.execute(sa.update(Delivery).values(status=Ds.UNCERTAIN))
     session.commit()
     assert resend_uncertain(session, campaign.id) == 1
     session.commit()
@@ -116,9 +116,9 @@ def test_failures_are_recorded_per_delivery(session, topic, new_campaign, batch_
     _drain(batch_runner, campaign.id, session)
     rows = dict(session.execute(sa.select(Delivery.address, Delivery.status)).all())
     assert rows == {
-        "reader0@example.com": DS.FAILED_PERMANENT,
-        "reader1@example.com": DS.FAILED_TRANSIENT,
-        "reader2@example.com": DS.ACCEPTED,
+        "reader0@example.com": Ds.FAILED_PERMANENT,
+        "reader1@example.com": Ds.FAILED_TRANSIENT,
+        "reader2@example.com": Ds.ACCEPTED,
     }
     transient = session.scalar(sa.select(Delivery).where(Delivery.address == "reader1@example.com"))
     assert transient.attempts == 1 and transient.retry_at > now()
@@ -131,7 +131,7 @@ def test_suppressed_after_freeze_is_not_sent(session, topic, new_campaign, batch
     session.commit()
     _drain(batch_runner, campaign.id, session)
     assert [m.to_address for m in outbox.sent] == ["reader0@example.com"]
-    assert delivery_counts(session, campaign.id)[DS.SUPPRESSED] == 1
+    assert delivery_counts(session, campaign.id)[Ds.SUPPRESSED] == 1
     session.expire_all()
     assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT
 
@@ -148,7 +148,7 @@ def test_pause_takes_effect_before_the_next_batch(
 
 
 def test_a_redelivered_batch_task_is_harmless(session, topic, new_campaign, batch_runner, outbox):
-    campaign = _started(session, topic, new_campaign, count=2, batch_size=2)
+    _started(session, topic, new_campaign, count=2, batch_size=2)
     batch_id = session.scalar(sa.select(Batch.id))
     session.commit()
     assert batch_runner.run_batch(batch_id)
@@ -177,7 +177,7 @@ def test_refused_credentials_pause_the_campaign_and_keep_the_batch(
     paused = session.get(Campaign, campaign.id)
     assert paused.status == CampaignStatus.PAUSED
     assert "refused our credentials" in paused.paused_reason
-    assert delivery_counts(session, campaign.id)[DS.QUEUED] == 4
+    assert delivery_counts(session, campaign.id)[Ds.QUEUED] == 4
     assert set(session.scalars(sa.select(Batch.status))) == {BatchStatus.QUEUED}
 
 
@@ -196,7 +196,7 @@ def test_unknown_outcomes_become_uncertain(session, topic, new_campaign, databas
     campaign = _started(session, topic, new_campaign, count=3, batch_size=3)
     BatchRunner(database, settings, _HalfKnownBackend(), worker="w").run_next(campaign.id)
     counts = delivery_counts(session, campaign.id)
-    assert (counts[DS.ACCEPTED], counts[DS.UNCERTAIN]) == (1, 2)
+    assert (counts[Ds.ACCEPTED], counts[Ds.UNCERTAIN]) == (1, 2)
     session.expire_all()
     assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from campaigns.sending.batches import claim_next_batch, mark_submitting
 from campaigns.sending.models import Batch, BatchStatus, Campaign, CampaignStatus, Delivery
-from campaigns.sending.models import DeliveryStatus as DS
+from campaigns.sending.models import DeliveryStatus as Ds
 from campaigns.sending.progress import campaign_progress, uncertain_recipients
 from campaigns.sending.recovery import delivery_counts, recover, resend_uncertain
 from campaigns.sending.service import start_campaign
@@ -32,7 +32,7 @@ def test_live_leases_are_left_alone(session, topic, new_campaign) -> None:
     campaign, _ = _claimed(session, topic, new_campaign, submit=True)
     report = recover(session, now())
     assert report.requeued == [] and report.uncertain == 0
-    assert delivery_counts(session, campaign.id)[DS.SUBMITTING] == 2
+    assert delivery_counts(session, campaign.id)[Ds.SUBMITTING] == 2
 
 
 def test_expired_claim_goes_back_to_the_queue(session, topic, new_campaign) -> None:
@@ -40,11 +40,11 @@ def test_expired_claim_goes_back_to_the_queue(session, topic, new_campaign) -> N
     report = recover(session, now() + timedelta(minutes=5))
     assert report.requeued == [batch_id]
     assert session.get(Batch, batch_id, populate_existing=True).status == BatchStatus.QUEUED
-    assert delivery_counts(session, campaign.id)[DS.QUEUED] == 3
+    assert delivery_counts(session, campaign.id)[Ds.QUEUED] == 3
 
 
 def test_expired_submission_becomes_uncertain_and_is_listed(session, topic, new_campaign) -> None:
-    campaign, batch_id = _claimed(session, topic, new_campaign, submit=True)
+    campaign, _ = _claimed(session, topic, new_campaign, submit=True)
     report = recover(session, now() + timedelta(minutes=5))
     assert report.uncertain == 2 and report.requeued == []
     rows = uncertain_recipients(session, campaign.id)
@@ -57,7 +57,7 @@ def test_resend_uncertain_requeues_them(session, topic, new_campaign) -> None:
     recover(session, now() + timedelta(minutes=5))
     assert resend_uncertain(session, campaign.id) == 2
     assert session.get(Batch, batch_id, populate_existing=True).status == BatchStatus.QUEUED
-    assert delivery_counts(session, campaign.id)[DS.QUEUED] == 3
+    assert delivery_counts(session, campaign.id)[Ds.QUEUED] == 3
 
 
 def test_campaign_with_uncertain_deliveries_is_sent_when_books_balance(
@@ -65,7 +65,7 @@ def test_campaign_with_uncertain_deliveries_is_sent_when_books_balance(
 ) -> None:
     campaign, _ = _claimed(session, topic, new_campaign, submit=True)
     session.execute(
-        sa.update(Delivery).where(Delivery.status == DS.QUEUED).values(status=DS.ACCEPTED)
+        sa.update(Delivery).where(Delivery.status == Ds.QUEUED).values(status=Ds.ACCEPTED)
     )
     report = recover(session, now() + timedelta(minutes=5))
     assert report.finished == [campaign.id]

@@ -41,7 +41,9 @@ def test_pause_needs_a_csrf_token(editor_client, session, topic, new_campaign) -
         f"/admin/campaigns/{campaign.id}/pause", data={"csrf_token": csrf_token_from(page)}
     )
     assert response.status_code == 302
-    assert session.get(Campaign, campaign.id, populate_existing=True).status == CampaignStatus.PAUSED
+    assert (
+        session.get(Campaign, campaign.id, populate_existing=True).status == CampaignStatus.PAUSED
+    )
 
 
 def test_unknown_campaign_is_404(editor_client) -> None:

@@ -43,7 +43,9 @@ def _schedule(environ: Mapping[str, str], campaign_id: int, wins: object) -> Non
     database, settings = _database(environ)
     with database.session() as session:
         won = start_campaign(
-            session, campaign_id, expected=CampaignStatus.SCHEDULED,
+            session,
+            campaign_id,
+            expected=CampaignStatus.SCHEDULED,
             batch_size=settings.BATCH_SIZE,  # type: ignore[attr-defined]
         )
     if won:
@@ -68,7 +70,9 @@ def spawn_worker_until_sent(
     return process
 
 
-def spawn_scheduler(environ: Mapping[str, str], campaign_id: int, wins: object) -> multiprocessing.Process:
+def spawn_scheduler(
+    environ: Mapping[str, str], campaign_id: int, wins: object
+) -> multiprocessing.Process:
     """Fork a process that races to start the scheduled campaign, counting wins."""
     process = _fork.Process(target=_schedule, args=(dict(environ), campaign_id, wins), daemon=True)
     process.start()

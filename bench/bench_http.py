@@ -1,0 +1,246 @@
+"""Load-test ``pinwheel serve`` on loopback: public pages with 50 concurrent clients.
+
+A temporary SQLite database gets the schema and the demo content (with its campaign marked sent),
+``pinwheel serve`` starts on a free 127.0.0.1 port, and a second process drives the load: ``wrk``
+when it is installed, else locust (headless, ``bench/locust_users.py``). ``/archive`` and
+``/view/<slug>`` are measured once those routes exist (the slug is taken from the archive page);
+``POST /subscribe`` always goes through locust because each request needs a fresh form.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+SECONDS = int(os.environ.get("BENCH_HTTP_SECONDS", "15"))
+USERS = 50
+WORKERS = os.environ.get("BENCH_HTTP_WORKERS", "")
+THREADS = os.environ.get("BENCH_HTTP_THREADS", "")
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
+PAGE_TARGET = ">= 1,000 req/s, p99 < 50 ms"
+POST_TARGET = "p99 < 150 ms"
+_WEB_VIEW_LINK = re.compile(r'href="(?:https?://[^/"]+)?(/view/[^"?#]+)')
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    tool: str
+
+    def figure(self) -> str:
+        errors = f", {self.errors} errors" if self.errors else ""
+        return (
+            f"{self.requests_per_second:,.0f} req/s, p50 {self.p50_ms:.1f} ms, "
+            f"p99 {self.p99_ms:.1f} ms{errors} ({self.tool})"
+        )
+
+
+def run() -> list[tuple[str, str, str]]:
+    """Serve a demo database with gunicorn and measure the public pages under load."""
+    with tempfile.TemporaryDirectory(prefix="pinwheel-bench-http-") as folder:
+        env = _server_env(Path(folder))
+        note = _prepare_database(env)
+        with _Server(env, Path(folder)) as server:
+            rows = [_measure(server.base, name, path) for name, path in _pages(server.base)]
+            if _exists(f"{server.base}/subscribe"):
+                rows.append(_measure_subscribe(server.base, Path(folder)))
+            rows.append((f"server: {server.describe()}", note, "-"))
+    return rows
+
+
+def _server_env(folder: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PINWHEEL_")}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env |= {
+        "PINWHEEL_ENV": "production",
+        "PINWHEEL_SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnop",
+        "PINWHEEL_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+        "PINWHEEL_INSTANCE_PATH": str(folder / "instance"),
+        "PINWHEEL_MAIL_BACKEND": "memory",
+        "PINWHEEL_BASE_URL": "http://127.0.0.1:8000",
+        "PINWHEEL_LOG_JSON": "true",
+    }
+    return env
+
+
+def _prepare_database(env: dict[str, str]) -> str:
+    """Create the schema and demo content in a child process that reads ``env``."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.http_data"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"preparing the bench database failed:\n{result.stderr[-2000:]}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+class _Server:
+    """Run ``pinwheel serve`` on a free loopback port for the length of a ``with`` block."""
+
+    def __init__(self, env: dict[str, str], folder: Path) -> None:
+        self.env, self.folder = env, folder
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.args = ["--port", str(self.port)]
+        if WORKERS:
+            self.args += ["--workers", WORKERS]
+        if THREADS:
+            self.args += ["--threads", THREADS]
+
+    def describe(self) -> str:
+        options = " ".join(self.args[2:]) or "default workers/threads"
+        return f"pinwheel serve {options}, {os.cpu_count()} cores, JSON logs on"
+
+    def __enter__(self) -> _Server:
+        self.log = (self.folder / "server.log").open("wb")
+        self.process = subprocess.Popen(
+            [str(BIN / "pinwheel"), "serve", *self.args],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while not _exists(f"{self.base}/healthz"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                log = (self.folder / "server.log").read_text()[-2000:]
+                raise RuntimeError(f"pinwheel serve did not start:\n{log}")
+            time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(40)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+def _pages(base: str) -> list[tuple[str, str]]:
+    pages = [("GET /healthz", "/healthz")]
+    for path in ("/subscribe", "/archive"):
+        if _exists(base + path):
+            pages.append((f"GET {path}", path))
+    if _exists(base + "/archive"):
+        with urllib.request.urlopen(base + "/archive", timeout=5) as response:  # noqa: S310
+            match = _WEB_VIEW_LINK.search(response.read().decode())
+        if match:
+            pages.append(("GET /view/<slug>", match[1]))
+    return pages
+
+
+def _measure(base: str, name: str, path: str) -> tuple[str, str, str]:
+    if shutil.which("wrk"):
+        result = _wrk(base + path)
+    else:
+        result = _locust(base, "PageUser", path, method="GET")
+    return (f"http: {name} ({USERS} clients)", result.figure(), PAGE_TARGET)
+
+
+def _measure_subscribe(base: str, folder: Path) -> tuple[str, str, str]:
+    result = _locust(base, "SubscribeUser", "/subscribe", method="POST", folder=folder)
+    return (f"http: POST /subscribe ({USERS} clients)", result.figure(), POST_TARGET)
+
+
+def _wrk(url: str) -> LoadResult:
+    threads = str(max(1, min(os.cpu_count() or 1, 4)))
+    output = subprocess.run(
+        ["wrk", "-t", threads, "-c", str(USERS), "-d", f"{SECONDS}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        timeout=SECONDS + 60,
+        check=True,
+    ).stdout
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+    errors += int(_search(r"Non-2xx or 3xx responses: (\d+)", output) or 0)
+    return LoadResult(
+        requests_per_second=float(_search(r"Requests/sec:\s+([\d.]+)", output) or 0),
+        p50_ms=_wrk_ms(_search(r"\s50%\s+([\d.]+\w+)", output)),
+        p99_ms=_wrk_ms(_search(r"\s99%\s+([\d.]+\w+)", output)),
+        errors=errors,
+        tool="wrk",
+    )
+
+
+def _wrk_ms(value: str | None) -> float:
+    if not value:
+        return float("nan")
+    number, unit = re.fullmatch(r"([\d.]+)(\w+)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def _locust(
+    base: str, user: str, path: str, *, method: str, folder: Path | None = None
+) -> LoadResult:
+    with tempfile.TemporaryDirectory(dir=folder) as out:
+        prefix = Path(out) / "stats"
+        subprocess.run(
+            [str(BIN / "locust"), "-f", str(ROOT / "bench" / "locust_users.py"), user,
+             "--headless", "--users", str(USERS), "--spawn-rate", str(USERS),
+             "--run-time", f"{SECONDS}s", "--host", base, "--csv", str(prefix),
+             "--only-summary", "--loglevel", "WARNING", "--processes", "-1"],
+            env=os.environ | {"BENCH_PATH": path},
+            capture_output=True,
+            timeout=SECONDS + 90,
+            check=False,
+        )  # fmt: skip
+        return _locust_result(prefix.with_name("stats_stats.csv"), method)
+
+
+def _locust_result(stats_file: Path, method: str) -> LoadResult:
+    with stats_file.open() as handle:
+        row = next(row for row in csv.DictReader(handle) if row["Type"] == method)
+    return LoadResult(
+        requests_per_second=float(row["Requests/s"]),
+        p50_ms=float(row["50%"]),
+        p99_ms=float(row["99%"]),
+        errors=int(row["Failure Count"]),
+        tool="locust",
+    )
+
+
+def _search(pattern: str, text: str) -> str | None:
+    match = re.search(pattern, text)
+    return match[1] if match else None
+
+
+def _exists(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+if __name__ == "__main__":
+    for label, figure, target in run():
+        print(f"{label}: {figure} (target {target})")

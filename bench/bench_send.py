@@ -1,0 +1,318 @@
+"""Time whole sends: freeze, batch, personalize, hand over and record, against local fakes.
+
+``python -m bench.bench_send [--quick] [--postgres URL]``; ``--quick`` divides the audiences
+by ten (the figures then say so). The SendGrid and SMTP fakes run in their own processes, as
+a real provider would, so they do not share the worker's GIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from email.message import EmailMessage
+from multiprocessing import Event, Process, Queue
+from multiprocessing.synchronize import Event as EventType
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from campaigns.issues.models import Issue
+from campaigns.issues.rendering import render_stored_issue
+from campaigns.sending.dispatch import run_campaign
+from campaigns.sending.models import Campaign, CampaignStatus
+from campaigns.sending.recovery import delivery_counts
+from campaigns.sending.service import create_campaign, start_campaign
+from engine.clock import now
+from engine.config import PROJECT_ROOT, Settings, load_settings
+from engine.db import Base, Database
+from engine.executor import Executor
+from engine.migrate import load_models
+from subscribers.models import Topic
+from tests.campaigns.seed_issues import SPOTLIGHT_000
+from tests.fakes.smtp_sink import SmtpSink
+
+SQLITE_RECIPIENTS = 100_000
+POSTGRES_RECIPIENTS = 1_000_000
+SMTP_RECIPIENTS = 5_000
+NAIVE_SAMPLE = 40
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+_RSS_WRAPPER = (
+    "import resource, sys; from campaigns.sending.worker import main; main(['--once']); "
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+)
+
+
+def _settings(url: str, folder: Path, **extra: Any) -> Settings:
+    return load_settings(
+        environ={},
+        ENV="testing",
+        DATABASE_URL=url,
+        SECRET_KEY="bench-secret",
+        INSTANCE_PATH=str(folder),
+        BASE_URL="https://news.example.org",
+        **extra,
+    )
+
+
+def _fill_audience(database: Database, recipients: int) -> int:
+    """Create a topic with ``recipients`` confirmed subscribers in SQL; return the topic id."""
+    stamp = now()
+    postgres = database.engine.dialect.name == "postgresql"
+    series = (
+        "SELECT n FROM generate_series(1, :count) AS n"
+        if postgres
+        else "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :count) "
+        "SELECT n FROM seq"
+    )
+    with database.session() as session:
+        topic = Topic(slug=f"bench-{uuid.uuid4().hex[:8]}", name="Bench")
+        session.add(topic)
+        session.flush()
+        session.execute(
+            sa.text(
+                "INSERT INTO subscriber (email, name, language, timezone, attributes, status, "
+                "consent_source, created_at, updated_at) "
+                f"SELECT 'reader' || n || '@example.org', 'Reader ' || n, 'en', '', '{{}}', "
+                f"'active', 'bench', :stamp, :stamp FROM ({series}) AS s"
+            ),
+            {"count": recipients, "stamp": stamp},
+        )
+        session.execute(
+            sa.text(
+                "INSERT INTO subscription (subscriber_id, topic_id, status, source, created_at) "
+                "SELECT id, :topic, 'confirmed', 'bench', :stamp FROM subscriber"
+            ),
+            {"topic": topic.id, "stamp": stamp},
+        )
+        return topic.id
+
+
+def _new_campaign(database: Database, settings: Settings, topic_id: int) -> int:
+    with database.session() as session:
+        issue = Issue(
+            slug=f"bench-{uuid.uuid4().hex[:8]}",
+            title="Bench",
+            layout="spotlight",
+            content=SPOTLIGHT_000,
+        )
+        session.add(issue)
+        session.flush()
+        topic = session.get(Topic, topic_id)
+        return create_campaign(session, issue, [topic], settings=settings).id
+
+
+def _send(database: Database, settings: Settings, campaign_id: int, threads: int) -> float:
+    """Start (freeze + batch) and deliver the campaign in-process; return the seconds taken."""
+    started = time.perf_counter()
+    with database.session() as session:
+        start_campaign(
+            session, campaign_id, expected=CampaignStatus.DRAFT, batch_size=settings.BATCH_SIZE
+        )
+    run_campaign(database, settings, campaign_id, Executor(threads))
+    elapsed = time.perf_counter() - started
+    _check_sent(database, campaign_id)
+    return elapsed
+
+
+def _check_sent(database: Database, campaign_id: int) -> None:
+    with database.session() as session:
+        campaign = session.get(Campaign, campaign_id)
+        counts = delivery_counts(session, campaign_id)
+        if campaign is None or campaign.status != CampaignStatus.SENT:
+            raise AssertionError(f"campaign not sent: {counts}")
+        if counts["accepted"] != campaign.recipients:
+            raise AssertionError(f"not every recipient was accepted: {counts}")
+
+
+@contextmanager
+def _fake_sendgrid() -> Any:
+    command = [sys.executable, "-m", "tests.fakes.sendgrid_server", "--port", "0"]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        yield json.loads(child.stdout.readline())["url"]
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
+def _database(url: str) -> Database:
+    load_models()
+    database = Database(_settings(url, Path(tempfile.gettempdir())))
+    Base.metadata.create_all(database.engine)
+    return database
+
+
+def _postgres_database(admin_url: str) -> tuple[str, Any]:
+    name = f"pinwheel_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
+
+
+def bench_sendgrid(
+    url: str, recipients: int, folder: Path, label: str, target: str
+) -> list[tuple[str, str, str]]:
+    """Send ``recipients`` through the SendGrid backend end to end; also measure worker RSS."""
+    database = _database(url)
+    topic_id = _fill_audience(database, recipients)
+    with _fake_sendgrid() as api_url:
+        settings = _settings(
+            url,
+            folder,
+            MAIL_BACKEND="sendgrid",
+            SENDGRID_API_KEY="SG.test-key",
+            SENDGRID_API_URL=api_url,
+            WORKER_THREADS=2,
+        )
+        seconds = _send(database, settings, _new_campaign(database, settings, topic_id), 2)
+        rows = [
+            (
+                f"{label}: {recipients:,} via sendgrid, end to end",
+                f"{seconds:.1f} s ({recipients / seconds:,.0f} msg/s)",
+                target,
+            )
+        ]
+        if url.startswith("sqlite"):
+            rows.append(_worker_rss(database, settings, topic_id, url, api_url, folder))
+    database.dispose()
+    return rows
+
+
+def _worker_rss(
+    database: Database, settings: Settings, topic_id: int, url: str, api_url: str, folder: Path
+) -> tuple[str, str, str]:
+    campaign_id = _new_campaign(database, settings, topic_id)
+    with database.session() as session:
+        start_campaign(session, campaign_id, expected=CampaignStatus.DRAFT, batch_size=1000)
+    environ = {
+        "PINWHEEL_ENV": "testing",
+        "PINWHEEL_DATABASE_URL": url,
+        "PINWHEEL_SECRET_KEY": "bench-secret",
+        "PINWHEEL_INSTANCE_PATH": str(folder),
+        "PINWHEEL_MAIL_BACKEND": "sendgrid",
+        "PINWHEEL_SENDGRID_API_KEY": "SG.test-key",
+        "PINWHEEL_SENDGRID_API_URL": api_url,
+        "PATH": "/usr/bin:/bin",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _RSS_WRAPPER],
+        env=environ,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    _check_sent(database, campaign_id)
+    megabytes = int(done.stdout.strip().splitlines()[-1]) / 1024
+    return ("peak worker RSS (sendgrid, same audience)", f"{megabytes:.0f} MB", "< 150 MB")
+
+
+def _serve_sink(ports: Queue[int], stop: EventType) -> None:
+    with SmtpSink() as sink:
+        ports.put(sink.port)
+        stop.wait()
+
+
+def bench_smtp(folder: Path, recipients: int) -> tuple[float, tuple[str, str, str]]:
+    """Send through the SMTP backend to a sink process with one worker thread."""
+    url = f"sqlite:///{folder / 'smtp.db'}"
+    database = _database(url)
+    topic_id = _fill_audience(database, recipients)
+    ports: Queue[int] = Queue()
+    stop = Event()
+    child = Process(target=_serve_sink, args=(ports, stop), daemon=True)
+    child.start()
+    try:
+        settings = _settings(
+            url, folder, MAIL_BACKEND="smtp", SMTP_URL=f"smtp://127.0.0.1:{ports.get(timeout=10)}"
+        )
+        seconds = _send(database, settings, _new_campaign(database, settings, topic_id), 1)
+    finally:
+        stop.set()
+        child.join(timeout=10)
+    database.dispose()
+    row = (
+        "smtp to local sink, one worker, end to end",
+        f"{recipients / seconds:,.0f} msg/s",
+        ">= 800 msg/s",
+    )
+    return seconds / recipients, row
+
+
+def bench_naive(folder: Path, ours_per_recipient: float) -> tuple[str, str, str]:
+    """Re-render MJML and build an ``EmailMessage`` per recipient: the design we avoid."""
+    settings = _settings(f"sqlite:///{folder / 'naive.db'}", folder)
+    issue = Issue(slug="naive", title="Naive", layout="spotlight", content=SPOTLIGHT_000)
+    started = time.perf_counter()
+    for n in range(NAIVE_SAMPLE):
+        rendered = render_stored_issue(settings, issue)
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = (
+            settings.SENDER_ADDRESS,
+            f"r{n}@example.org",
+            "S",
+        )
+        mail.set_content(rendered.text.replace("%%unsubscribe_url%%", f"https://x/u/{n}"))
+        mail.add_alternative(
+            rendered.html.replace("%%unsubscribe_url%%", f"https://x/u/{n}"), subtype="html"
+        )
+        mail.as_bytes()
+    naive = (time.perf_counter() - started) / NAIVE_SAMPLE
+    figure = (
+        f"{naive * 1000:.1f} ms vs {ours_per_recipient * 1000:.2f} ms per recipient "
+        f"({naive / ours_per_recipient:.0f}x)"
+    )
+    return ("naive re-render + EmailMessage vs pipeline (smtp)", figure, "pipeline >= 20x faster")
+
+
+def run(quick: bool = False, postgres_url: str = DEFAULT_POSTGRES) -> list[tuple[str, str, str]]:
+    """Run the send benchmarks and return (name, figure, target) rows."""
+    scale = 10 if quick else 1
+    rows: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="pinwheel-bench-") as name:
+        folder = Path(name)
+        rows += bench_sendgrid(
+            f"sqlite:///{folder / 'send.db'}",
+            SQLITE_RECIPIENTS // scale,
+            folder,
+            "SQLite",
+            "< 10 s for 100,000",
+        )
+        per_recipient, smtp_row = bench_smtp(folder, SMTP_RECIPIENTS)
+        rows += [smtp_row, bench_naive(folder, per_recipient)]
+        try:
+            url, drop = _postgres_database(postgres_url)
+        except sa.exc.OperationalError as error:
+            rows.append(("PostgreSQL via sendgrid", f"skipped: {error.orig}", "< 100 s"))
+            return rows
+        try:
+            rows += bench_sendgrid(
+                url, POSTGRES_RECIPIENTS // scale, folder, "PostgreSQL", "< 100 s for 1,000,000"
+            )
+        finally:
+            drop()
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="audiences divided by ten")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="admin URL for a scratch DB")
+    options = parser.parse_args()
+    for label, figure, target in run(options.quick, options.postgres):
+        print(f"{label}: {figure} (target {target})")

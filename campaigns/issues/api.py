@@ -1,0 +1,216 @@
+"""The issue API: drafts and revisions, rendering and checks, review and approval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_smorest import Blueprint
+
+from campaigns.issues import api_schemas as s
+from campaigns.issues.editor import preview_payload, save_from_editor
+from campaigns.issues.history import diff_revisions, list_revisions, restore_revision
+from campaigns.issues.models import Issue, IssueRevision
+from campaigns.issues.rendering import render_stored_issue
+from campaigns.issues.service import create_issue, get_issue
+from campaigns.issues.workflow import approve, return_to_draft, revision_row, submit_for_review
+from engine import audit
+from engine.api import register
+from engine.api.actor import token_actor
+from engine.api.auth import require_role
+from engine.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from engine.api.pagination import keyset_page
+from engine.api.schemas import ErrorSchema
+from engine.db import request_session
+from engine.users import Role
+from engine.web import get_settings
+from subscribers.models import Topic
+
+bp = Blueprint("issues_api", __name__, url_prefix="/api/v1", description="Issues and revisions.")
+READERS = (Role.EDITOR, Role.APPROVER)
+
+
+def _checks(checks: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {"code": c.code, "severity": str(c.severity), "message": c.message, "block_id": c.block_id}
+        for c in checks
+    ]
+
+
+@bp.get("/issues")
+@require_role(*READERS)
+@bp.arguments(s.IssueQuerySchema, location="query")
+@bp.response(200, s.IssuePageSchema)
+def issues_index(args: dict[str, Any]) -> dict[str, Any]:
+    """List issues, oldest first, optionally by status."""
+    query = sa.select(Issue)
+    if args.get("status"):
+        query = query.where(Issue.status == args["status"])
+    items, cursor = keyset_page(
+        request_session(), query, Issue.id, cursor=args["cursor"], limit=args["limit"]
+    )
+    return {"items": items, "next_cursor": cursor}
+
+
+@bp.post("/issues")
+@idempotent
+@require_role(Role.EDITOR)
+@bp.doc(parameters=[IDEMPOTENCY_PARAMETER])
+@bp.arguments(s.IssueCreateSchema)
+@bp.response(201, s.IssueSchema)
+def issues_create(data: dict[str, Any]) -> Issue:
+    """Create a draft issue from its content (revision 1)."""
+    session = request_session()
+    topics = session.scalars(sa.select(Topic).where(Topic.id.in_(data["topic_ids"])))
+    issue = create_issue(
+        session, data["content"], topics=list(topics), observance_slug=data["observance_slug"]
+    )
+    audit.record(session, token_actor(), "issue.create", issue, layout=issue.layout)
+    session.commit()
+    return issue
+
+
+@bp.get("/issues/<id:issue_id>")
+@require_role(*READERS)
+@bp.response(200, s.IssueSchema)
+def issues_show(issue_id: int) -> Issue:
+    """Return an issue with the content of its latest revision."""
+    return get_issue(request_session(), issue_id)
+
+
+@bp.put("/issues/<id:issue_id>")
+@require_role(Role.EDITOR)
+@bp.arguments(s.IssueUpdateSchema)
+@bp.response(200, s.IssueSchema)
+@bp.alt_response(409, schema=ErrorSchema, description="Saved by someone else since.")
+def issues_update(data: dict[str, Any], issue_id: int) -> Issue:
+    """Save new content as the next revision, unless someone saved after ``base_revision``."""
+    session = request_session()
+    issue = save_from_editor(session, get_issue(session, issue_id), data, token_actor())
+    session.commit()
+    return issue
+
+
+@bp.get("/issues/<id:issue_id>/revisions")
+@require_role(*READERS)
+@bp.response(200, s.RevisionListSchema)
+def revisions_index(issue_id: int) -> dict[str, Any]:
+    """List an issue's revisions, newest first."""
+    session = request_session()
+    return {"items": list_revisions(session, get_issue(session, issue_id))}
+
+
+@bp.get("/issues/<id:issue_id>/revisions/<id:number>")
+@require_role(*READERS)
+@bp.response(200, s.RevisionSchema)
+def revisions_show(issue_id: int, number: int) -> IssueRevision:
+    """Return one stored revision."""
+    session = request_session()
+    return revision_row(session, get_issue(session, issue_id).id, number)
+
+
+@bp.post("/issues/<id:issue_id>/revisions/<id:number>/restore")
+@require_role(Role.EDITOR)
+@bp.response(200, s.IssueSchema)
+def revisions_restore(issue_id: int, number: int) -> Issue:
+    """Save an earlier revision's content as a new revision."""
+    session = request_session()
+    issue = restore_revision(session, get_issue(session, issue_id), number, token_actor())
+    session.commit()
+    return issue
+
+
+@bp.get("/issues/<id:issue_id>/diff")
+@require_role(*READERS)
+@bp.arguments(s.DiffQuerySchema, location="query")
+@bp.response(200, s.DiffSchema)
+def issues_diff(args: dict[str, Any], issue_id: int) -> dict[str, Any]:
+    """Show what changed between two revisions (default: the latest and the one before)."""
+    session = request_session()
+    issue = get_issue(session, issue_id)
+    new = args.get("to", issue.revision)
+    old = args.get("from_", max(new - 1, 1))
+    changes = [
+        {
+            "kind": change.kind,
+            "label": change.label,
+            "status": change.status,
+            "lines": [{"op": op, "text": text} for op, text in change.lines],
+        }
+        for change in diff_revisions(session, issue, old, new)
+    ]
+    return {"old": old, "new": new, "changes": changes}
+
+
+@bp.get("/issues/<id:issue_id>/render")
+@require_role(*READERS)
+@bp.response(200, s.RenderedSchema)
+def issues_render(issue_id: int) -> dict[str, Any]:
+    """Render the latest revision: the email's HTML and plain text, with the pre-send checks."""
+    rendered = render_stored_issue(get_settings(), get_issue(request_session(), issue_id))
+    checks = _checks(rendered.checks)
+    valid = not rendered.errors
+    return {"html": rendered.html, "text": rendered.text, "checks": checks, "valid": valid}
+
+
+@bp.post("/issues/<id:issue_id>/preview")
+@require_role(*READERS)
+@bp.arguments(s.PreviewSchema)
+@bp.response(200, s.RenderedSchema)
+def issues_preview(data: dict[str, Any], issue_id: int) -> dict[str, Any]:
+    """Render unsaved content as this issue would send it; invalid blocks are reported."""
+    issue = get_issue(request_session(), issue_id)
+    return preview_payload(get_settings(), issue, data["content"])
+
+
+@bp.get("/issues/<id:issue_id>/checks")
+@require_role(*READERS)
+@bp.response(200, s.ChecksSchema)
+def issues_checks(issue_id: int) -> dict[str, Any]:
+    """Run the pre-send checks on the latest revision."""
+    rendered = render_stored_issue(get_settings(), get_issue(request_session(), issue_id))
+    return {"ok": not rendered.errors, "checks": _checks(rendered.checks)}
+
+
+@bp.post("/issues/<id:issue_id>/submit")
+@require_role(Role.EDITOR)
+@bp.response(200, s.IssueSchema)
+def issues_submit(issue_id: int) -> Issue:
+    """Ask for review; refused while a blocking pre-send check fails."""
+    session = request_session()
+    issue = get_issue(session, issue_id)
+    submit_for_review(session, issue, token_actor(), settings=get_settings())  # type: ignore[arg-type]
+    session.commit()
+    return issue
+
+
+@bp.post("/issues/<id:issue_id>/approve")
+@require_role(Role.APPROVER)
+@bp.arguments(s.ApproveSchema)
+@bp.response(200, s.IssueSchema)
+def issues_approve(data: dict[str, Any], issue_id: int) -> Issue:
+    """Approve the latest revision for these topics (and optional segment)."""
+    session = request_session()
+    issue = get_issue(session, issue_id)
+    approve(session, issue, token_actor(), data["topic_ids"], data["segment"])  # type: ignore[arg-type]
+    session.commit()
+    return issue
+
+
+@bp.post("/issues/<id:issue_id>/return")
+@require_role(Role.APPROVER)
+@bp.arguments(s.ReturnSchema)
+@bp.response(200, s.IssueSchema)
+def issues_return(data: dict[str, Any], issue_id: int) -> Issue:
+    """Send an issue in review (or approved) back to draft."""
+    session = request_session()
+    issue = get_issue(session, issue_id)
+    return_to_draft(session, issue, token_actor(), data["reason"])  # type: ignore[arg-type]
+    session.commit()
+    return issue
+
+
+def init_app(app: Flask) -> None:
+    """Register the issue API."""
+    register(app, bp)

@@ -1,0 +1,138 @@
+"""Marshmallow schemas of the issue API."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from campaigns.issues.models import IssueStatus
+from engine.api.fields import id_field, text_field
+from engine.api.schemas import CursorQuerySchema, page_schema
+
+_CONTENT = {
+    "description": "The issue content: title, subject, layout, blocks … (validated by the service)."
+}
+
+
+class IssueSummarySchema(Schema):
+    id = fields.Integer(required=True)
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    layout = fields.String(required=True)
+    language = fields.String(required=True)
+    status = fields.String(required=True)
+    revision = fields.Integer(required=True)
+    observance_slug = fields.String(allow_none=True)
+    topic_ids = fields.Method("_topic_ids", required=True)
+    approved_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+    def _topic_ids(self, issue: object) -> list[int]:
+        return [topic.id for topic in issue.topics]  # type: ignore[attr-defined]
+
+
+class IssueSchema(IssueSummarySchema):
+    content = fields.Dict(required=True, metadata=_CONTENT)
+
+
+class IssueQuerySchema(CursorQuerySchema):
+    status = fields.String(validate=validate.OneOf([str(s) for s in IssueStatus]))
+
+
+class IssueCreateSchema(Schema):
+    content = fields.Dict(required=True, metadata=_CONTENT)
+    topic_ids = fields.List(id_field(), load_default=list, validate=validate.Length(max=100))
+    observance_slug = text_field(80, allow_none=True, load_default=None)
+
+
+class IssueUpdateSchema(Schema):
+    base_revision = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=1_000_000),
+        metadata={"description": "The revision this edit started from; 409 if it is stale."},
+    )
+    content = fields.Dict(required=True, metadata=_CONTENT)
+    topic_ids = fields.List(id_field(), validate=validate.Length(max=100))
+    observance_slug = text_field(80, allow_none=True)
+
+
+class RevisionSummarySchema(Schema):
+    number = fields.Integer(required=True)
+    saved_at = fields.DateTime(required=True)
+    saved_by = fields.String(required=True)
+    blocks = fields.Integer(required=True)
+
+
+class RevisionListSchema(Schema):
+    items = fields.List(fields.Nested(RevisionSummarySchema), required=True)
+
+
+class RevisionSchema(Schema):
+    number = fields.Integer(required=True)
+    saved_at = fields.DateTime(required=True)
+    content = fields.Dict(required=True)
+
+
+class DiffQuerySchema(Schema):
+    from_ = fields.Integer(data_key="from", validate=validate.Range(min=1, max=1_000_000))
+    to = fields.Integer(validate=validate.Range(min=1, max=1_000_000))
+
+
+class DiffLineSchema(Schema):
+    op = fields.String(required=True, metadata={"description": "'+', '-' or ' '"})
+    text = fields.String(required=True)
+
+
+class ChangeSchema(Schema):
+    kind = fields.String(required=True)
+    label = fields.String(required=True)
+    status = fields.String(required=True)
+    lines = fields.List(fields.Nested(DiffLineSchema), required=True)
+
+
+class DiffSchema(Schema):
+    old = fields.Integer(required=True)
+    new = fields.Integer(required=True)
+    changes = fields.List(fields.Nested(ChangeSchema), required=True)
+
+
+class CheckSchema(Schema):
+    code = fields.String(required=True)
+    severity = fields.String(required=True)
+    message = fields.String(required=True)
+    block_id = fields.String(allow_none=True)
+
+
+class ChecksSchema(Schema):
+    ok = fields.Boolean(required=True, metadata={"description": "No blocking (error) check."})
+    checks = fields.List(fields.Nested(CheckSchema), required=True)
+
+
+class RenderedSchema(Schema):
+    html = fields.String(required=True)
+    text = fields.String(required=True)
+    checks = fields.List(fields.Nested(CheckSchema), required=True)
+    valid = fields.Boolean(required=True)
+
+
+class PreviewSchema(Schema):
+    content = fields.Dict(required=True, metadata=_CONTENT)
+
+
+class ApproveSchema(Schema):
+    topic_ids = fields.List(id_field(), required=True, validate=validate.Length(min=1, max=100))
+    segment = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=64)),
+        values=fields.String(validate=validate.Length(max=500)),
+        load_default=dict,
+        validate=validate.Length(max=1),
+        metadata={"description": 'Optional attribute filter, e.g. {"state": "OH"}.'},
+    )
+
+
+class ReturnSchema(Schema):
+    reason = text_field(1000, load_default="")
+
+
+IssuePageSchema = page_schema(IssueSummarySchema, "IssuePage")

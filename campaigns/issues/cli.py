@@ -1,0 +1,146 @@
+"""``pinwheel issues …``: list, show, create from a JSON file, render to a file, run checks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+
+from campaigns.issues.models import Issue, IssueStatus
+from campaigns.issues.rendering import render_stored_issue
+from campaigns.issues.service import create_issue, get_issue
+from engine import audit
+from engine.cli import FeatureGroup, fail
+from engine.db import get_database
+from engine.web import get_settings
+from subscribers.topics import topics_by_slugs
+
+group = FeatureGroup("issues", help="Issues: list, show, create, render and check.")
+
+
+def _summary(issue: Issue) -> dict[str, Any]:
+    return {
+        "id": issue.id,
+        "slug": issue.slug,
+        "title": issue.title,
+        "status": str(issue.status),
+        "revision": issue.revision,
+        "layout": issue.layout,
+        "topics": [topic.slug for topic in issue.topics],
+        "observance": issue.observance_slug,
+        "updated_at": issue.updated_at.isoformat(),
+    }
+
+
+@group.command("list")
+@click.option("--status", type=click.Choice([str(status) for status in IssueStatus]))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_command(status: str | None, as_json: bool) -> None:
+    """List issues, newest first."""
+    query = sa.select(Issue).order_by(Issue.id.desc())
+    if status:
+        query = query.where(Issue.status == status)
+    with get_database().session() as session:
+        rows = [_summary(issue) for issue in session.scalars(query)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['id']:>5}  {row['status']:<10} r{row['revision']:<4} {row['title']}")
+
+
+@group.command("show")
+@click.argument("issue_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, content included.")
+def show_command(issue_id: int, as_json: bool) -> None:
+    """Show an issue's settings (and with --json its content)."""
+    with get_database().session() as session:
+        issue = get_issue(session, issue_id)
+        row, content = _summary(issue), issue.content
+    if as_json:
+        click.echo(json.dumps({**row, "content": content}, indent=2))
+        return
+    for key, value in row.items():
+        click.echo(f"{key + ':':<12} {value if value not in (None, []) else '-'}")
+    click.echo(f"{'blocks:':<12} {len(content.get('blocks', []))}")
+
+
+def _read_content(file: Path) -> Any:
+    try:
+        source = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    except OSError as error:
+        fail(f"Cannot read {file}: {error.strerror}.")
+    try:
+        return json.loads(source)
+    except json.JSONDecodeError as error:
+        fail(f"{file} is not JSON: {error.msg} at line {error.lineno}.")
+
+
+@group.command("create")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--topic", "topic_slugs", multiple=True, help="Topic slug (repeatable).")
+@click.option("--observance", default=None, help="Slug of the observance it is written for.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new issue as JSON.")
+def create_command(
+    file: Path, topic_slugs: tuple[str, ...], observance: str | None, as_json: bool
+) -> None:
+    """Create a draft issue from a JSON file of content ('-' reads standard input)."""
+    content = _read_content(file)
+    with get_database().session() as session:
+        topics = topics_by_slugs(session, list(topic_slugs))
+        issue = create_issue(session, content, topics=topics, observance_slug=observance)
+        audit.record(session, "cli", "issue.create", issue, layout=issue.layout)
+        row = _summary(issue)
+    click.echo(json.dumps(row) if as_json else f"Created issue {row['id']} ({row['slug']}).")
+
+
+@group.command("render")
+@click.argument("issue_id", type=int)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="File to write; '-' writes to standard output.")  # fmt: skip
+@click.option("--text", "as_text", is_flag=True, help="Write the plain-text part, not the HTML.")
+def render_command(issue_id: int, out_path: Path, as_text: bool) -> None:
+    """Render an issue's latest revision to an HTML (or plain-text) file."""
+    with get_database().session() as session:
+        rendered = render_stored_issue(get_settings(), get_issue(session, issue_id))
+    body = rendered.text if as_text else rendered.html
+    if str(out_path) == "-":
+        click.echo(body)
+        return
+    try:
+        out_path.write_text(body, encoding="utf-8")
+    except OSError as error:
+        fail(f"Cannot write {out_path}: {error.strerror}.")
+    click.echo(f"Wrote {out_path} ({len(body.encode()):,} bytes).")
+
+
+@group.command("checks")
+@click.argument("issue_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def checks_command(issue_id: int, as_json: bool) -> None:
+    """Run the pre-send checks; exit 1 when a blocking check fails."""
+    with get_database().session() as session:
+        rendered = render_stored_issue(get_settings(), get_issue(session, issue_id))
+    checks = [
+        {"code": c.code, "severity": str(c.severity), "message": c.message, "block_id": c.block_id}
+        for c in rendered.checks
+    ]
+    if as_json:
+        click.echo(json.dumps({"ok": not rendered.errors, "checks": checks}, indent=2))
+    else:
+        for check in checks:
+            where = f" [{check['block_id']}]" if check["block_id"] else ""
+            click.echo(f"{check['severity']:<8} {check['code']}{where}: {check['message']}")
+        click.echo("No blocking problems." if not rendered.errors else "Blocking problems found.")
+    if rendered.errors:
+        sys.exit(1)
+
+
+def init_app(app: Flask) -> None:
+    """Register the ``issues`` command group."""
+    app.cli.add_command(group)
