@@ -1,4 +1,4 @@
-"""Prepare the HTTP bench's database from ``PINWHEEL_*``: schema, demo content, a sent campaign.
+"""Prepare the HTTP bench's database from ``PINWHEEL_*``: schema, topics, a sent issue.
 
 Run as ``python -m bench.http_data`` by ``bench_http``; prints one summary line.
 """
@@ -26,19 +26,35 @@ def create_schema(url: str) -> str:
     return "created from models"
 
 
-def load_sent_demo() -> str:
-    """Load the demo content and mark its campaign sent, so public pages have an issue to show."""
-    from campaigns.demo import load_demo
-    from campaigns.sending.models import Campaign, CampaignStatus
+def load_sent_issue() -> str:
+    """Create topics, subscribers and a sent spotlight issue, so public pages have one to show."""
+    from campaigns.demo import _add_subscribers
+    from campaigns.demo_content import DEMO_TOPICS, SPOTLIGHT_ISSUE
+    from campaigns.issues.service import create_issue
+    from campaigns.sending.models import CampaignStatus
+    from campaigns.sending.service import create_campaign
+    from engine.users import create_user
+    from subscribers.models import OptIn, Topic
 
     app = create_app()
     with app.app_context(), get_database(app).session() as session:
-        created = load_demo(session, admin_password="bench-admin-password")
-        campaign = session.get(Campaign, created["campaign"])
+        topics = [
+            Topic(slug=slug, name=name, category=category, description=text, opt_in=OptIn(opt_in))
+            for slug, name, category, text, opt_in in DEMO_TOPICS
+        ]
+        session.add_all(topics)
+        session.flush()
+        _add_subscribers(session, topics)
+        admin = create_user(
+            session, email="bench@agency.example.org", password="bench-admin-pw", role="admin"
+        )
+        issue = create_issue(session, SPOTLIGHT_ISSUE, author_id=admin.id, topics=topics[:1])
+        campaign = create_campaign(session, issue, topics[:2], name="Bench", created_by=admin)
         moment = now()
         campaign.status = CampaignStatus.SENT
         campaign.send_at = campaign.started_at = campaign.finished_at = moment
-        return f"demo data, campaign {campaign.id} sent"
+        issue.published_at = moment
+        return f"a sent issue ({issue.slug}) and {len(topics)} topics"
 
 
 def main() -> None:
@@ -47,7 +63,7 @@ def main() -> None:
     url = load_settings().DATABASE_URL
     schema = create_schema(url)
     try:
-        content = load_sent_demo()
+        content = load_sent_issue()
     except Exception as error:  # the bench still measures what exists
         content = f"no demo data ({error.__class__.__name__}: {error})"
     print(f"SQLite, schema {schema}, {content}")

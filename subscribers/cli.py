@@ -14,7 +14,12 @@ from engine.db import get_database
 from subscribers.exporting import export_csv
 from subscribers.importing import ErrorReport, SubscriberImport
 from subscribers.models import OptIn, TopicVisibility
-from subscribers.topics import create_topic, list_topics, topics_by_slugs
+from subscribers.topics import (
+    create_topic,
+    ensure_default_topics,
+    list_topics,
+    topics_by_slugs,
+)
 
 topics_group = FeatureGroup("topics", help="Topics readers can subscribe to.")
 subscribers_group = FeatureGroup("subscribers", help="Subscribers: import and export.")
@@ -63,6 +68,14 @@ def topics_create(
             opt_in=OptIn.SINGLE if single_opt_in else OptIn.DOUBLE,
         )
         click.echo(f"Created topic {topic.slug} ({topic.visibility}, {topic.opt_in} opt-in).")
+
+
+@topics_group.command("seed")
+def topics_seed() -> None:
+    """Create the agency's starting topics that are missing (safe to run again)."""
+    with get_database().session() as session:
+        created = ensure_default_topics(session)
+        click.echo(f"Created {len(created)} topic(s).")
 
 
 @subscribers_group.command("import")

@@ -59,8 +59,13 @@ def process_batch(session: Session, settings: Settings, batch_id: int) -> Outcom
         log.error("events: dropping webhook batch %s: %s", batch_id, error)
         session.delete(batch)
         return Outcome(IngestResult())
-    for index, reason in parsed.rejected:
-        log.warning("events: batch %s element %s rejected: %s", batch_id, index, reason)
+    if parsed.rejected:
+        log.warning(
+            "events: batch %s: %s element(s) rejected, first: %s",
+            batch_id,
+            len(parsed.rejected),
+            parsed.rejected[:5],
+        )
     result = ingest_events(session, parsed.events, source=batch.source)
     result.rejected = len(parsed.rejected)
     trips = enforce_guard_rails(session, settings, result.campaign_ids)

@@ -20,6 +20,8 @@ from engine.delivery.events import EventKind
 TIMELINE_HOURS = 168
 _BOUNCES = (EventKind.BOUNCE.value, EventKind.BLOCKED.value)
 _UNSUBSCRIBES = (EventKind.UNSUBSCRIBE.value, EventKind.GROUP_UNSUBSCRIBE.value)
+#: Timeline series in display order.
+SERIES = ("delivered", "bounced", "dropped", "opened", "clicked")
 _TIMELINE_SERIES = {
     EventKind.DELIVERED.value: "delivered",
     EventKind.BOUNCE.value: "bounced",
@@ -119,6 +121,8 @@ class TimelineBucket:
 
 @dataclass(frozen=True, slots=True)
 class CampaignReport:
+    """Everything the report page and the CSV export show about one campaign."""
+
     campaign: Campaign
     counts: Counts
     links: list[LinkRow] = field(default_factory=list)
@@ -255,10 +259,6 @@ def timeline(session: Session, campaign_id: int) -> list[TimelineBucket]:
     ]
 
 
-#: Timeline series in display order.
-SERIES = ("delivered", "bounced", "dropped", "opened", "clicked")
-
-
 def _hour_label(session: Session) -> sa.ColumnElement[str]:
     if session.get_bind().dialect.name == "postgresql":
         utc = sa.func.timezone("UTC", DeliveryEvent.occurred_at)
@@ -268,6 +268,8 @@ def _hour_label(session: Session) -> sa.ColumnElement[str]:
 
 @dataclass(frozen=True, slots=True)
 class DashboardRow:
+    """One campaign on the comparison dashboard."""
+
     campaign: Campaign
     counts: Counts
 

@@ -60,7 +60,7 @@ class StaffObservanceSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["month", "week", "day"]))
     rule = fields.Dict(required=True)
     region = text_field(80, load_default="US")
-    description = text_field(2000, load_default="")
+    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     topic = fields.String(required=True, validate=validate.Length(min=1, max=80))
     colour = fields.String(required=True, validate=validate.Regexp(r"^#[0-9A-Fa-f]{6}$"))
     banner = text_field(200, allow_none=True, load_default=None)

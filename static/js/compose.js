@@ -34,9 +34,18 @@ async function refreshTime() {
   timeBox.textContent = data.utc ? `Sends ${data.local} (${data.utc}).${data.past ? " That time has passed." : ""}` : "Sends as soon as you confirm.";
 }
 
+function showModeFields() {
+  const mode = form.querySelector('input[name="mode"]:checked').value;
+  for (const field of form.querySelectorAll("[data-modes]")) {
+    field.hidden = !field.dataset.modes.split(" ").includes(mode);
+  }
+}
+
+form.addEventListener("change", showModeFields);
 form.addEventListener("input", () => {
   clearTimeout(timer);
   timer = setTimeout(() => { refreshCount(); refreshTime(); }, 250);
 });
+showModeFields();
 refreshCount();
 refreshTime();

@@ -113,8 +113,9 @@ def wait_for_status(session: Session, campaign_id: int, wanted: CampaignStatus) 
     deadline = time.monotonic() + 20
     status = ""
     while time.monotonic() < deadline:
-        session.expire_all()
-        status = str(session.get(Campaign, campaign_id).status)
+        status = str(session.get(Campaign, campaign_id, populate_existing=True).status)
+        # End the read at once: on SQLite every transaction holds the write lock the sender needs.
+        session.rollback()
         if status == wanted:
             break
         time.sleep(0.05)

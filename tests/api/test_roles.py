@@ -15,8 +15,9 @@ ALL = frozenset({"admin", "editor", "approver"})
 EDIT = frozenset({"admin", "editor"})
 APPROVE = frozenset({"admin", "approver"})
 OBSERVANCE = {
-    "slug": "kinship-care-month", "name": "Kinship Care Month", "kind": "month",
+    "slug": "relatives-caring-month", "name": "Kinship Care Month", "kind": "month",
     "rule": {"type": "month", "month": 9}, "topic": "foster-care", "colour": "#1f5f8b",
+    "description": "Honouring relatives who raise children.",
 }  # fmt: skip
 UPLOAD = "upload"
 
@@ -73,10 +74,10 @@ MATRIX: list[tuple[str, str, Any, frozenset[str]]] = [
     ("GET", "/observances", None, ALL),
     ("GET", "/observances/staff", None, ALL),
     ("POST", "/observances/staff", OBSERVANCE, EDIT),
-    ("GET", "/observances/staff/kinship-care-month", None, ALL),
-    ("PUT", "/observances/staff/kinship-care-month",
+    ("GET", "/observances/staff/relatives-caring-month", None, ALL),
+    ("PUT", "/observances/staff/relatives-caring-month",
      {k: v for k, v in OBSERVANCE.items() if k != "slug"}, EDIT),
-    ("DELETE", "/observances/staff/kinship-care-month", None, EDIT),
+    ("DELETE", "/observances/staff/relatives-caring-month", None, EDIT),
 ]  # fmt: skip
 
 

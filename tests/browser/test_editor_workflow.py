@@ -124,7 +124,7 @@ def check_preview(page: Any) -> None:
     expect(frame).to_have_attribute("srcdoc", re.compile("Why kinship matters"))
     expect(page.frame_locator("#preview-frame").get_by_role("heading", name="Why kinship matters")).to_be_visible()
     page.get_by_label("Mobile", exact=True).check()
-    page.wait_for_function("document.querySelector('#preview-frame').getBoundingClientRect().width <= 376")
+    expect(frame).to_have_css("width", "375px")
     page.get_by_label("Dark", exact=True).check()
     page.get_by_label("Plain text", exact=True).check()
     expect(page.locator("#preview-text")).to_contain_text("Why kinship matters")

@@ -247,3 +247,11 @@ def test_cli_topics_create_and_list(runner: FlaskCliRunner) -> None:
     ]  # fmt: skip
     again = runner.invoke(args=["topics", "create", "foster-care", "--name", "Again"])
     assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_cli_topics_seed_is_repeatable(runner: FlaskCliRunner) -> None:
+    assert runner.invoke(args=["topics", "seed"]).output.strip() == "Created 4 topic(s)."
+    assert runner.invoke(args=["topics", "seed"]).output.strip() == "Created 0 topic(s)."
+    listed = json.loads(runner.invoke(args=["topics", "list", "--json"]).output)
+    categories = {topic["category"] for topic in listed}
+    assert categories == {"Child welfare practice", "Digests"}

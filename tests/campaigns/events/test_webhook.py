@@ -243,3 +243,23 @@ def test_pending_batch_is_processed_by_the_command(
     assert "Processed 1" in result.output
     assert count_rows(session, WebhookBatch) == 0
     assert find_suppression(session, email).reason == SuppressionReason.COMPLAINT
+
+
+def test_failed_processing_keeps_the_verified_batch(
+    session: Session, post_events: Callable, runner: FlaskCliRunner, monkeypatch
+) -> None:
+    campaign_id, delivery_id, email = _one_delivery(session)
+    elements = [event("bounce", delivery_id, campaign_id, email, 1, type="bounce")]
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("campaigns.events.batches.ingest_events", broken)
+        assert post_events(elements).status_code == 200  # the answer does not wait
+    batch = session.scalars(sa.select(WebhookBatch)).one()
+    assert batch.attempts == 1 and "went away" in batch.last_error
+    session.rollback()
+    assert runner.invoke(args=["events", "process"]).exit_code == 0
+    assert count_rows(session, WebhookBatch) == 0
+    assert find_suppression(session, email).reason == SuppressionReason.BOUNCE

@@ -78,8 +78,9 @@ def test_refused_key_pauses_after_at_most_one_batch(
 
 
 def _open(session, campaign_id: int) -> bool:
-    session.rollback()
-    return delivery_counts(session, campaign_id)[Ds.ACCEPTED] < 400
+    accepted = delivery_counts(session, campaign_id)[Ds.ACCEPTED]
+    session.rollback()  # on SQLite even a read holds the write lock until the transaction ends
+    return accepted < 400
 
 
 def _resend_unreached(database, campaign_id: int, fake: FakeSendGrid) -> None:
@@ -95,15 +96,15 @@ def _resend_unreached(database, campaign_id: int, fake: FakeSendGrid) -> None:
 def test_faults_still_deliver_every_message_exactly_once(
     session, settings, database, topic, new_campaign
 ):
-    campaign = _start(session, topic, new_campaign, count=400, batch_size=20)
+    campaign_id = _start(session, topic, new_campaign, count=400, batch_size=20).id
     mix = {"429": 0.15, "500": 0.10, "reset": 0.05}
     with FakeSendGrid(fault_mix=mix, seed=7, reset_seconds=0.05, fractional_reset=True) as fake:
         backend = _backend(settings, fake, backoff_base=0.01, max_attempts=8)
         runner = BatchRunner(database, settings, backend, worker="w")
         deadline = time.monotonic() + 60
-        while _open(session, campaign.id) and time.monotonic() < deadline:
-            _drain(runner, campaign.id)
-            _resend_unreached(database, campaign.id, fake)
+        while _open(session, campaign_id) and time.monotonic() < deadline:
+            _drain(runner, campaign_id)
+            _resend_unreached(database, campaign_id, fake)
             with database.session() as recovery:
                 recover(recovery)  # due retries only: their retry_at honours the 429 reset
             time.sleep(0.05)
@@ -111,4 +112,4 @@ def test_faults_still_deliver_every_message_exactly_once(
     assert len(counts) == 400 and set(counts.values()) == {1}
     assert fake.early_requests == 0
     assert {f.fault for f in fake.requests} >= {"429", "500", "reset"}
-    assert delivery_counts(session, campaign.id)[Ds.ACCEPTED] == 400
+    assert delivery_counts(session, campaign_id)[Ds.ACCEPTED] == 400
