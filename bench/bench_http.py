@@ -10,6 +10,7 @@ when it is installed, else locust (headless, ``bench/locust_users.py``). ``/arch
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ from pathlib import Path
 
 SECONDS = int(os.environ.get("BENCH_HTTP_SECONDS", "15"))
 USERS = 50
+CPU_ROUNDS = 300
 WORKERS = os.environ.get("BENCH_HTTP_WORKERS", "")
 THREADS = os.environ.get("BENCH_HTTP_THREADS", "")
 BIN = Path(sys.executable).parent
@@ -56,10 +58,39 @@ def run() -> list[tuple[str, str, str]]:
         env = _server_env(Path(folder))
         note = _prepare_database(env)
         with _Server(env, Path(folder)) as server:
-            rows = [_measure(server.base, name, path) for name, path in _pages(server.base)]
+            described = server.describe()
+            pages = _pages(server.base)
+            rows = [_measure(server.base, name, path) for name, path in pages]
             if _exists(f"{server.base}/subscribe"):
                 rows.append(_measure_subscribe(server.base, Path(folder)))
-            rows.append((f"server: {server.describe()}", note, "-"))
+            rows.append((f"server: {described}", note, "-"))
+        rows += _cpu_per_request(env, pages)
+    return rows
+
+
+def _cpu_per_request(
+    env: dict[str, str], pages: list[tuple[str, str]]
+) -> list[tuple[str, str, str]]:
+    """Measure CPU time per request in this process: other load on the machine hardly moves it."""
+    from engine.app import create_app
+    from engine.config import load_settings
+
+    app = create_app(load_settings(environ=env | {"PINWHEEL_LOG_JSON": "false"}))
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger("pinwheel.request").setLevel(logging.WARNING)
+    client = app.test_client()
+    rows = []
+    for name, path in pages:
+        client.get(path).close()
+        started = time.process_time()
+        for _ in range(CPU_ROUNDS):
+            client.get(path).close()
+        cpu_ms = (time.process_time() - started) / CPU_ROUNDS * 1000
+        ceiling = (os.cpu_count() or 1) * 1000 / cpu_ms
+        rows.append(
+            (f"cpu: {name} (in-process, one thread)", f"{cpu_ms:.2f} ms/request",
+             f"ceiling ~{ceiling:,.0f} req/s on {os.cpu_count()} cores")
+        )  # fmt: skip
     return rows
 
 
@@ -74,6 +105,9 @@ def _server_env(folder: Path) -> dict[str, str]:
         "PINWHEEL_MAIL_BACKEND": "memory",
         "PINWHEEL_BASE_URL": "http://127.0.0.1:8000",
         "PINWHEEL_LOG_JSON": "true",
+        # The load carries X-Forwarded-For, as through a proxy, so that the per-address rate
+        # limit of the subscribe form sees many visitors rather than one.
+        "PINWHEEL_PROXY_COUNT": "1",
     }
     return env
 
@@ -109,7 +143,11 @@ class _Server:
 
     def describe(self) -> str:
         options = " ".join(self.args[2:]) or "default workers/threads"
-        return f"pinwheel serve {options}, {os.cpu_count()} cores, JSON logs on"
+        load = os.getloadavg()[0]
+        return (
+            f"pinwheel serve {options}, {os.cpu_count()} cores (load average {load:.1f} "
+            "before the run), JSON logs on"
+        )
 
     def __enter__(self) -> _Server:
         self.log = (self.folder / "server.log").open("wb")
@@ -168,7 +206,19 @@ def _measure_subscribe(base: str, folder: Path) -> tuple[str, str, str]:
 def _wrk(url: str) -> LoadResult:
     threads = str(max(1, min(os.cpu_count() or 1, 4)))
     output = subprocess.run(
-        ["wrk", "-t", threads, "-c", str(USERS), "-d", f"{SECONDS}s", "--latency", url],
+        [
+            "wrk",
+            "-t",
+            threads,
+            "-c",
+            str(USERS),
+            "-d",
+            f"{SECONDS}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            url,
+        ],
         capture_output=True,
         text=True,
         timeout=SECONDS + 60,
@@ -229,7 +279,7 @@ def _search(pattern: str, text: str) -> str | None:
 
 def _exists(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False

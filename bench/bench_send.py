@@ -108,15 +108,21 @@ def _new_campaign(database: Database, settings: Settings, topic_id: int) -> int:
         return create_campaign(session, issue, [topic], settings=settings).id
 
 
-def _send(database: Database, settings: Settings, campaign_id: int, threads: int) -> float:
-    """Start (freeze + batch) and deliver the campaign in-process; return the seconds taken."""
+def _send(
+    database: Database, settings: Settings, campaign_id: int, threads: int
+) -> tuple[float, float]:
+    """Start (freeze + batch) and deliver the campaign in-process; return wall and CPU seconds.
+
+    CPU time is reported beside wall time because a shared machine stretches the latter.
+    """
     started = time.perf_counter()
+    cpu = time.process_time()
     with database.session() as session:
         start_campaign(
             session, campaign_id, expected=CampaignStatus.DRAFT, batch_size=settings.BATCH_SIZE
         )
     run_campaign(database, settings, campaign_id, Executor(threads))
-    elapsed = time.perf_counter() - started
+    elapsed = time.perf_counter() - started, time.process_time() - cpu
     _check_sent(database, campaign_id)
     return elapsed
 
@@ -179,11 +185,11 @@ def bench_sendgrid(
             SENDGRID_API_URL=api_url,
             WORKER_THREADS=2,
         )
-        seconds = _send(database, settings, _new_campaign(database, settings, topic_id), 2)
+        seconds, cpu = _send(database, settings, _new_campaign(database, settings, topic_id), 2)
         rows = [
             (
                 f"{label}: {recipients:,} via sendgrid, end to end",
-                f"{seconds:.1f} s ({recipients / seconds:,.0f} msg/s)",
+                f"{seconds:.1f} s wall, {cpu:.1f} s CPU ({recipients / seconds:,.0f} msg/s)",
                 target,
             )
         ]
@@ -241,14 +247,14 @@ def bench_smtp(folder: Path, recipients: int) -> tuple[float, tuple[str, str, st
         settings = _settings(
             url, folder, MAIL_BACKEND="smtp", SMTP_URL=f"smtp://127.0.0.1:{ports.get(timeout=10)}"
         )
-        seconds = _send(database, settings, _new_campaign(database, settings, topic_id), 1)
+        seconds, cpu = _send(database, settings, _new_campaign(database, settings, topic_id), 1)
     finally:
         stop.set()
         child.join(timeout=10)
     database.dispose()
     row = (
         "smtp to local sink, one worker, end to end",
-        f"{recipients / seconds:,.0f} msg/s",
+        f"{recipients / seconds:,.0f} msg/s wall ({recipients / cpu:,.0f} per CPU second)",
         ">= 800 msg/s",
     )
     return seconds / recipients, row
@@ -280,9 +286,14 @@ def bench_naive(folder: Path, ours_per_recipient: float) -> tuple[str, str, str]
     return ("naive re-render + EmailMessage vs pipeline (smtp)", figure, "pipeline >= 20x faster")
 
 
-def run(quick: bool = False, postgres_url: str = DEFAULT_POSTGRES) -> list[tuple[str, str, str]]:
+def run(
+    quick: bool = False,
+    postgres_url: str = DEFAULT_POSTGRES,
+    postgres_recipients: int | None = None,
+) -> list[tuple[str, str, str]]:
     """Run the send benchmarks and return (name, figure, target) rows."""
     scale = 10 if quick else 1
+    postgres_recipients = postgres_recipients or POSTGRES_RECIPIENTS // scale
     rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="pinwheel-bench-") as name:
         folder = Path(name)
@@ -302,7 +313,7 @@ def run(quick: bool = False, postgres_url: str = DEFAULT_POSTGRES) -> list[tuple
             return rows
         try:
             rows += bench_sendgrid(
-                url, POSTGRES_RECIPIENTS // scale, folder, "PostgreSQL", "< 100 s for 1,000,000"
+                url, postgres_recipients, folder, "PostgreSQL", "< 100 s for 1,000,000"
             )
         finally:
             drop()
@@ -313,6 +324,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="audiences divided by ten")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="admin URL for a scratch DB")
+    parser.add_argument("--postgres-recipients", type=int, default=None, help="PostgreSQL audience")
     options = parser.parse_args()
-    for label, figure, target in run(options.quick, options.postgres):
+    for label, figure, target in run(options.quick, options.postgres, options.postgres_recipients):
         print(f"{label}: {figure} (target {target})")

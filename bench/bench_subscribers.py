@@ -65,18 +65,20 @@ def bench_import(rows: int) -> tuple[str, str, str]:
         with database.session() as session:
             topic = create_topic(session, "foster-care", "Foster care")
             session.commit()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             importer = SubscriberImport(session, [topic])
             for _ in importer.run(io.BytesIO(data)):
                 session.commit()
             elapsed = time.perf_counter() - started
+            # CPU time shows the import's own cost when other work shares the machine.
+            cpu = time.process_time() - cpu_started
         database.dispose()
     if importer.summary.created != rows:
         raise AssertionError(f"imported {importer.summary.created} of {rows} rows")
     target = IMPORT_TARGET_SECONDS * rows / IMPORT_ROWS
     return (
         f"import {rows:,} CSV rows on SQLite ({rows / elapsed:,.0f} rows/s)",
-        f"{elapsed:.2f} s",
+        f"{elapsed:.2f} s ({cpu:.2f} s CPU)",
         f"< {target:.1f} s",
     )
 
@@ -156,6 +158,10 @@ def list_cases(rows: int, topic_id: int) -> dict[str, Callable[[Session], object
         "rare attribute county=c17": page(SubscriberFilter(query="county=c17")),
         "topic filter": page(SubscriberFilter(topic_id=topic_id)),
         "status unsubscribed": page(SubscriberFilter(status=SubscriberStatus.UNSUBSCRIBED)),
+        "paused in a topic": page(
+            SubscriberFilter(topic_id=topic_id, status=SubscriberStatus.PAUSED)
+        ),
+        "rare attribute in a topic": page(SubscriberFilter(query="county=c17", topic_id=topic_id)),
         "topic + status + attribute, page 2": page(
             SubscriberFilter(query="role=judge", topic_id=topic_id, status=SubscriberStatus.ACTIVE),
             after=middle,

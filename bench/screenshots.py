@@ -80,6 +80,7 @@ def seed(app: Flask) -> dict[str, int]:
     from campaigns.issues.service import create_issue
     from campaigns.schedule import schedule_at
     from campaigns.sending.service import create_campaign
+    from engine.audit import record
     from engine.db import get_database
     from engine.users import create_user
     from subscribers.models import Subscriber, Subscription, SubscriptionStatus, Topic
@@ -106,6 +107,7 @@ def seed(app: Flask) -> dict[str, int]:
         for layout, seed_name in LAYOUT_SEEDS.items():
             issue = create_issue(session, SEEDS[seed_name], author_id=admin.id, topics=[topic])
             ids[layout] = issue.id
+            record(session, admin, "issue.create", issue, layout=layout)
         spotlight = session.get_one(Issue, ids["spotlight"])
         campaign = create_campaign(
             session,
@@ -117,6 +119,7 @@ def seed(app: Flask) -> dict[str, int]:
         local = (now() + timedelta(days=30)).replace(tzinfo=None, hour=9, minute=0, second=0)
         schedule_at(session, campaign.id, local, "America/New_York", now=now())
         ids["campaign"] = campaign.id
+        record(session, admin, "campaign.schedule", campaign, timezone="America/New_York")
         session.flush()
         ids["topic"] = session.scalar(sa.select(Topic.id).where(Topic.slug == "trafficking")) or 0
     return ids
@@ -157,7 +160,7 @@ def capture_pages(browser: Any, base: str, ids: dict[str, int]) -> list[Shot]:
     """Sign in and capture each staff page at each width."""
     shots: list[Shot] = []
     for width in WIDTHS:
-        context = browser.new_context(viewport={"width": width, "height": 900})
+        context = browser.new_context(viewport={"width": width, "height": 1000})
         page = context.new_page()
         page.goto(f"{base}/admin/login")
         page.fill("#email", ADMIN)
@@ -171,11 +174,26 @@ def capture_pages(browser: Any, base: str, ids: dict[str, int]) -> list[Shot]:
                 continue
             if ready:
                 page.wait_for_selector(ready, timeout=20_000)
+            if name == "editor":
+                # Fold the issue settings so the first blocks and the preview share the screen.
+                page.click(".issue-settings summary")
             file = f"{name}-{width}.png"
-            page.screenshot(path=str(OUT / file), full_page=True)
+            page.screenshot(path=str(OUT / file), full_page=name != "editor")
             shots.append(Shot(file, title, width))
+            if name == "editor" and width > WIDTHS[0]:
+                shots.append(capture_preview_modes(page, width))
         context.close()
     return shots
+
+
+def capture_preview_modes(page: Any, width: int) -> Shot:
+    """Switch the editor's preview to mobile width and dark mode and capture the preview pane."""
+    page.check("input[name=pv-width][value=mobile]")
+    page.check("input[name=pv-scheme][value=dark]")
+    page.wait_for_timeout(500)
+    file = f"editor-preview-mobile-dark-{width}.png"
+    page.locator(".preview-pane").screenshot(path=str(OUT / file))
+    return Shot(file, "Editor preview: mobile width, dark mode", width)
 
 
 def capture_layouts(browser: Any) -> list[Shot]:

@@ -260,6 +260,7 @@ def _install_static_versions(app: Flask) -> None:
     @app.after_request
     def _static_cache(response: Response) -> Response:
         if request.endpoint == "static" and request.args.get("v") and response.status_code < 400:
+            response.cache_control.no_cache = None
             response.cache_control.public = True
             response.cache_control.max_age = STATIC_MAX_AGE
             response.cache_control.immutable = True

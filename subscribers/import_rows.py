@@ -139,9 +139,9 @@ def check_row(columns: ColumnMap, row: int, cells: list[str]) -> ImportRow | Row
         return RowError(row, "", "the row is empty")
     if len(cells) > len(columns.headers):
         return RowError(row, "", f"{len(cells)} cells, but the header has {len(columns.headers)}")
-    for index, cell in enumerate(cells):
-        if _SURROGATES.search(cell):
-            return RowError(row, columns.headers[index], "not valid UTF-8", _printable(cell))
+    if _SURROGATES.search("".join(cells)):
+        index = next(i for i, cell in enumerate(cells) if _SURROGATES.search(cell))
+        return RowError(row, columns.headers[index], "not valid UTF-8", _printable(cells[index]))
     values = {
         key: cells[index].strip() if index < len(cells) else ""
         for key, index in columns.known.items()

@@ -17,14 +17,20 @@ _batches = Batch.__table__
 
 
 def freeze_audience(session: Session, campaign: Campaign, batch_size: int) -> int:
-    """Insert one delivery per mailable recipient, cut them into batches, set ``recipients``.
+    """Insert one delivery per mailable recipient, each already in its batch; set ``recipients``.
 
-    The audience never passes through Python: a re-run inserts nothing new (the unique keys
-    and ``ON CONFLICT DO NOTHING``) and only cuts batches for deliveries that have none yet.
+    The audience never passes through Python. Batches are created first and every delivery
+    is inserted with its batch id (row number // batch size), so nothing is updated twice.
+    A re-run inserts nothing new (unique keys, ``ON CONFLICT DO NOTHING``); recipients who
+    joined between the count and the insert are cut into extra batches afterwards.
     """
     session.flush()
-    session.execute(_insert_audience(session, campaign))
+    audience = _audience(campaign)
+    expected = session.scalar(sa.select(sa.func.count()).select_from(audience)) or 0
+    first = _create_batches(session, campaign.id, -(-expected // batch_size))
+    session.execute(_insert_audience(session, campaign.id, audience, first, batch_size))
     cut_batches(session, campaign.id, batch_size)
+    _settle_batch_sizes(session, campaign.id)
     total = session.scalar(
         sa.select(sa.func.count())
         .select_from(_deliveries)
@@ -35,35 +41,99 @@ def freeze_audience(session: Session, campaign: Campaign, batch_size: int) -> in
     return campaign.recipients
 
 
-def _insert_audience(session: Session, campaign: Campaign) -> Any:
-    audience = audience_select([topic.id for topic in campaign.topics], campaign.segment).subquery()
-    stamp = now()
-    rows = sa.select(
-        sa.literal(campaign.id),
-        audience.c.id,
-        audience.c.email,
-        sa.literal(DeliveryStatus.QUEUED.value),
-        sa.literal(0),
-        sa.literal(""),
-        sa.literal(stamp, type_=_deliveries.c.updated_at.type),
-    ).order_by(audience.c.id)
+def _audience(campaign: Campaign) -> sa.Subquery:
+    topic_ids = [topic.id for topic in campaign.topics]
+    return audience_select(topic_ids, campaign.segment).order_by(None).subquery()
+
+
+def _next_number(session: Session, campaign_id: int) -> int:
+    return 1 + session.scalar(
+        sa.select(sa.func.coalesce(sa.func.max(_batches.c.number), 0)).where(
+            _batches.c.campaign_id == campaign_id
+        )
+    )
+
+
+def _create_batches(session: Session, campaign_id: int, count: int) -> int:
+    """Create ``count`` empty queued batches; return the number of the first one."""
+    first = _next_number(session, campaign_id)
+    if count:
+        stamp = now()
+        rows = [
+            {
+                "campaign_id": campaign_id,
+                "number": first + n,
+                "status": BatchStatus.QUEUED.value,
+                "size": 0,
+                "attempts": 0,
+                "created_at": stamp,
+            }
+            for n in range(count)
+        ]
+        session.execute(sa.insert(_batches), rows)
+    return first
+
+
+def _insert_audience(
+    session: Session, campaign_id: int, audience: sa.Subquery, first: int, batch_size: int
+) -> Any:
+    rank = sa.func.row_number().over(order_by=audience.c.id) - 1
+    numbered = sa.select(audience.c.id, audience.c.email, rank.label("rank")).subquery()
+    batch = _batches.alias("target")
+    into_batch = sa.and_(
+        batch.c.campaign_id == campaign_id,
+        # Integer division on both databases (SQLAlchemy's // would go through floats).
+        batch.c.number == first + numbered.c.rank.op("/")(batch_size),
+    )
+    rows = (
+        sa.select(
+            sa.literal(campaign_id),
+            numbered.c.id,
+            numbered.c.email,
+            sa.literal(DeliveryStatus.QUEUED.value),
+            sa.literal(0),
+            sa.literal(""),
+            sa.literal(now(), type_=_deliveries.c.updated_at.type),
+            batch.c.id,
+        )
+        .select_from(numbered.outerjoin(batch, into_batch))
+        .where(sa.true())
+        .order_by(numbered.c.rank)
+    )
     columns = ["campaign_id", "subscriber_id", "address", "status", "attempts", "last_error"]
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return (
         dialect.insert(_deliveries)
-        .from_select([*columns, "updated_at"], rows)
+        .from_select([*columns, "updated_at", "batch_id"], rows)
         .on_conflict_do_nothing()
+    )
+
+
+def _settle_batch_sizes(session: Session, campaign_id: int) -> None:
+    size = (
+        sa.select(sa.func.count()).where(_deliveries.c.batch_id == _batches.c.id).scalar_subquery()
+    )
+    session.execute(
+        sa.update(_batches)
+        .where(_batches.c.campaign_id == campaign_id, _batches.c.status == BatchStatus.QUEUED)
+        .values(size=size)
+    )
+    # Recipients who left between the count and the insert leave empty batches behind.
+    session.execute(
+        sa.delete(_batches).where(_batches.c.campaign_id == campaign_id, _batches.c.size == 0)
     )
 
 
 def cut_batches(session: Session, campaign_id: int, batch_size: int) -> int:
     """Give every unbatched delivery a batch of at most ``batch_size``, in id order."""
-    number = session.scalar(
-        sa.select(sa.func.coalesce(sa.func.max(_batches.c.number), 0)).where(
-            _batches.c.campaign_id == campaign_id
+    number = _next_number(session, campaign_id) - 1
+    # Only deliveries inserted after the last cut lack a batch, and ids only grow: ranges
+    # above the highest batched id never touch a delivery that already has its batch.
+    last_id = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.max(_deliveries.c.id), 0)).where(
+            _deliveries.c.campaign_id == campaign_id, _deliveries.c.batch_id.is_not(None)
         )
     )
-    last_id = 0
     cut = 0
     while (upper := _batch_upper_bound(session, campaign_id, last_id, batch_size)) is not None:
         number += 1
@@ -81,7 +151,11 @@ def cut_batches(session: Session, campaign_id: int, batch_size: int) -> int:
         ).scalar_one()
         size = session.execute(
             sa.update(_deliveries)
-            .where(_unbatched(campaign_id), _deliveries.c.id > last_id, _deliveries.c.id <= upper)
+            .where(
+                _deliveries.c.campaign_id == campaign_id,
+                _deliveries.c.id > last_id,
+                _deliveries.c.id <= upper,
+            )
             .values(batch_id=batch_id)
         ).rowcount
         session.execute(sa.update(_batches).where(_batches.c.id == batch_id).values(size=size))
@@ -97,13 +171,9 @@ def _batch_upper_bound(
     # last one when fewer remain. Only ids are read, never the audience itself.
     window = (
         sa.select(_deliveries.c.id)
-        .where(_unbatched(campaign_id), _deliveries.c.id > after_id)
+        .where(_deliveries.c.campaign_id == campaign_id, _deliveries.c.id > after_id)
         .order_by(_deliveries.c.id)
         .limit(batch_size)
         .subquery()
     )
     return session.scalar(sa.select(sa.func.max(window.c.id)))
-
-
-def _unbatched(campaign_id: int) -> sa.ColumnElement[bool]:
-    return sa.and_(_deliveries.c.campaign_id == campaign_id, _deliveries.c.batch_id.is_(None))

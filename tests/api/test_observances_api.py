@@ -24,7 +24,8 @@ def test_staff_observances_crud(api: ApiClient, seed: Seed) -> None:
     assert created.status_code == 201, created.get_json()
     assert api.post("/observances/staff", json=KINSHIP).status_code == 422
     assert (
-        api.get("/observances/staff/relatives-caring-month").get_json()["name"] == "Kinship Care Month"
+        api.get("/observances/staff/relatives-caring-month").get_json()["name"]
+        == "Kinship Care Month"
     )
     changed = {**{k: v for k, v in KINSHIP.items() if k != "slug"}, "name": "Kinship Month"}
     assert (

@@ -25,7 +25,7 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 
 def tiny_png() -> bytes:
-    """Return a valid 2×2 PNG."""
+    """Return a valid 2 by 2 pixel PNG."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
@@ -33,7 +33,12 @@ def tiny_png() -> bytes:
 
     raw = b"".join(b"\x00" + b"\x1f\x4e\x8c" * 2 for _ in range(2))
     header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def sign_in(page: Any, base: str, address: str) -> None:
@@ -54,12 +59,16 @@ def add_block(page: Any, kind: str) -> None:
 
 
 def wait_saved(page: Any) -> None:
-    expect(page.locator("#save-status")).to_have_text(re.compile("All changes saved"), timeout=20_000)
+    expect(page.locator("#save-status")).to_have_text(
+        re.compile("All changes saved"), timeout=20_000
+    )
 
 
 def compose_every_block(page: Any, image_path: Path) -> None:
     """Fill the starter's blocks and add one block of every other kind."""
-    block(page, "intro").get_by_label("Paragraph text", exact=True).fill("Kinship caregivers keep children connected to family.")
+    block(page, "intro").get_by_label("Paragraph text", exact=True).fill(
+        "Kinship caregivers keep children connected to family."
+    )
     area = block(page, "intro").get_by_label("Paragraph text", exact=True)
     area.press("End")
     area.press("Shift+Home")
@@ -70,22 +79,32 @@ def compose_every_block(page: Any, image_path: Path) -> None:
     add_block(page, "heading")
     block(page, "heading-1").get_by_label("Heading text").fill("Why kinship matters")
     add_block(page, "bullets")
-    block(page, "bullets-1").get_by_label("Item 1 text").fill("Children placed with kin have more stable placements.")
+    block(page, "bullets-1").get_by_label("Item 1 text").fill(
+        "Children placed with kin have more stable placements."
+    )
     block(page, "bullets-1").get_by_label("Reference numbers").fill("1")
     add_block(page, "callout")
-    block(page, "callout-1").get_by_label("Callout body", exact=True).fill("Start with a family-finding conversation.")
+    block(page, "callout-1").get_by_label("Callout body", exact=True).fill(
+        "Start with a family-finding conversation."
+    )
     add_block(page, "quote")
     block(page, "quote-1").get_by_label("Quotation").fill("Family is where the healing starts.")
     block(page, "quote-1").get_by_label("Attribution").fill("A kinship caregiver")
     add_block(page, "image")
-    block(page, "image-1").get_by_label(re.compile("Upload an image")).set_input_files(str(image_path))
-    expect(block(page, "image-1").get_by_label("Image address")).to_have_value(re.compile(r"/media/"))
+    block(page, "image-1").get_by_label(re.compile("Upload an image")).set_input_files(
+        str(image_path)
+    )
+    expect(block(page, "image-1").get_by_label("Image address")).to_have_value(
+        re.compile(r"/media/")
+    )
     add_block(page, "button")
     block(page, "button-1").get_by_label("Button label").fill("Read the kinship guide")
     block(page, "button-1").get_by_label("Button link").fill("https://resources.example.org/guide")
     add_block(page, "divider")
     add_block(page, "references")
-    block(page, "references-1").get_by_label("Reference 1 text").fill("Kinship placement outcomes, 2024.")
+    block(page, "references-1").get_by_label("Reference 1 text").fill(
+        "Kinship placement outcomes, 2024."
+    )
     add_block(page, "toc")
     block(page, "toc-1").get_by_role("button", name=re.compile("Move up")).click()
 
@@ -98,7 +117,9 @@ def build_issue(page: Any, base: str, tmp_path: Path) -> int:
     expect(page.locator("body[data-editor-ready]")).to_have_count(1)
     page.get_by_label("Kicker").fill("Spotlight On...")
     page.get_by_label("Subject line").fill("Spotlight on Kinship Care")
-    page.get_by_label("Preheader").fill("How kinship caregivers keep children connected to their families.")
+    page.get_by_label("Preheader").fill(
+        "How kinship caregivers keep children connected to their families."
+    )
     page.get_by_label("Kinship families").check()
     image = tmp_path / "family.png"
     image.write_bytes(tiny_png())
@@ -113,7 +134,9 @@ def fail_then_fix_alt_text(page: Any) -> None:
     expect(page.get_by_role("button", name="Request review")).to_be_disabled()
     checks.get_by_role("button", name="Go to block image-1").first.click()
     expect(block(page, "image-1").get_by_label("Alt text", exact=True)).to_be_focused()
-    block(page, "image-1").get_by_label("Alt text", exact=True).fill("A grandmother reading with two children")
+    block(page, "image-1").get_by_label("Alt text", exact=True).fill(
+        "A grandmother reading with two children"
+    )
     wait_saved(page)
     expect(checks).not_to_contain_text("Error:", timeout=20_000)
     expect(page.get_by_role("button", name="Request review")).to_be_enabled()
@@ -122,7 +145,9 @@ def fail_then_fix_alt_text(page: Any) -> None:
 def check_preview(page: Any) -> None:
     frame = page.locator("#preview-frame")
     expect(frame).to_have_attribute("srcdoc", re.compile("Why kinship matters"))
-    expect(page.frame_locator("#preview-frame").get_by_role("heading", name="Why kinship matters")).to_be_visible()
+    expect(
+        page.frame_locator("#preview-frame").get_by_role("heading", name="Why kinship matters")
+    ).to_be_visible()
     page.get_by_label("Mobile", exact=True).check()
     expect(frame).to_have_css("width", "375px")
     page.get_by_label("Dark", exact=True).check()
@@ -187,8 +212,12 @@ def webview_link(message: Message) -> str:
 
 
 def test_write_review_approve_schedule_and_send(
-    app: Flask, live_url: str, new_page: Callable[..., Any], session: Session,
-    settings: Settings, tmp_path: Path,
+    app: Flask,
+    live_url: str,
+    new_page: Callable[..., Any],
+    session: Session,
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
     editor, approver = make_user(session, "editor"), make_user(session, "approver")
     topic = make_topic(session, name="Kinship families")

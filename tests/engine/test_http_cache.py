@@ -154,6 +154,7 @@ def test_static_urls_are_versioned_and_long_cached(app: Flask, client: FlaskClie
     assert response.status_code == 200
     assert response.cache_control.max_age == 365 * 24 * 3600
     assert response.cache_control.immutable
+    assert not response.cache_control.no_cache
     unversioned = client.get("/static/css/pinwheel.css")
     assert not unversioned.cache_control.immutable
     response.close()

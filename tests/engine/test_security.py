@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -82,3 +85,16 @@ def test_forwarded_https_is_trusted_only_with_proxy_count(settings: Settings) ->
 def test_secure_cookies_with_https(app: Flask) -> None:
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
+
+
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.I)
+_INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.I)
+
+
+@pytest.mark.parametrize("path", ["/admin/login", "/subscribe", "/archive"])
+def test_public_pages_carry_no_inline_script(app: Flask, client: FlaskClient, path: str) -> None:
+    if path not in {rule.rule for rule in app.url_map.iter_rules()}:
+        pytest.skip(f"{path} is not served by this build")
+    page = client.get(path).get_data(as_text=True)
+    assert not _INLINE_SCRIPT.search(page)
+    assert not _INLINE_HANDLER.search(page)

@@ -58,7 +58,9 @@ def test_save_needs_the_csrf_header(editor_client: FlaskClient, issue_id: int) -
     assert response.status_code == 400
 
 
-def test_save_bumps_the_revision(editor_client: FlaskClient, issue_id: int, session: Session) -> None:
+def test_save_bumps_the_revision(
+    editor_client: FlaskClient, issue_id: int, session: Session
+) -> None:
     token = _token(editor_client, issue_id)
     response = _save(editor_client, issue_id, 1, token, title="Renamed")
     assert response.status_code == 200, response.get_json()
@@ -122,7 +124,9 @@ def test_preview_reports_checks_linked_to_blocks(editor_client: FlaskClient, iss
     assert data["valid"] is False
 
 
-def test_history_diff_and_restore(editor_client: FlaskClient, issue_id: int, session: Session) -> None:
+def test_history_diff_and_restore(
+    editor_client: FlaskClient, issue_id: int, session: Session
+) -> None:
     token = _token(editor_client, issue_id)
     changed = basic(title="Second title")
     changed["blocks"][0]["text"] = "April is National Child Abuse Prevention Month."
@@ -144,7 +148,9 @@ def test_history_diff_and_restore(editor_client: FlaskClient, issue_id: int, ses
     assert issue.revision == 3 and issue.title == "Prevention Month"
 
 
-def test_new_issue_from_a_starter_or_a_copy(editor_client: FlaskClient, issue_id: int, session: Session) -> None:
+def test_new_issue_from_a_starter_or_a_copy(
+    editor_client: FlaskClient, issue_id: int, session: Session
+) -> None:
     page = editor_client.get("/admin/issues/new").get_data(as_text=True)
     token = csrf_token_from(page)
     starter = editor_client.post(
@@ -152,7 +158,12 @@ def test_new_issue_from_a_starter_or_a_copy(editor_client: FlaskClient, issue_id
     )
     copy = editor_client.post(
         "/admin/issues/new",
-        data={"csrf_token": token, "title": "Copy", "layout": "spotlight", "source_issue": issue_id},
+        data={
+            "csrf_token": token,
+            "title": "Copy",
+            "layout": "spotlight",
+            "source_issue": issue_id,
+        },
     )
     assert starter.status_code == copy.status_code == 302
     issues = {i.title: i for i in session.query(Issue)}

@@ -35,7 +35,9 @@ def _upload(client: FlaskClient, data: bytes, name: str = "picture.png") -> obje
     )
 
 
-@pytest.mark.parametrize(("data", "kind"), [(PNG, "png"), (JPEG, "jpg"), (GIF, "gif"), (WEBP, "webp")])
+@pytest.mark.parametrize(
+    ("data", "kind"), [(PNG, "png"), (JPEG, "jpg"), (GIF, "gif"), (WEBP, "webp")]
+)
 def test_magic_bytes_decide(data: bytes, kind: str) -> None:
     assert sniff_image(data) == kind
 

@@ -43,10 +43,14 @@ def test_approval_binds_revision_and_audience(session: Session, settings: Settin
     issue = _in_review(session, settings, people["editor"])
     approve(session, issue, people["approver"], [topic.id], {"state": "OH"})
     assert issue.status == IssueStatus.APPROVED
-    assert issue.approval_hash == approval_hash(current_revision(session, issue), [topic.id], {"state": "OH"})
+    assert issue.approval_hash == approval_hash(
+        current_revision(session, issue), [topic.id], {"state": "OH"}
+    )
     assert is_approved_for(session, issue, issue.revision, [topic.id], {"state": "OH"})
     assert not is_approved_for(session, issue, issue.revision, [topic.id], {})
-    assert not is_approved_for(session, issue, issue.revision, [topic.id, topic.id + 1], {"state": "OH"})
+    assert not is_approved_for(
+        session, issue, issue.revision, [topic.id, topic.id + 1], {"state": "OH"}
+    )
 
 
 def test_an_edit_after_approval_voids_it(session: Session, settings: Settings, people) -> None:
@@ -54,8 +58,13 @@ def test_an_edit_after_approval_voids_it(session: Session, settings: Settings, p
     issue = _in_review(session, settings, people["editor"])
     approve(session, issue, people["approver"], [topic.id])
     approved_revision = issue.revision
-    save_revision(session, issue, basic(title="Changed"), base_revision=issue.revision,
-                  saved_by_id=people["editor"].id)
+    save_revision(
+        session,
+        issue,
+        basic(title="Changed"),
+        base_revision=issue.revision,
+        saved_by_id=people["editor"].id,
+    )
     assert issue.status == IssueStatus.DRAFT
     assert issue.approval_hash is None
     assert not is_approved_for(session, issue, approved_revision, [topic.id], {})
@@ -70,14 +79,22 @@ def test_authors_cannot_approve_their_own_issue(session: Session, settings: Sett
     assert issue.status == IssueStatus.IN_REVIEW
 
 
-def test_whoever_edited_since_the_last_approval_cannot_approve(session: Session, settings: Settings, people) -> None:
+def test_whoever_edited_since_the_last_approval_cannot_approve(
+    session: Session, settings: Settings, people
+) -> None:
     topic = make_topic(session)
     second_approver = make_user(session, "approver")
     issue = _in_review(session, settings, people["editor"])
     approve(session, issue, people["approver"], [topic.id])
-    # The approver fixes a typo after approving: the edit voids the approval, and now they are a contributor.
-    save_revision(session, issue, basic(title="Typo fixed"), base_revision=issue.revision,
-                  saved_by_id=people["approver"].id)
+    # The approver fixes a typo after approving: the edit voids the approval and makes them
+    # a contributor.
+    save_revision(
+        session,
+        issue,
+        basic(title="Typo fixed"),
+        base_revision=issue.revision,
+        saved_by_id=people["approver"].id,
+    )
     submit_for_review(session, issue, people["editor"], settings=settings)
     with pytest.raises(Forbidden):
         approve(session, issue, people["approver"], [topic.id])
@@ -116,14 +133,21 @@ def test_large_sends_need_a_matching_approval(session: Session, settings: Settin
         ensure_send_allowed(session, campaign, 1001, 1000)
 
 
-def test_large_send_allowed_with_approval_of_its_revision(session: Session, settings: Settings, people) -> None:
+def test_large_send_allowed_with_approval_of_its_revision(
+    session: Session, settings: Settings, people
+) -> None:
     topic = make_topic(session)
     issue = _in_review(session, settings, people["editor"])
     approve(session, issue, people["approver"], [topic.id])
     campaign = create_campaign(session, issue, [topic], settings=settings)
     ensure_send_allowed(session, campaign, 50_000, 1000)
-    save_revision(session, issue, basic(title="Later"), base_revision=issue.revision,
-                  saved_by_id=people["editor"].id)
+    save_revision(
+        session,
+        issue,
+        basic(title="Later"),
+        base_revision=issue.revision,
+        saved_by_id=people["editor"].id,
+    )
     with pytest.raises(Forbidden):
         ensure_send_allowed(session, campaign, 50_000, 1000)
 

@@ -1,0 +1,86 @@
+"""The commands added for operators: users list/deactivate, tokens list/revoke, issues …"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask.testing import FlaskCliRunner
+from sqlalchemy.orm import Session
+
+from engine.users import StaffUser, create_api_token
+from tests.api.conftest import Seed, content
+from tests.factories import make_user
+
+
+def test_users_list_and_deactivate(runner: FlaskCliRunner, session: Session) -> None:
+    user = make_user(session, role="approver", email="amy@agency.example.org")
+    session.commit()
+    rows = json.loads(runner.invoke(args=["users", "list", "--json"]).output)
+    assert rows[0]["email"] == "amy@agency.example.org" and rows[0]["active"] is True
+    result = runner.invoke(args=["users", "deactivate", "AMY@agency.example.org"])
+    assert result.exit_code == 0 and "Deactivated" in result.output
+    assert session.get(StaffUser, user.id, populate_existing=True).active is False
+    session.rollback()
+    assert "deactivated" in runner.invoke(args=["users", "list"]).output
+    missing = runner.invoke(args=["users", "deactivate", "nobody@agency.example.org"])
+    assert (
+        missing.exit_code == 2
+        and missing.output.strip() == "Error: No staff user nobody@agency.example.org."
+    )
+
+
+def test_tokens_list_and_revoke(runner: FlaskCliRunner, session: Session) -> None:
+    token, secret = create_api_token(session, name="Nightly export", role="editor")
+    session.commit()
+    listing = runner.invoke(args=["tokens", "list"]).output
+    assert "Nightly export" in listing and "live" in listing and secret not in listing
+    result = runner.invoke(args=["tokens", "revoke", str(token.id)])
+    assert result.exit_code == 0
+    rows = json.loads(runner.invoke(args=["tokens", "list", "--json"]).output)
+    assert rows[0]["revoked_at"] is not None and "secret" not in json.dumps(rows)
+    assert runner.invoke(args=["tokens", "revoke", "999"]).exit_code == 2
+
+
+def test_issues_create_list_show(runner: FlaskCliRunner, seed: Seed, tmp_path: Path) -> None:
+    file = tmp_path / "issue.json"
+    file.write_text(json.dumps(content(title="From a file")))
+    created = runner.invoke(
+        args=["issues", "create", str(file), "--topic", seed.topic_slug, "--json"]
+    )
+    assert created.exit_code == 0, created.output
+    new_id = json.loads(created.output)["id"]
+    listing = runner.invoke(args=["issues", "list"]).output
+    assert "From a file" in listing and "Prevention Month" in listing
+    shown = json.loads(runner.invoke(args=["issues", "show", str(new_id), "--json"]).output)
+    assert shown["topics"] == [seed.topic_slug] and shown["content"]["title"] == "From a file"
+    assert "blocks:" in runner.invoke(args=["issues", "show", str(new_id)]).output
+
+
+def test_issues_create_refuses_bad_input(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    file = tmp_path / "bad.json"
+    file.write_text("{nope")
+    result = runner.invoke(args=["issues", "create", str(file)])
+    assert result.exit_code == 2 and "is not JSON" in result.output
+    file.write_text(json.dumps({"blocks": []}))
+    result = runner.invoke(args=["issues", "create", str(file)])
+    assert (
+        result.exit_code == 2 and result.output.strip() == "Error: The issue content is not valid."
+    )
+    missing = runner.invoke(args=["issues", "create", str(tmp_path / "none.json")])
+    assert missing.exit_code == 2
+    assert runner.invoke(args=["issues", "show", "999"]).exit_code == 2
+
+
+def test_issues_render_and_checks(runner: FlaskCliRunner, seed: Seed, tmp_path: Path) -> None:
+    out = tmp_path / "issue.html"
+    result = runner.invoke(args=["issues", "render", str(seed.issue_id), "--out", str(out)])
+    assert result.exit_code == 0 and "April is Prevention Month." in out.read_text()
+    text = runner.invoke(args=["issues", "render", str(seed.issue_id), "--out", "-", "--text"])
+    assert "April is Prevention Month." in text.output and "<html" not in text.output
+    checks = runner.invoke(args=["issues", "checks", str(seed.issue_id), "--json"])
+    assert checks.exit_code == 0 and json.loads(checks.output)["ok"] is True
+    assert (
+        "No blocking problems."
+        in runner.invoke(args=["issues", "checks", str(seed.issue_id)]).output
+    )
