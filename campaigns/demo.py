@@ -103,7 +103,10 @@ def demo_command(if_empty: bool) -> None:
     with get_database().session() as session:
         if session.scalar(sa.select(sa.func.count()).select_from(Issue)):
             if if_empty:
-                click.echo(f"Demo content already loaded. Staff sign-in: {DEMO_ADMIN}")
+                click.echo(
+                    f"Demo content already loaded. Staff sign-in at {settings.BASE_URL}/admin/ "
+                    f"as {DEMO_ADMIN} / {password}"
+                )
                 return
             fail("The database already has content; the demo was not loaded.")
         loaded = load_demo(session, admin_password=password)
