@@ -39,13 +39,16 @@ def _load_user(user_id: str) -> StaffUser | None:
 
 
 def roles_required(*roles: Role) -> Callable[[F], F]:
-    """Let signed-in staff holding one of ``roles`` (or admins) through; others get 403."""
+    """Let signed-in staff holding one of ``roles`` (or admins) through; others get 403.
+
+    Without ``roles``, any signed-in staff member may pass (read-only staff pages).
+    """
 
     def decorate(view: F) -> F:
         @wraps(view)
         @login_required
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.has_role(*roles):
+            if roles and not current_user.has_role(*roles):
                 abort(403, description="Your role does not allow this action.")
             return view(*args, **kwargs)
 

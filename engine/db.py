@@ -130,13 +130,17 @@ def init_app(app: Flask, database: Database) -> None:
     """Attach ``database`` to ``app`` and close the request session at teardown."""
     app.extensions["pinwheel.db"] = database
 
-    @app.teardown_appcontext
     def _close_session(exc: BaseException | None) -> None:
         session: Session | None = g.pop("db_session", None)
         if session is not None:
             if exc is not None:
                 session.rollback()
             session.close()
+
+    # Close at the end of each request too: an app context may outlive many requests (tests,
+    # the CLI), and an open SQLite transaction would hold the write lock meanwhile.
+    app.teardown_request(_close_session)
+    app.teardown_appcontext(_close_session)
 
 
 def get_database(app: Flask | None = None) -> Database:
