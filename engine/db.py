@@ -16,7 +16,6 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 from engine.clock import as_utc
 from engine.config import Settings
@@ -96,11 +95,12 @@ class Database:
 def create_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout for concurrent writers."""
     if url.startswith("sqlite"):
+        # Pooled: opening a connection and setting its pragmas costs more than most queries.
         engine = sa.create_engine(
             url,
             connect_args={"timeout": 30, "check_same_thread": False},
-            # SQLite connections are cheap; pooling them across threads only invites lock trouble.
-            poolclass=NullPool,
+            pool_size=5,
+            max_overflow=10,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)

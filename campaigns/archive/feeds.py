@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, render_template
+from flask import render_template
 from sqlalchemy.orm import Session
 
 from campaigns.archive.service import ArchiveFilters, search_archive
@@ -13,7 +13,7 @@ from engine.errors import NotFound
 from subscribers.models import Topic, TopicVisibility
 
 
-def atom_response(session: Session, settings: Settings, *, topic_slug: str | None) -> Response:
+def atom_document(session: Session, settings: Settings, *, topic_slug: str | None) -> str:
     """Return the Atom feed of the newest sent issues (of one public topic when given)."""
     topic = None
     if topic_slug is not None:
@@ -28,11 +28,10 @@ def atom_response(session: Session, settings: Settings, *, topic_slug: str | Non
     updated = max(
         (issue.published_at for issue in page.issues if issue.published_at), default=now()
     )
-    body = render_template(
+    return render_template(
         "archive/feed.atom",
         issues=page.issues,
         topic=topic,
         updated=updated,
         base_url=settings.BASE_URL,
     )
-    return Response(body, mimetype="application/atom+xml")

@@ -8,12 +8,14 @@ from campaigns.archive import feeds
 from campaigns.archive.service import (
     ArchiveFilters,
     archive_topics,
+    archive_version,
     archive_years,
     find_published,
     search_archive,
 )
 from campaigns.archive.webview import personal_email_html, public_email_html
 from engine.db import request_session
+from engine.http_cache import cached_response
 from engine.web import get_settings
 
 bp = Blueprint("archive", __name__)
@@ -25,37 +27,49 @@ EMAIL_CSP = (
 
 
 @bp.get("/view/<slug>")
-def webview(slug: str) -> str:
-    published = find_published(request_session(), slug)
+def webview(slug: str) -> Response:
+    session = request_session()
     token = request.args.get("t", "")
-    return render_template(
-        "archive/webview.html", published=published, personal=bool(token), token=token
-    )
+
+    def render() -> str:
+        published = find_published(session, slug)
+        return render_template(
+            "archive/webview.html", published=published, personal=bool(token), token=token
+        )
+
+    version, changed = archive_version(session)
+    return cached_response(render, version=version, last_modified=changed, public=not token)
 
 
 @bp.get("/view/<slug>/email")
 def webview_email(slug: str) -> Response:
     session = request_session()
-    published = find_published(session, slug)
     token = request.args.get("t", "")
-    settings = get_settings()
     if token:
-        body = personal_email_html(session, settings, published, token)
-    else:
-        body = public_email_html(settings, published)
-    # Links in the email open in the whole window, not inside the page's frame.
-    body = body.replace("<head>", '<head><base target="_top">', 1)
-    response = Response(body, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = EMAIL_CSP
-    if token:
+        published = find_published(session, slug)
+        body = personal_email_html(session, get_settings(), published, token)
+        response = Response(_framed(body), mimetype="text/html")
         # A personal page: never stored by shared caches, never indexed.
         response.headers["Cache-Control"] = "private, no-store"
         response.headers["X-Robots-Tag"] = "noindex"
+    else:
+        version, changed = archive_version(session)
+        response = cached_response(
+            lambda: _framed(public_email_html(get_settings(), find_published(session, slug))),
+            version=version,
+            last_modified=changed,
+        )
+    response.headers["Content-Security-Policy"] = EMAIL_CSP
     return response
 
 
+def _framed(body: str) -> str:
+    # Links in the email open in the whole window, not inside the page's frame.
+    return body.replace("<head>", '<head><base target="_top">', 1)
+
+
 @bp.get("/archive")
-def index() -> str:
+def index() -> Response:
     session = request_session()
     filters = ArchiveFilters(
         query=request.args.get("q", "")[:200],
@@ -64,23 +78,39 @@ def index() -> str:
         year=request.args.get("year", type=int),
         page=request.args.get("page", 1, type=int) or 1,
     )
-    return render_template(
-        "archive/index.html",
-        filters=filters,
-        result=search_archive(session, filters),
-        topics=archive_topics(session),
-        years=archive_years(session),
-    )
+
+    def render() -> str:
+        return render_template(
+            "archive/index.html",
+            filters=filters,
+            result=search_archive(session, filters),
+            topics=archive_topics(session),
+            years=archive_years(session),
+        )
+
+    version, changed = archive_version(session)
+    return cached_response(render, version=version, last_modified=changed)
 
 
 @bp.get("/archive/feed.atom")
 def feed() -> Response:
-    return feeds.atom_response(request_session(), get_settings(), topic_slug=None)
+    return _feed(None)
 
 
 @bp.get("/archive/topics/<topic_slug>/feed.atom")
 def topic_feed(topic_slug: str) -> Response:
-    return feeds.atom_response(request_session(), get_settings(), topic_slug=topic_slug)
+    return _feed(topic_slug)
+
+
+def _feed(topic_slug: str | None) -> Response:
+    session = request_session()
+    version, changed = archive_version(session)
+    return cached_response(
+        lambda: feeds.atom_document(session, get_settings(), topic_slug=topic_slug),
+        version=version,
+        last_modified=changed,
+        mimetype="application/atom+xml",
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -45,6 +45,22 @@ class PublishedIssue:
     next: Issue | None
 
 
+def archive_version(session: Session) -> tuple[str, datetime | None]:
+    """Return a version key that changes whenever any archive page would, and the last change.
+
+    One aggregate query: sending, editing or withdrawing an issue moves the newest
+    ``published_at``/``updated_at`` or the count, so every cached archive page goes stale at once.
+    """
+    count, newest, edited = session.execute(
+        sa.select(
+            sa.func.count(), sa.func.max(Issue.published_at), sa.func.max(Issue.updated_at)
+        ).where(Issue.published_at.is_not(None))
+    ).one()
+    changed = max((moment for moment in (newest, edited) if moment is not None), default=None)
+    stamp = "" if changed is None else changed.isoformat()
+    return f"{count}:{stamp}", changed
+
+
 def published_issues() -> sa.Select[tuple[Issue]]:
     """Return a select of issues that have been sent, newest first."""
     return (

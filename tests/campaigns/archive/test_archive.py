@@ -136,3 +136,17 @@ def test_archive_and_web_view_pages_are_valid_html5(
         "webview-oldest": client.get(f"/view/{archive['old'].slug}").get_data(as_text=True),
     }
     assert html_errors(pages, tmp_path) == []
+
+
+def test_archive_pages_answer_304_until_something_is_published(
+    client: FlaskClient, archive, session: Session, settings: Settings
+) -> None:
+    first = client.get("/archive")
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"].startswith("public")
+    assert client.get("/archive", headers={"If-None-Match": etag}).status_code == 304
+    _sent_issue(session, settings, "Newest Spotlight", datetime(2026, 4, 6, tzinfo=UTC))
+    session.commit()
+    fresh = client.get("/archive", headers={"If-None-Match": etag})
+    assert fresh.status_code == 200
+    assert "Newest Spotlight" in fresh.get_data(as_text=True)
