@@ -27,7 +27,7 @@ from campaigns.scheduling import (
 from campaigns.sending.models import Campaign, CampaignStatus
 from campaigns.sending.service import get_campaign, start_campaign
 from campaigns.waves import assign_waves, audience_timezones, earliest_wave
-from engine.errors import Conflict, ValidationFailed
+from engine.errors import Conflict, Forbidden, ValidationFailed
 
 #: A campaign can be (re)scheduled from these states; a started one cannot.
 SCHEDULABLE = frozenset(
@@ -236,10 +236,21 @@ def dispatch_campaign(
     if send_at is None or send_at > now:
         return Dispatched(campaign_id, DispatchOutcome.SKIPPED)
     if now - send_at > grace:
-        return Dispatched(campaign_id, _send_to_review(session, campaign_id, send_at, now))
-    if not start_campaign(
-        session, campaign_id, expected=CampaignStatus.SCHEDULED, batch_size=batch_size
-    ):
+        late = int((now - send_at).total_seconds() // 60)
+        reason = (
+            f"Not started: its send time passed {late} minutes ago while nothing was running. "
+            "Reschedule it or send it now."
+        )
+        return Dispatched(campaign_id, _send_to_review(session, campaign_id, reason, now))
+    try:
+        with session.begin_nested():
+            started = start_campaign(
+                session, campaign_id, expected=CampaignStatus.SCHEDULED, batch_size=batch_size
+            )
+    except Forbidden as refusal:
+        reason = f"Not started: {refusal.message}"
+        return Dispatched(campaign_id, _send_to_review(session, campaign_id, reason, now))
+    if not started:
         return Dispatched(campaign_id, DispatchOutcome.SKIPPED)
     campaign = get_campaign(session, campaign_id)
     if campaign.schedule.get("local_time"):
@@ -248,18 +259,12 @@ def dispatch_campaign(
 
 
 def _send_to_review(
-    session: Session, campaign_id: int, send_at: datetime, now: datetime
+    session: Session, campaign_id: int, reason: str, now: datetime
 ) -> DispatchOutcome:
-    late = int((now - send_at).total_seconds() // 60)
     moved = session.execute(
         sa.update(Campaign)
         .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.SCHEDULED)
-        .values(
-            status=CampaignStatus.NEEDS_REVIEW,
-            paused_reason=f"Not started: its send time passed {late} minutes ago while nothing "
-            "was running. Reschedule it or send it now.",
-            updated_at=now,
-        )
+        .values(status=CampaignStatus.NEEDS_REVIEW, paused_reason=reason, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     return DispatchOutcome.NEEDS_REVIEW if moved.rowcount == 1 else DispatchOutcome.SKIPPED

@@ -46,6 +46,12 @@ JOBS: tuple[Job, ...] = (
     Job("recover-stale-work", "campaigns.jobs:recover_stale_work", 60, run_at_start=True),
     Job("prepare-recurring-drafts", "campaigns.jobs:prepare_recurring_campaigns", DAY, True),
     Job("purge-stale-signups", "campaigns.jobs:purge_stale_signups", DAY),
+    Job(
+        "process-webhook-batches",
+        "campaigns.events.jobs:process_pending_webhook_batches",
+        60,
+        run_at_start=True,
+    ),
 )
 
 

@@ -8,7 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from campaigns.events.tracking import rewrite_links_for_tracking
 from campaigns.issues.models import Issue
+from campaigns.issues.workflow import ensure_send_allowed
 from campaigns.sending.freeze import freeze_audience
 from campaigns.sending.models import Campaign, CampaignStatus
 from engine.clock import now
@@ -112,7 +114,12 @@ def start_campaign(
         get_campaign(session, campaign_id)
         return False
     campaign = get_campaign(session, campaign_id)
-    freeze_audience(session, campaign, batch_size or current_settings().BATCH_SIZE)
+    settings = current_settings()
+    rewrite_links_for_tracking(session, campaign, settings)
+    freeze_audience(session, campaign, batch_size or settings.BATCH_SIZE)
+    # Checked on the frozen audience, whoever starts the send (staff, API, CLI or scheduler);
+    # a refusal rolls the whole start back.
+    ensure_send_allowed(session, campaign, campaign.recipients, settings.APPROVAL_THRESHOLD)
     return True
 
 

@@ -124,6 +124,13 @@ def _ids_error(custom_args: Mapping[str, str]) -> str | None:
     return None
 
 
+_NO_PROVIDER_TRACKING = {
+    "click_tracking": {"enable": False, "enable_text": False},
+    "open_tracking": {"enable": False},
+    "subscription_tracking": {"enable": False},
+}
+
+
 def request_body(batch: TemplateBatch, recipients: Sequence[Recipient]) -> bytes:
     """Serialize one ``/v3/mail/send`` request for ``recipients`` (at most 1,000) as JSON."""
     name, address = split_address(batch.from_address)
@@ -132,6 +139,9 @@ def request_body(batch: TemplateBatch, recipients: Sequence[Recipient]) -> bytes
         "subject": batch.subject,
         "content": _content(batch),
         "personalizations": [_personalization(r) for r in recipients],
+        # Per-recipient tracking stays off (some topics are sensitive); Pinwheel counts
+        # aggregate opens and clicks itself when a campaign asks for it.
+        "tracking_settings": _NO_PROVIDER_TRACKING,
     }
     if batch.categories:
         body["categories"] = list(batch.categories)

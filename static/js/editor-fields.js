@@ -1,0 +1,220 @@
+// Block field editors for the issue editor: inputs bound to the content, rows, uploads.
+
+const hooks = { changed() {}, structural() {}, uploadUrl: "", csrf: "" };
+let uid = 0;
+
+/** Connect the field editors to the editor's change handlers, upload URL and CSRF token. */
+export function configure(options) {
+  Object.assign(hooks, options);
+}
+
+export const LABELS = {
+  heading: "Heading", paragraph: "Paragraph", bullets: "Bulleted list", callout: "Callout",
+  quote: "Quote", resources: "Resources", image: "Image", button: "Button", divider: "Divider",
+  references: "References", toc: "Table of contents",
+};
+const KINDS = ["webpage", "training", "publication", "organization", "toolkit", "pdf", "video"];
+export const TEMPLATES = {
+  heading: () => ({ text: "New heading", level: 2 }),
+  paragraph: () => ({ text: "" }),
+  bullets: () => ({ items: [{ text: "", refs: [] }], ordered: false }),
+  callout: () => ({ title: "Approach to Consider", body: "", items: [] }),
+  quote: () => ({ text: "", attribution: "" }),
+  resources: () => ({ title: "Resources", intro: "", level: 2, items: [{ title: "", url: "", description: "", kind: "webpage", size: "" }] }),
+  image: () => ({ src: "", alt: "", decorative: false, width: null, link: "" }),
+  button: () => ({ label: "", url: "" }),
+  divider: () => ({}),
+  references: () => ({ title: "References", style: "numbered", items: [{ number: 1, text: "", url: "" }] }),
+  toc: () => ({ title: "In this issue" }),
+};
+// ---- small DOM builders -------------------------------------------------------------------
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  node.append(...children.filter(Boolean));
+  return node;
+}
+
+export function field(label, control, hint) {
+  const id = `c${++uid}`;
+  control.id = id;
+  const wrap = el("div", { class: "field" }, el("label", { for: id, text: label }), control);
+  if (hint) {
+    const hintId = `${id}-hint`;
+    control.setAttribute("aria-describedby", hintId);
+    wrap.append(el("span", { class: "hint", id: hintId, text: hint }));
+  }
+  return wrap;
+}
+
+function bound(obj, key, { type = "text", multiline = false, required = false, parse } = {}) {
+  const control = multiline ? el("textarea", { rows: 4 }) : el("input", { type });
+  control.dataset.key = key;
+  if (required) control.setAttribute("aria-required", "true");
+  control.value = obj[key] ?? "";
+  control.addEventListener("input", () => {
+    obj[key] = parse ? parse(control.value) : control.value;
+    hooks.changed();
+  });
+  return control;
+}
+
+function select(obj, key, options, parse = (v) => v) {
+  const control = el("select");
+  control.dataset.key = key;
+  for (const [value, label] of options) control.append(el("option", { value, text: label }));
+  control.value = String(obj[key] ?? options[0][0]);
+  control.addEventListener("change", () => { obj[key] = parse(control.value); hooks.changed(); });
+  return control;
+}
+
+function checkbox(obj, key, label) {
+  const id = `c${++uid}`;
+  const box = el("input", { type: "checkbox", id, "data-key": key });
+  box.checked = Boolean(obj[key]);
+  box.addEventListener("change", () => { obj[key] = box.checked; hooks.changed(); });
+  return el("div", { class: "field check" }, box, el("label", { for: id, text: label }));
+}
+
+const refsParse = (value) => value.split(/[\s,]+/).filter(Boolean).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+export const intOrNull = (value) => (value === "" ? null : Number.parseInt(value, 10));
+
+// ---- Markdown toolbar ---------------------------------------------------------------------
+
+function markdownArea(obj, key, label) {
+  const area = bound(obj, key, { multiline: true });
+  const wrap = field(label, area, "Markdown: **bold**, *italic*, [text](https://…), lines starting with “- ” make a list.");
+  const apply = (before, after, placeholder) => {
+    const { selectionStart: start, selectionEnd: end, value } = area;
+    const chosen = value.slice(start, end) || placeholder;
+    area.setRangeText(before + chosen + after, start, end, "end");
+    area.focus();
+    area.dispatchEvent(new Event("input"));
+  };
+  const listify = () => {
+    const { selectionStart: start, selectionEnd: end, value } = area;
+    const lineStart = value.lastIndexOf("\n", start - 1) + 1;
+    const lines = value.slice(lineStart, end).split("\n").map((line) => (line.startsWith("- ") ? line : `- ${line}`));
+    area.setRangeText(lines.join("\n"), lineStart, end, "end");
+    area.focus();
+    area.dispatchEvent(new Event("input"));
+  };
+  const tool = (text, title, action) => el("button", { type: "button", class: "tool", "aria-label": title, title, onclick: action, text });
+  const bar = el("div", { class: "md-toolbar", role: "toolbar", "aria-label": `${label} formatting` },
+    tool("B", "Bold", () => apply("**", "**", "bold text")),
+    tool("I", "Italic", () => apply("*", "*", "italic text")),
+    tool("Link", "Link", () => apply("[", "](https://)", "link text")),
+    tool("List", "Bulleted list", listify));
+  wrap.insertBefore(bar, area);
+  return wrap;
+}
+
+// ---- row editors (bullets, resources, references) -----------------------------------------
+
+function rowEditor(block, kind) {
+  const rows = block.items;
+  const list = el("ol", { class: "rows" });
+  rows.forEach((row, index) => {
+    const controls = el("div", { class: "row-fields" });
+    if (kind === "bullet") {
+      controls.append(field(`Item ${index + 1} text`, bound(row, "text", { multiline: true, required: true })));
+      controls.append(field("Reference numbers", refsControl(row), "e.g. 2, 3"));
+    } else if (kind === "resource") {
+      controls.append(field(`Resource ${index + 1} title`, bound(row, "title", { required: true })));
+      controls.append(field("Link (https://…)", bound(row, "url", { type: "url", required: true })));
+      controls.append(field("Description", bound(row, "description", { multiline: true })));
+      controls.append(field("Kind", select(row, "kind", KINDS.map((k) => [k, k]))));
+      controls.append(field("File size", bound(row, "size"), "For PDFs, e.g. 301 KB"));
+    } else {
+      controls.append(field(`Reference number`, bound(row, "number", { type: "number", parse: intOrNull })));
+      controls.append(field(`Reference ${index + 1} text`, bound(row, "text", { multiline: true, required: true })));
+      controls.append(field("Link", bound(row, "url", { type: "url" })));
+    }
+    const tools = el("div", { class: "row-tools" },
+      el("button", { type: "button", class: "secondary small", text: "Up", "aria-label": `Move row ${index + 1} up`, disabled: index === 0, onclick: () => moveRow(block, index, -1) }),
+      el("button", { type: "button", class: "secondary small", text: "Down", "aria-label": `Move row ${index + 1} down`, disabled: index === rows.length - 1, onclick: () => moveRow(block, index, 1) }),
+      el("button", { type: "button", class: "danger small", text: "Remove", "aria-label": `Remove row ${index + 1}`, onclick: () => { rows.splice(index, 1); hooks.structural(block.id); } }));
+    list.append(el("li", { class: "row" }, controls, tools));
+  });
+  const add = el("button", { type: "button", class: "secondary small", text: `Add ${kind}`, onclick: () => {
+    rows.push(newRow(kind, rows));
+    hooks.structural(block.id);
+  } });
+  return el("div", { class: "row-editor" }, list, add);
+}
+
+function refsControl(row) {
+  const control = el("input", { type: "text", inputmode: "numeric", "data-key": "refs" });
+  control.value = (row.refs || []).join(", ");
+  control.addEventListener("input", () => { row.refs = refsParse(control.value); hooks.changed(); });
+  return control;
+}
+
+function newRow(kind, rows) {
+  if (kind === "bullet") return { text: "", refs: [] };
+  if (kind === "resource") return { title: "", url: "", description: "", kind: "webpage", size: "" };
+  const next = Math.max(0, ...rows.map((r) => r.number || 0)) + 1;
+  return { number: next, text: "", url: "" };
+}
+
+function moveRow(block, index, delta) {
+  const rows = block.items;
+  const [row] = rows.splice(index, 1);
+  rows.splice(index + delta, 0, row);
+  hooks.structural(block.id);
+}
+
+// ---- image upload -------------------------------------------------------------------------
+
+function imageEditor(block) {
+  const src = bound(block, "src", { type: "url", required: true });
+  const file = el("input", { type: "file", accept: "image/png,image/jpeg,image/gif,image/webp" });
+  const status = el("p", { class: "hint", role: "status", "aria-live": "polite" });
+  file.addEventListener("change", async () => {
+    if (!file.files.length) return;
+    status.textContent = "Uploading…";
+    const body = new FormData();
+    body.append("file", file.files[0]);
+    const response = await fetch(hooks.uploadUrl, { method: "POST", body, headers: { "X-CSRFToken": hooks.csrf, Accept: "application/json" } });
+    const data = await response.json();
+    if (!response.ok) { status.textContent = data.error?.message || "The upload failed."; return; }
+    block.src = data.url;
+    src.value = data.url;
+    status.textContent = "Uploaded. Describe the image in the alt text.";
+    hooks.changed();
+  });
+  const alt = bound(block, "alt", { multiline: false });
+  return [
+    field("Upload an image (PNG, JPEG, GIF or WebP, up to 5 MB)", file), status,
+    field("Image address", src),
+    field("Alt text", alt, "Required: what the image shows, for people who cannot see it."),
+    checkbox(block, "decorative", "Decorative only (no alt text needed)"),
+    field("Width in pixels", bound(block, "width", { type: "number", parse: intOrNull }), "20–600; empty for full width"),
+    field("Link (optional)", bound(block, "link", { type: "url" })),
+  ];
+}
+
+// ---- block cards --------------------------------------------------------------------------
+
+export function blockFields(block) {
+  const levels = [["2", "Level 2"], ["3", "Level 3"], ["4", "Level 4"]];
+  switch (block.type) {
+    case "heading": return [field("Heading text", bound(block, "text", { required: true })), field("Level", select(block, "level", levels, Number))];
+    case "paragraph": return [markdownArea(block, "text", "Paragraph text"), field("Reference numbers", refsControl(block), "e.g. 1, 2")];
+    case "bullets": return [checkbox(block, "ordered", "Numbered list"), rowEditor(block, "bullet")];
+    case "callout": return [field("Callout title", bound(block, "title", { required: true })), markdownArea(block, "body", "Callout body"), rowEditor(block, "bullet")];
+    case "quote": return [field("Quotation", bound(block, "text", { multiline: true, required: true })), field("Attribution", bound(block, "attribution"))];
+    case "resources": return [field("Section title", bound(block, "title")), markdownArea(block, "intro", "Introduction"), field("Heading level", select(block, "level", levels, Number)), rowEditor(block, "resource")];
+    case "image": return imageEditor(block);
+    case "button": return [field("Button label", bound(block, "label", { required: true })), field("Button link", bound(block, "url", { type: "url", required: true }))];
+    case "references": return [field("Title", bound(block, "title")), field("Style", select(block, "style", [["numbered", "Numbered"], ["citation", "Citations"]])), rowEditor(block, "reference")];
+    case "toc": return [field("Title", bound(block, "title"))];
+    default: return [el("p", { class: "muted", text: "A horizontal rule between sections." })];
+  }
+}

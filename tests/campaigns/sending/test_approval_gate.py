@@ -1,0 +1,77 @@
+"""Large sends need an approval of the exact revision and audience, however they start."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from campaigns.issues.models import IssueRevision, IssueStatus
+from campaigns.schedule import DispatchOutcome, dispatch_campaign
+from campaigns.sending.models import Campaign, CampaignStatus
+from campaigns.sending.service import send_now
+from engine.clock import now
+from engine.errors import Forbidden
+from subscribers.models import Topic
+from tests.campaigns.sending.conftest import make_audience
+
+
+@pytest.fixture
+def small_threshold(app) -> None:
+    settings = app.extensions["pinwheel.settings"]
+    app.extensions["pinwheel.settings"] = settings.with_overrides(APPROVAL_THRESHOLD=2)
+
+
+def test_manual_send_over_threshold_without_approval_is_refused(
+    session: Session, topic: Topic, new_campaign: Callable[..., Campaign], small_threshold
+) -> None:
+    make_audience(session, topic, 3)
+    campaign = new_campaign()
+    with pytest.raises(Forbidden, match="needs an approver"):
+        send_now(session, campaign.id)
+    session.rollback()
+    assert session.get(Campaign, campaign.id).status == CampaignStatus.DRAFT
+
+
+def test_send_within_threshold_needs_no_approval(
+    session: Session, topic: Topic, new_campaign: Callable[..., Campaign], small_threshold
+) -> None:
+    make_audience(session, topic, 2)
+    campaign = new_campaign()
+    send_now(session, campaign.id)
+    assert campaign.status == CampaignStatus.SENDING
+
+
+def test_scheduler_sends_unapproved_large_campaign_to_review(
+    session: Session, topic: Topic, new_campaign: Callable[..., Campaign], small_threshold
+) -> None:
+    make_audience(session, topic, 3)
+    campaign = new_campaign()
+    campaign.status, campaign.send_at = CampaignStatus.SCHEDULED, now() - timedelta(minutes=1)
+    session.commit()
+    result = dispatch_campaign(session, campaign.id, now(), timedelta(hours=1))
+    session.commit()
+    assert result.outcome is DispatchOutcome.NEEDS_REVIEW
+    session.refresh(campaign)
+    assert campaign.status == CampaignStatus.NEEDS_REVIEW
+    assert "needs an approver" in campaign.paused_reason
+    assert campaign.recipients == 0
+
+
+def test_approved_revision_and_audience_may_go(
+    session: Session, topic: Topic, new_campaign: Callable[..., Campaign], small_threshold
+) -> None:
+    from campaigns.issues.workflow import approval_hash
+
+    make_audience(session, topic, 3)
+    campaign = new_campaign()
+    issue = campaign.issue
+    revision = IssueRevision(issue_id=issue.id, number=issue.revision, content=issue.content)
+    session.add(revision)
+    issue.status = IssueStatus.APPROVED
+    issue.approval_hash = approval_hash(revision, [topic.id], campaign.segment)
+    session.commit()
+    send_now(session, campaign.id)
+    assert campaign.status == CampaignStatus.SENDING and campaign.recipients == 3
