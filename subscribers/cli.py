@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from engine import audit
 from engine.cli import FeatureGroup, fail
 from engine.db import get_database
 from subscribers.exporting import export_csv
@@ -97,6 +98,9 @@ def subscribers_import(
             importer = SubscriberImport(session, topics, report=ErrorReport(out), source="import")
             for _ in importer.run(stream):
                 session.commit()
+        audit.record(
+            session, "cli", "subscribers.import", None, file=file.name, **importer.summary.as_dict()
+        )
     summary = importer.summary.as_dict()
     if as_json:
         click.echo(json.dumps({**summary, "error_report": str(errors_path)}))

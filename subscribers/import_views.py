@@ -18,6 +18,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from engine import audit
 from engine.auth import roles_required
 from engine.db import request_session
 from engine.users import Role
@@ -56,6 +57,14 @@ def upload() -> Response:
         session, filename=upload_file.filename, topics=topics, user_id=current_user.id
     )
     upload_file.save(upload_path(import_folder(current_app), job.id))
+    audit.record(
+        session,
+        current_user,
+        "subscribers.import",
+        job,
+        filename=upload_file.filename,
+        topics=[t.slug for t in topics],
+    )
     session.commit()
     start_import_job(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
     return redirect(url_for(".show", job_id=job.id))

@@ -7,6 +7,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from engine import audit
 from engine.auth import roles_required
 from engine.db import request_session
 from engine.users import Role
@@ -56,9 +57,10 @@ def add() -> Response:
     if reason not in STAFF_REASONS:
         reason = SuppressionReason.MANUAL
     note = request.form.get("note", "").strip()[:1000]
-    suppress(
+    entry = suppress(
         session, address, SuppressionReason(reason), source=f"staff:{current_user.id}", note=note
     )
+    audit.record(session, current_user, "suppression.add", entry, reason=reason, note=note)
     session.commit()
     flash(f"{address} is suppressed.", "success")
     return redirect(url_for(".index"))
@@ -73,9 +75,11 @@ def lift(entry_id: int) -> Response:
         flash("That entry cannot be lifted (erased addresses stay suppressed).", "error")
         return redirect(url_for(".index"))
     note = request.form.get("note", "").strip()[:1000]
-    lift_suppression(session, entry.address, source=f"staff:{current_user.id}", note=note)
+    address = entry.address
+    audit.record(session, current_user, "suppression.lift", entry, reason=entry.reason, note=note)
+    lift_suppression(session, address, source=f"staff:{current_user.id}", note=note)
     session.commit()
-    flash(f"{entry.address} may be mailed again once it subscribes.", "success")
+    flash(f"{address} may be mailed again once it subscribes.", "success")
     return redirect(url_for(".index"))
 
 

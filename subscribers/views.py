@@ -16,6 +16,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from engine import audit
 from engine.auth import roles_required
 from engine.db import request_session
 from engine.errors import ValidationFailed
@@ -109,6 +110,8 @@ def edit(subscriber_id: int) -> BaseResponse:
         session.rollback()
         flash(error.message, "error")
         return redirect(url_for(".show", subscriber_id=subscriber_id))
+    if changed:
+        audit.record(session, current_user, "subscriber.edit", subscriber, fields=changed)
     session.commit()
     flash(f"Saved: {', '.join(changed)}." if changed else "Nothing changed.", "success")
     return redirect(url_for(".show", subscriber_id=subscriber_id))
@@ -123,6 +126,7 @@ def erase(subscriber_id: int) -> BaseResponse:
         flash("Tick the box to confirm the erasure.", "error")
         return redirect(url_for(".show", subscriber_id=subscriber_id))
     erase_subscriber(session, subscriber, source=_staff_source())
+    audit.record(session, current_user, "subscriber.erase", ("subscriber", subscriber_id))
     session.commit()
     flash(f"Subscriber {subscriber_id} erased; only a suppression hash remains.", "success")
     return redirect(url_for(".index"))

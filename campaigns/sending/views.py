@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint, Flask, Response, flash, jsonify, redirect, render_template, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from campaigns.sending.dispatch import dispatch_campaign
@@ -17,6 +18,7 @@ from campaigns.sending.service import (
     resume_campaign,
     send_now,
 )
+from engine import audit
 from engine.auth import roles_required
 from engine.db import get_database, request_session
 from engine.users import Role
@@ -51,10 +53,11 @@ def progress_json(campaign_id: int) -> Response:
 
 
 def _act(
-    campaign_id: int, action: Callable[[], object], message: str, *, run: bool
+    campaign_id: int, action: Callable[[], object], message: str, *, run: bool, name: str
 ) -> WerkzeugResponse:
     session = request_session()
     action()
+    audit.record(session, current_user, f"campaign.{name}", ("campaign", campaign_id))
     session.commit()
     if run:
         dispatch_campaign(get_database(), get_settings(), campaign_id)
@@ -71,6 +74,7 @@ def send(campaign_id: int) -> WerkzeugResponse:
         lambda: send_now(request_session(), campaign_id, batch_size=batch_size),
         "Sending started.",
         run=True,
+        name="send",
     )
 
 
@@ -82,6 +86,7 @@ def pause(campaign_id: int) -> WerkzeugResponse:
         lambda: pause_campaign(request_session(), campaign_id),
         "Paused: no new batch starts; the ones already with the provider finish.",
         run=False,
+        name="pause",
     )
 
 
@@ -93,6 +98,7 @@ def resume(campaign_id: int) -> WerkzeugResponse:
         lambda: resume_campaign(request_session(), campaign_id),
         "Resumed.",
         run=True,
+        name="resume",
     )
 
 
@@ -104,6 +110,7 @@ def cancel(campaign_id: int) -> WerkzeugResponse:
         lambda: cancel_campaign(request_session(), campaign_id),
         "Cancelled: nothing more of this campaign is sent.",
         run=False,
+        name="cancel",
     )
 
 
@@ -115,6 +122,7 @@ def resend(campaign_id: int) -> WerkzeugResponse:
         lambda: resend_uncertain(request_session(), campaign_id),
         "The uncertain recipients are queued again.",
         run=True,
+        name="resend_uncertain",
     )
 
 
