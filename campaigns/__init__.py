@@ -15,7 +15,7 @@ def load_models() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the package's blueprints and commands."""
-    from campaigns import calendar_views, dashboard, demo
+    from campaigns import calendar_views, dashboard, demo, subscriber_history
     from campaigns.archive import public as archive_public
     from campaigns.events import cli as events_cli
     from campaigns.events import public as tracking_public
@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     from campaigns.sending import views as sending_views
 
     load_models()
+    subscriber_history.register()
     dashboard.init_app(app)
     issue_views.init_app(app)
     editor.init_app(app)
