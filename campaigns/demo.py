@@ -25,7 +25,7 @@ from engine.users import StaffUser, create_user
 from engine.web import get_settings
 from subscribers.models import OptIn, Subscriber, Subscription, SubscriptionStatus, Topic
 
-DEMO_ADMIN = "admin@pinwheel.localhost"
+DEMO_ADMIN = "admin@example.org"
 DEMO_PASSWORD = "pinwheel-demo-admin"  # noqa: S105 (printed by make run on purpose)
 DEMO_SUBSCRIBERS = 50
 
@@ -60,7 +60,7 @@ def load_demo(session: Session, *, admin_password: str) -> dict[str, object]:
         issue,
         [by_slug["human-trafficking"], by_slug["monthly-digest"]],
         name="Spotlight: protecting youth from trafficking",
-        created_by=admin.id,
+        created_by=admin,
     )
     return {"admin": admin.email, "issue": issue.id, "campaign": campaign.id}
 

@@ -7,7 +7,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -96,3 +96,9 @@ def init_app(app: Flask) -> None:
     """Install the login manager and the sign-in pages."""
     login_manager.init_app(app)
     app.register_blueprint(bp)
+
+    @app.teardown_request
+    def _forget_user(exc: BaseException | None) -> None:
+        # The signed-in user is cached on ``g``; an app context that outlives a request
+        # (tests, the CLI) must not carry it into the next one.
+        g.pop("_login_user", None)

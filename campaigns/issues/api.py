@@ -111,7 +111,9 @@ def revisions_show(issue_id: int, number: int) -> IssueRevision:
 
 
 @bp.post("/issues/<id:issue_id>/revisions/<id:number>/restore")
+@idempotent
 @require_role(Role.EDITOR)
+@bp.doc(parameters=[IDEMPOTENCY_PARAMETER])
 @bp.response(200, s.IssueSchema)
 def revisions_restore(issue_id: int, number: int) -> Issue:
     """Save an earlier revision's content as a new revision."""

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from campaigns.sending.models import Campaign, CampaignStatus
-from engine.users import revoke_api_token
+from engine.users import ApiToken, revoke_api_token
 from subscribers.models import Topic
 from tests.api.conftest import ApiClient, Seed, join_background_threads, wait_for_status
 
@@ -30,8 +30,6 @@ def test_a_revoked_token_gets_401(api: ApiClient, session: Session) -> None:
 
 
 def test_a_token_records_its_last_use(api: ApiClient, session: Session) -> None:
-    from engine.users import ApiToken
-
     api.get("/topics")
     assert session.get(ApiToken, 1).last_used_at is not None
 
