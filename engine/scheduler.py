@@ -128,6 +128,7 @@ def start_in_process(app: Flask) -> BackgroundScheduler | None:
     scheduler = add_jobs(app, BackgroundScheduler(timezone="UTC", daemon=True))
     scheduler.start()
     app.extensions["pinwheel.scheduler"] = scheduler
+    app.logger.info("scheduler running in this process: %s", ", ".join(job.name for job in JOBS))
     return scheduler
 
 
