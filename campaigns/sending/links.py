@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from engine.config import Settings
+from subscribers.links import SubscriberLinks
 from subscribers.tokens import Purpose
 
 _TIMESTAMP = struct.Struct(">Q")
@@ -55,25 +56,23 @@ class FastTokenSigner:
 class SendLinks:
     """Build the unsubscribe, preferences and web-view URLs of one campaign's recipients."""
 
-    base_url: str
     issue_slug: str
     campaign_id: int
-    signer: FastTokenSigner
+    links: SubscriberLinks
 
     @classmethod
     def for_campaign(cls, settings: Settings, issue_slug: str, campaign_id: int) -> SendLinks:
-        return cls(settings.BASE_URL, issue_slug, campaign_id, FastTokenSigner(settings.SECRET_KEY))
+        signer = FastTokenSigner(settings.SECRET_KEY)
+        return cls(issue_slug, campaign_id, SubscriberLinks(settings.BASE_URL, signer))
 
     def unsubscribe(self, subscriber_id: int) -> str:
         """Return the unsubscribe URL bound to this campaign (RFC 8058 one-click POSTs here)."""
-        token = self.signer.sign(Purpose.UNSUBSCRIBE, subscriber_id, f"c{self.campaign_id}")
-        return f"{self.base_url}/unsubscribe/{token}"
+        return self.links.unsubscribe(subscriber_id, self.campaign_id)
 
     def preferences(self, subscriber_id: int) -> str:
         """Return the preferences URL."""
-        return f"{self.base_url}/preferences/{self.signer.sign(Purpose.PREFERENCES, subscriber_id)}"
+        return self.links.preferences(subscriber_id)
 
     def webview(self, subscriber_id: int) -> str:
         """Return the personal web view URL of the issue."""
-        token = self.signer.sign(Purpose.WEBVIEW, subscriber_id, f"c{self.campaign_id}")
-        return f"{self.base_url}/view/{self.issue_slug}?t={token}"
+        return self.links.webview(self.issue_slug, subscriber_id, self.campaign_id)
