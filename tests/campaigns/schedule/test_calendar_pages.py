@@ -95,28 +95,29 @@ def test_approvers_cannot_change_observances(client: FlaskClient, session: Sessi
 
 def test_calendar_pages_and_one_click_draft(client: FlaskClient, session: Session):
     make_topic(session, slug="child-abuse-prevention")
-    token = _signed_in(client, session)
+    # The whole visit happens in March 2027: session cookies are only valid for 31 days.
     with time_machine.travel(datetime(2027, 3, 20, 12, tzinfo=UTC)):
+        token = _signed_in(client, session)
         month = client.get("/admin/calendar/?year=2027&month=4")
         agenda = client.get("/admin/calendar/agenda")
-    assert month.status_code == 200
-    assert "National Child Abuse Prevention Month" in month.get_data(as_text=True)
-    assert agenda.status_code == 200
-    assert "National Child Abuse Prevention Month" in agenda.get_data(as_text=True)
-    assert client.get("/admin/calendar/?month=13").status_code == 400
-    response = client.post(
-        "/admin/calendar/draft/child-abuse-prevention-month/2027", data={"csrf_token": token}
-    )
-    assert response.status_code == 302
-    issue = session.scalar(sa.select(Issue))
-    assert issue.title.endswith("2027")
-    assert issue.layout == "spotlight"
-    assert issue.observance_slug == "child-abuse-prevention-month"
-    assert issue.content["theme"]["accent"].startswith("#")
-    assert [t.slug for t in issue.topics] == ["child-abuse-prevention"]
-    session.rollback()
-    missing = client.post("/admin/calendar/draft/nope/2027", data={"csrf_token": token})
-    assert missing.status_code == 404
+        assert month.status_code == 200
+        assert "National Child Abuse Prevention Month" in month.get_data(as_text=True)
+        assert agenda.status_code == 200
+        assert "National Child Abuse Prevention Month" in agenda.get_data(as_text=True)
+        assert client.get("/admin/calendar/?month=13").status_code == 400
+        response = client.post(
+            "/admin/calendar/draft/child-abuse-prevention-month/2027", data={"csrf_token": token}
+        )
+        assert response.status_code == 302
+        issue = session.scalar(sa.select(Issue))
+        assert issue.title.endswith("2027")
+        assert issue.layout == "spotlight"
+        assert issue.observance_slug == "child-abuse-prevention-month"
+        assert issue.content["theme"]["accent"].startswith("#")
+        assert [t.slug for t in issue.topics] == ["child-abuse-prevention"]
+        session.rollback()
+        missing = client.post("/admin/calendar/draft/nope/2027", data={"csrf_token": token})
+        assert missing.status_code == 404
 
 
 def test_ics_feed_has_observances_and_timed_campaigns(client: FlaskClient, session: Session):
