@@ -109,7 +109,7 @@ class Settings:
     LOG_JSON: bool = False
     #: Reverse proxies in front of the app whose ``X-Forwarded-*`` headers are trusted (0 = none).
     PROXY_COUNT: int = 0
-    #: Bearer token for ``/metrics``; without it only loopback clients not behind a proxy may scrape.
+    #: Bearer token for ``/metrics``; without it only direct loopback clients may scrape.
     METRICS_TOKEN: str = ""
     #: Folder shared by the ``pinwheel serve`` workers for Prometheus metrics (default: instance).
     METRICS_DIR: str = ""

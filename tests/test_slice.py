@@ -91,3 +91,26 @@ def test_unknown_outbox_file_is_404(client: FlaskClient, session) -> None:
     login(client, admin)
     assert client.get("/admin/outbox/nothing.eml").status_code == 404
     assert client.get("/admin/outbox/..%2Fsecret_key").status_code == 404
+
+
+def test_broken_layout_is_a_clear_error_not_a_crash(
+    runner: FlaskCliRunner, client: FlaskClient, session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import campaigns.rendering.render as render_module
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    monkeypatch.setattr(
+        render_module,
+        "build_mjml",
+        lambda content, context: "<mjml><mj-body><mj-frobnicate /></mj-body></mjml>",
+    )
+    admin = make_user(session)
+    session.commit()
+    login(client, admin)
+    page = client.get("/admin/issues/1/preview")
+    assert page.status_code == 422
+    assert "mj-frobnicate" in page.get_data(as_text=True)
+    created = runner.invoke(args=["campaigns", "create", "1", "--topic", "human-trafficking"])
+    assert created.exit_code == 2
+    assert "could not be compiled" in created.output
+    assert "Traceback" not in created.output

@@ -6,6 +6,8 @@ import re
 
 from mjml import mjml2html
 
+from engine.errors import PinwheelError
+
 _MJML_ROOT = re.compile(r"<mjml\b[^>]*>")
 _UNDETERMINED = re.compile(r'\blang="(?:und)?"')
 _INDENT = re.compile(r"\n[ \t]+")
@@ -16,12 +18,15 @@ _LEFTOVER_ELEMENT = re.compile(r"<(mj-[a-z-]+)")
 _AFTER_PREVIEW = re.compile(r"</mj-preview>\s+")
 
 
-class MjmlCompileError(ValueError):
-    """The MJML source could not be turned into usable HTML."""
+class MjmlCompileError(PinwheelError):
+    """The MJML source could not be turned into usable HTML (a broken layout, not bad input)."""
+
+    status = 422
+    code = "mjml_compile_error"
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(f"The email layout could not be compiled: {message}")
+        self.compiler_message = message
 
 
 def compile_mjml(source: str, *, default_lang: str = "en") -> str:
