@@ -40,6 +40,8 @@ def _environ(settings, url: str, **extra: str) -> dict[str, str]:
         "SENDGRID_API_KEY": "SG.test-key",
         "SENDGRID_API_URL": url,
         "BATCH_SIZE": "100",
+        # These audiences are larger than an unapproved send may be; approval is tested apart.
+        "APPROVAL_THRESHOLD": "1000000000",
         # A short lease, so a restarted worker takes back a killed one's claim quickly.
         "BATCH_LEASE_SECONDS": "1",
         "WORKER_THREADS": "2",
