@@ -6,6 +6,7 @@ import sys
 from typing import Any, NoReturn
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup, FlaskGroup
 
@@ -39,6 +40,17 @@ class _DomainErrorsAsUsage:
             raise CliError(error.message) from None
         except ConfigError as error:
             raise CliError(str(error)) from None
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError) as error:
+            if _missing_table(error):
+                raise CliError(
+                    "The database has no Pinwheel tables yet: run `pinwheel db upgrade` first."
+                ) from None
+            raise
+
+
+def _missing_table(error: sa.exc.DBAPIError) -> bool:
+    text = str(error.orig).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
 
 
 class FeatureGroup(_DomainErrorsAsUsage, AppGroup):

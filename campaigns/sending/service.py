@@ -95,7 +95,12 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
 
 
 def start_campaign(
-    session: Session, campaign_id: int, *, expected: CampaignStatus, batch_size: int | None = None
+    session: Session,
+    campaign_id: int,
+    *,
+    expected: CampaignStatus,
+    batch_size: int | None = None,
+    settings: Settings | None = None,
 ) -> bool:
     """Move the campaign from ``expected`` to ``sending`` and freeze its audience; return if we won.
 
@@ -114,7 +119,7 @@ def start_campaign(
         get_campaign(session, campaign_id)
         return False
     campaign = get_campaign(session, campaign_id)
-    settings = current_settings()
+    settings = settings or current_settings()
     rewrite_links_for_tracking(session, campaign, settings)
     freeze_audience(session, campaign, batch_size or settings.BATCH_SIZE)
     # Checked on the frozen audience, whoever starts the send (staff, API, CLI or scheduler);
