@@ -39,6 +39,7 @@ from tests.campaigns.seed_issues import SPOTLIGHT_000
 from tests.fakes.smtp_sink import SmtpSink
 
 SQLITE_RECIPIENTS = 100_000
+MEMORY_RECIPIENTS = 10_000
 POSTGRES_RECIPIENTS = 1_000_000
 SMTP_RECIPIENTS = 5_000
 NAIVE_SAMPLE = 40
@@ -205,6 +206,20 @@ def bench_sendgrid(
     return rows
 
 
+def bench_memory(url: str, recipients: int, folder: Path) -> tuple[str, str, str]:
+    """Send ``recipients`` to the in-memory backend: the pipeline's own cost, no provider."""
+    database = _database(url)
+    topic_id = _fill_audience(database, recipients)
+    settings = _settings(url, folder, MAIL_BACKEND="memory", WORKER_THREADS=2)
+    seconds, cpu = _send(database, settings, _new_campaign(database, settings, topic_id), 2)
+    database.dispose()
+    return (
+        f"SQLite: {recipients:,} to the memory backend, end to end",
+        f"{seconds:.1f} s wall, {cpu:.1f} s CPU ({recipients / seconds:,.0f} msg/s)",
+        "-",
+    )
+
+
 def _worker_rss(
     database: Database, settings: Settings, topic_id: int, url: str, api_url: str, folder: Path
 ) -> tuple[str, str, str]:
@@ -309,6 +324,7 @@ def run(
     rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="pinwheel-bench-") as name:
         folder = Path(name)
+        rows.append(bench_memory(f"sqlite:///{folder / 'memory.db'}", MEMORY_RECIPIENTS, folder))
         rows += bench_sendgrid(
             f"sqlite:///{folder / 'send.db'}",
             SQLITE_RECIPIENTS // scale,
