@@ -17,7 +17,6 @@ from engine.api.actor import token_actor
 from engine.api.auth import require_role
 from engine.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from engine.api.pagination import keyset_page
-from engine.clock import now
 from engine.db import request_session
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.users import Role
@@ -25,24 +24,21 @@ from engine.web import get_settings
 from subscribers import api_schemas as s
 from subscribers.addresses import normalise_address
 from subscribers.emails import send_confirmation
-from subscribers.history import record_event
 from subscribers.import_jobs import create_import_job, import_folder, start_import_job, upload_path
 from subscribers.import_rows import RowError
 from subscribers.importing import ErrorReport, ImportSummary, SubscriberImport
 from subscribers.models import (
-    EventKind,
     ImportJob,
     Subscriber,
-    SubscriptionStatus,
     Suppression,
     SuppressionReason,
     Topic,
 )
 from subscribers.profile import edit_subscriber, erase_subscriber, find_subscriber, get_subscriber
 from subscribers.search import SubscriberFilter, filtered_query
-from subscribers.service import subscribe
+from subscribers.service import leave_topics, subscribe
 from subscribers.suppression import lift_suppression, suppress, unsubscribe_everywhere
-from subscribers.topics import create_topic, list_topics, topics_by_slugs
+from subscribers.topics import create_topic, list_topics, topics_by_slugs, update_topic
 
 bp = Blueprint("subscribers_api", __name__, url_prefix="/api/v1", description="Who: topics, "
                "subscribers, suppressions and imports.")  # fmt: skip
@@ -95,11 +91,7 @@ def topics_show(slug: str) -> Topic:
 def topics_update(data: dict[str, Any], slug: str) -> Topic:
     """Change a topic's name, category, description, visibility or opt-in (not its slug)."""
     session = request_session()
-    topic = topics_by_slugs(session, [slug])[0]
-    for key, value in data.items():
-        setattr(topic, key, value.strip())
-    if not topic.name:
-        raise ValidationFailed("A topic needs a name.", details={"json": {"name": ["Empty."]}})
+    topic = update_topic(session, topics_by_slugs(session, [slug])[0], data)
     session.commit()
     return topic
 
@@ -233,28 +225,9 @@ def subscribers_unsubscribe(data: dict[str, Any], subscriber_id: int) -> Subscri
     if data["everywhere"]:
         unsubscribe_everywhere(session, subscriber, _source())
     else:
-        _leave_topics(session, subscriber, topics_by_slugs(session, data["topics"]))
+        leave_topics(session, subscriber, topics_by_slugs(session, data["topics"]), _source())
     session.commit()
     return subscriber
-
-
-def _leave_topics(session: Session, subscriber: Subscriber, topics: list[Topic]) -> None:
-    wanted = {topic.id for topic in topics}
-    left = []
-    for subscription in subscriber.subscriptions:
-        if (
-            subscription.topic_id in wanted
-            and subscription.status != SubscriptionStatus.UNSUBSCRIBED
-        ):
-            subscription.status, subscription.unsubscribed_at = (
-                SubscriptionStatus.UNSUBSCRIBED,
-                now(),
-            )
-            left.append(subscription.topic.slug)
-    if left:
-        detail = {"topics": left, "source": _source()}
-        record_event(session, subscriber, EventKind.UNSUBSCRIBED, detail)
-    session.flush()
 
 
 class _CollectedErrors(ErrorReport):

@@ -230,3 +230,25 @@ def _apply_pause(session: Session, subscriber: Subscriber, paused: bool, ip: str
     elif not paused and subscriber.status == SubscriberStatus.PAUSED:
         subscriber.status = SubscriberStatus.ACTIVE
         record_event(session, subscriber, EventKind.RESUMED, {"source": "preferences"}, ip)
+
+
+def leave_topics(
+    session: Session, subscriber: Subscriber, topics: Sequence[Topic], source: str
+) -> list[str]:
+    """End the subscriber's subscriptions to ``topics`` (idempotent); return the slugs left."""
+    wanted = {topic.id for topic in topics}
+    left = []
+    for subscription in subscriber.subscriptions:
+        if (
+            subscription.topic_id in wanted
+            and subscription.status != SubscriptionStatus.UNSUBSCRIBED
+        ):
+            subscription.status = SubscriptionStatus.UNSUBSCRIBED
+            subscription.unsubscribed_at = now()
+            left.append(subscription.topic.slug)
+    if left:
+        record_event(
+            session, subscriber, EventKind.UNSUBSCRIBED, {"topics": left, "source": source}
+        )
+    session.flush()
+    return left

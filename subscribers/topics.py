@@ -99,3 +99,19 @@ def ensure_default_topics(session: Session) -> list[Topic]:
                 create_topic(session, slug, name, category=category, description=description)
             )
     return created
+
+
+#: What staff may change on a topic; the slug is its public identifier and stays.
+EDITABLE_TOPIC_FIELDS = ("name", "category", "description", "visibility", "opt_in")
+
+
+def update_topic(session: Session, topic: Topic, changes: dict[str, str]) -> Topic:
+    """Change a topic's name, category, description, visibility or opt-in (never its slug)."""
+    for key, value in changes.items():
+        if key not in EDITABLE_TOPIC_FIELDS:
+            raise ValidationFailed(f"A topic's {key} cannot be changed.")
+        setattr(topic, key, value.strip())
+    if not topic.name:
+        raise ValidationFailed("A topic needs a name.", details={"json": {"name": ["Empty."]}})
+    session.flush()
+    return topic
