@@ -9,7 +9,7 @@ from mjml import mjml2html
 from engine.errors import PinwheelError
 
 _MJML_ROOT = re.compile(r"<mjml\b[^>]*>")
-_UNDETERMINED = re.compile(r'\blang="(?:und)?"')
+_UNDETERMINED = re.compile(r' lang="(?:und)?"')
 _INDENT = re.compile(r"\n[ \t]+")
 _LANG_CODE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 #: MRML passes elements it does not know through untouched; in the output they are mistakes.
@@ -52,7 +52,7 @@ def compile_mjml(source: str, *, default_lang: str = "en") -> str:
     if "<body" not in html:
         raise MjmlCompileError("compiler produced no <body>")
     # mjml-python writes lang="und" on <html> and on the body wrapper when the root has none.
-    return _UNDETERMINED.sub(f'lang="{lang}"', _collapse_indentation(html))
+    return _UNDETERMINED.sub(f' lang="{lang}"', _collapse_indentation(html))
 
 
 def _describe(exc: Exception) -> str:
