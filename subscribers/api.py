@@ -16,7 +16,7 @@ from engine.api import register
 from engine.api.actor import token_actor
 from engine.api.auth import require_role
 from engine.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from engine.api.pagination import keyset_page
+from engine.api.pagination import cursor_page
 from engine.db import request_session
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.users import Role
@@ -110,11 +110,7 @@ def subscribers_search(args: dict[str, Any]) -> dict[str, Any]:
     filters = SubscriberFilter(
         query=args["q"], topic_id=topic.id if topic else None, status=args.get("status")
     )
-    items, cursor = keyset_page(
-        session, filtered_query(session, filters), Subscriber.id,
-        cursor=args["cursor"], limit=args["limit"],
-    )  # fmt: skip
-    return {"items": items, "next_cursor": cursor}
+    return cursor_page(session, filtered_query(session, filters), Subscriber.id, args)
 
 
 @bp.post("/subscribers")
@@ -280,10 +276,7 @@ def suppressions_index(args: dict[str, Any]) -> dict[str, Any]:
     if args["q"].strip():
         prefix = args["q"].strip().lower()
         query = query.where(Suppression.address.startswith(prefix, autoescape=True))
-    items, cursor = keyset_page(
-        request_session(), query, Suppression.id, cursor=args["cursor"], limit=args["limit"]
-    )
-    return {"items": items, "next_cursor": cursor}
+    return cursor_page(request_session(), query, Suppression.id, args)
 
 
 @bp.post("/suppressions")

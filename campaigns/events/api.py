@@ -13,7 +13,7 @@ from campaigns.events.models import DeliveryEvent
 from campaigns.sending.service import get_campaign
 from engine.api import register
 from engine.api.auth import require_role
-from engine.api.pagination import keyset_page
+from engine.api.pagination import cursor_page
 from engine.api.schemas import CursorQuerySchema, page_schema
 from engine.db import request_session
 from engine.delivery.events import EventKind
@@ -55,10 +55,7 @@ def events_index(args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
     query = sa.select(DeliveryEvent).where(DeliveryEvent.campaign_id == campaign_id)
     if args.get("kind"):
         query = query.where(DeliveryEvent.kind == args["kind"])
-    items, cursor = keyset_page(
-        session, query, DeliveryEvent.id, cursor=args["cursor"], limit=args["limit"]
-    )
-    return {"items": items, "next_cursor": cursor}
+    return cursor_page(session, query, DeliveryEvent.id, args)
 
 
 def init_app(app: Flask) -> None:

@@ -20,7 +20,7 @@ from engine.api import register
 from engine.api.actor import token_actor
 from engine.api.auth import require_role
 from engine.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from engine.api.pagination import keyset_page
+from engine.api.pagination import cursor_page
 from engine.api.schemas import ErrorSchema
 from engine.db import request_session
 from engine.users import Role
@@ -47,10 +47,7 @@ def issues_index(args: dict[str, Any]) -> dict[str, Any]:
     query = sa.select(Issue)
     if args.get("status"):
         query = query.where(Issue.status == args["status"])
-    items, cursor = keyset_page(
-        request_session(), query, Issue.id, cursor=args["cursor"], limit=args["limit"]
-    )
-    return {"items": items, "next_cursor": cursor}
+    return cursor_page(request_session(), query, Issue.id, args)
 
 
 @bp.post("/issues")

@@ -32,7 +32,7 @@ from engine.api import register
 from engine.api.actor import token_actor
 from engine.api.auth import require_role
 from engine.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from engine.api.pagination import keyset_page
+from engine.api.pagination import cursor_page
 from engine.clock import now
 from engine.db import get_database, request_session
 from engine.users import Role
@@ -64,10 +64,7 @@ def campaigns_index(args: dict[str, Any]) -> dict[str, Any]:
     query = sa.select(Campaign)
     if args.get("status"):
         query = query.where(Campaign.status == args["status"])
-    items, cursor = keyset_page(
-        request_session(), query, Campaign.id, cursor=args["cursor"], limit=args["limit"]
-    )
-    return {"items": items, "next_cursor": cursor}
+    return cursor_page(request_session(), query, Campaign.id, args)
 
 
 @bp.post("/campaigns")
@@ -234,10 +231,7 @@ def campaigns_deliveries(args: dict[str, Any], campaign_id: int) -> dict[str, An
     query = sa.select(Delivery).where(Delivery.campaign_id == campaign_id)
     if args.get("status"):
         query = query.where(Delivery.status == args["status"])
-    items, cursor = keyset_page(
-        session, query, Delivery.id, cursor=args["cursor"], limit=args["limit"]
-    )
-    return {"items": items, "next_cursor": cursor}
+    return cursor_page(session, query, Delivery.id, args)
 
 
 @bp.get("/campaigns/<id:campaign_id>/report")

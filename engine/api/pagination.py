@@ -47,3 +47,17 @@ def keyset_page(
         return rows, None
     rows = rows[:limit]
     return rows, encode_cursor(getattr(rows[-1], key.key))
+
+
+def cursor_page(
+    session: Session,
+    query: sa.Select[Any],
+    key: InstrumentedAttribute[int],
+    args: dict[str, Any],
+) -> dict[str, Any]:
+    """Return one page as the API answers it: ``{"items": [...], "next_cursor": ...}``.
+
+    ``args`` are the parsed ``CursorQuerySchema`` arguments (``limit`` and ``cursor``).
+    """
+    items, cursor = keyset_page(session, query, key, cursor=args["cursor"], limit=args["limit"])
+    return {"items": items, "next_cursor": cursor}
