@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
+from engine import audit
 from engine.api import register
 from engine.api.actor import token_actor
 from engine.api.auth import require_role
@@ -180,6 +181,7 @@ def subscribers_erase(subscriber_id: int) -> None:
     """Erase a subscriber for good: personal data goes, a suppression hash stays."""
     session = request_session()
     erase_subscriber(session, get_subscriber(session, subscriber_id), source=_source())
+    audit.record(session, token_actor(), "subscriber.erase", ("subscriber", subscriber_id))
     session.commit()
 
 
@@ -292,6 +294,7 @@ def suppressions_add(data: dict[str, Any]) -> Suppression:
         session, normalise_address(data["address"]), SuppressionReason(data["reason"]),
         source=_source(), note=data["note"],
     )  # fmt: skip
+    audit.record(session, token_actor(), "suppression.add", entry, reason=data["reason"])
     session.commit()
     return entry
 
@@ -307,6 +310,7 @@ def suppressions_lift(entry_id: int) -> None:
         raise NotFound(f"No suppression {entry_id}.")
     if entry.address is None:
         raise Conflict("An erased address stays suppressed.")
+    audit.record(session, token_actor(), "suppression.lift", entry, reason=entry.reason)
     lift_suppression(session, entry.address, source=_source())
     session.commit()
 

@@ -169,6 +169,7 @@ def campaigns_pause(campaign_id: int) -> Campaign:
     """Pause a sending campaign; batches already with the provider finish."""
     session = request_session()
     pause_campaign(session, campaign_id)
+    audit.record(session, token_actor(), "campaign.pause", ("campaign", campaign_id))
     session.commit()
     return get_campaign(session, campaign_id)
 
@@ -180,6 +181,7 @@ def campaigns_resume(campaign_id: int) -> Campaign:
     """Resume a paused campaign where it stopped."""
     session = request_session()
     resume_campaign(session, campaign_id)
+    audit.record(session, token_actor(), "campaign.resume", ("campaign", campaign_id))
     session.commit()
     _deliver(campaign_id)
     return get_campaign(session, campaign_id)
@@ -192,6 +194,7 @@ def campaigns_cancel(campaign_id: int) -> Campaign:
     """Cancel a campaign for good; deliveries not yet handed over are never sent."""
     session = request_session()
     cancel_campaign(session, campaign_id)
+    audit.record(session, token_actor(), "campaign.cancel", ("campaign", campaign_id))
     session.commit()
     return get_campaign(session, campaign_id)
 

@@ -150,3 +150,15 @@ def test_import_runs_and_reports_progress(api: ApiClient, seed: Seed) -> None:
     assert job["status"] == "finished" and (job["created"], job["errors"]) == (1, 1)
     assert api.get("/imports/999").status_code == 404
     assert api.post("/imports", data={"topics": ""}).status_code == 422
+
+
+def test_api_suppressions_are_in_the_audit_log(api: ApiClient, session) -> None:
+    import sqlalchemy as sa
+
+    from engine.audit import AuditEntry
+
+    added = api.post("/suppressions", json={"address": "audited@example.com", "reason": "manual"})
+    assert added.status_code == 201, added.get_json()
+    assert api.delete(f"/suppressions/{added.get_json()['id']}").status_code == 204
+    actions = session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions[-2:] == ["suppression.add", "suppression.lift"]
