@@ -17,6 +17,7 @@ from engine import (
     logs,
     media,
     metrics,
+    micro_cache,
     outbox_views,
     ratelimit,
     scheduler,
@@ -70,5 +71,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     cli.init_app(app)
     for name in FEATURES:
         importlib.import_module(name).init_app(app)
+    # Outermost: replays public pages before any other middleware or Flask runs.
+    micro_cache.init_app(app, settings)
     scheduler.start_in_process(app)
     return app

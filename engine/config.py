@@ -109,6 +109,9 @@ class Settings:
     LOG_JSON: bool = False
     #: Reverse proxies in front of the app whose ``X-Forwarded-*`` headers are trusted (0 = none).
     PROXY_COUNT: int = 0
+    #: Seconds anonymous visitors may be answered a public page (archive, web view, feed) from
+    #: memory without asking the database whether it changed (0 = always ask).
+    PAGE_CACHE_SECONDS: float = 1.0
     #: Bearer token for ``/metrics``; without it only direct loopback clients may scrape.
     METRICS_TOKEN: str = ""
     #: Folder shared by the ``pinwheel serve`` workers for Prometheus metrics (default: instance).
@@ -144,6 +147,7 @@ class Settings:
 
 _CONVERTERS = {
     "SEND_RATE": _positive_float,
+    "PAGE_CACHE_SECONDS": _positive_float,
     "BOUNCE_RATE_LIMIT": _positive_float,
     "COMPLAINT_RATE_LIMIT": _positive_float,
     "BATCH_SIZE": _positive_int,

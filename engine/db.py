@@ -20,6 +20,10 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from engine.clock import as_utc
 from engine.config import Settings
 
+#: Execution option marking a connection that only reads: on SQLite it begins a deferred
+#: transaction, which runs beside other readers instead of queueing for the write lock.
+READ_ONLY = "pinwheel_read_only"
+
 #: Named constraints keep Alembic migrations stable across SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -73,7 +77,10 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.url = settings.DATABASE_URL
         self.engine = create_engine(settings.DATABASE_URL)
+        self.read_engine = self.engine.execution_options(**{READ_ONLY: True})
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        #: Sessions for pages that only read (public archive, web views, health checks).
+        self.read_sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -103,7 +110,7 @@ def create_engine(url: str) -> Engine:
             max_overflow=10,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -119,28 +126,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: sa.Connection) -> None:
+def _sqlite_begin(connection: sa.Connection) -> None:
     # BEGIN IMMEDIATE serialises writers at the start of a transaction, which turns SQLite's
     # "database is locked" upgrade failures into a plain wait: the claimer transactions of the
-    # send pipeline rely on it being the single writer while it holds the lock.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # send pipeline rely on it being the single writer while it holds the lock. Connections
+    # marked READ_ONLY never write, so they take no lock and read a WAL snapshot concurrently.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def init_app(app: Flask, database: Database) -> None:
     """Attach ``database`` to ``app`` and close the request session at teardown."""
     app.extensions["pinwheel.db"] = database
-
-    def _close_session(exc: BaseException | None) -> None:
-        session: Session | None = g.pop("db_session", None)
-        if session is not None:
-            if exc is not None:
-                session.rollback()
-            session.close()
-
     # Close at the end of each request too: an app context may outlive many requests (tests,
     # the CLI), and an open SQLite transaction would hold the write lock meanwhile.
-    app.teardown_request(_close_session)
-    app.teardown_appcontext(_close_session)
+    app.teardown_request(close_request_session)
+    app.teardown_appcontext(close_request_session)
+
+
+def close_request_session(exc: BaseException | None = None) -> None:
+    """End the current request's session, rolling back after an error."""
+    session: Session | None = g.pop("db_session", None)
+    g.pop("db_session_read_only", None)
+    if session is not None:
+        if exc is not None:
+            session.rollback()
+        session.close()
 
 
 def get_database(app: Flask | None = None) -> Database:
@@ -148,8 +161,17 @@ def get_database(app: Flask | None = None) -> Database:
     return (app or current_app).extensions["pinwheel.db"]
 
 
-def request_session() -> Session:
-    """Return the session of the current request or app context, opening it on first use."""
+def request_session(*, read_only: bool = False) -> Session:
+    """Return the session of the current request or app context, opening it on first use.
+
+    ``read_only=True`` is for views that never write (public pages): on SQLite their
+    transactions do not wait for, or hold, the write lock. The first call of a request decides;
+    asking for a writing session after a read-only one is a programming error.
+    """
     if "db_session" not in g:
-        g.db_session = get_database().sessionmaker()
+        database = get_database()
+        g.db_session = database.read_sessionmaker() if read_only else database.sessionmaker()
+        g.db_session_read_only = read_only
+    elif g.db_session_read_only and not read_only:
+        raise RuntimeError("this request opened a read-only session; it cannot write")
     return g.db_session

@@ -46,7 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from flask import Flask, Response, current_app, g, request
 from flask.globals import request_ctx
@@ -56,6 +56,8 @@ STATIC_MAX_AGE = 365 * 24 * 3600
 DEFAULT_MAX_AGE = 300
 _EXTENSION = "pinwheel.page_cache"
 _SALT = "pinwheel.page_cache_salt"
+#: ``environ`` key marking an answer ``engine.micro_cache`` may replay (value: the endpoint).
+REPLAYABLE = "pinwheel.replayable_endpoint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,17 +68,25 @@ class CachedPage:
     etag: str
 
 
-class PageCache:
+class HasBody(Protocol):
+    @property
+    def body(self) -> bytes: ...
+
+
+Page = TypeVar("Page", bound=HasBody)
+
+
+class PageCache(Generic[Page]):
     """A thread-safe LRU of rendered pages bounded by entry count and total bytes."""
 
     def __init__(self, max_entries: int = 512, max_bytes: int = 64 * 2**20) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
-        self._pages: OrderedDict[tuple[str, ...], CachedPage] = OrderedDict()
+        self._pages: OrderedDict[tuple[str, ...], Page] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, ...]) -> CachedPage | None:
+    def get(self, key: tuple[str, ...]) -> Page | None:
         """Return the page stored under ``key`` and mark it recently used."""
         with self._lock:
             page = self._pages.get(key)
@@ -84,7 +94,7 @@ class PageCache:
                 self._pages.move_to_end(key)
             return page
 
-    def put(self, key: tuple[str, ...], page: CachedPage) -> None:
+    def put(self, key: tuple[str, ...], page: Page) -> None:
         """Store ``page``, evicting the least recently used pages beyond the bounds."""
         if len(page.body) > self.max_bytes:
             return
@@ -108,7 +118,7 @@ class PageCache:
         return len(self._pages)
 
 
-def page_cache(app: Flask | None = None) -> PageCache:
+def page_cache(app: Flask | None = None) -> PageCache[CachedPage]:
     """Return the application's page cache."""
     return (app or current_app).extensions[_EXTENSION]
 
@@ -140,6 +150,9 @@ def cached_response(
         page = CachedPage(body=body, etag=etag)
         if public:
             page_cache().put(cache_key, page)
+    if public:
+        # engine.micro_cache may replay this whole answer to anonymous visitors for a moment.
+        request.environ[REPLAYABLE] = request.endpoint or "unmatched"
     return _full_response(page, last_modified, max_age, mimetype, public)
 
 
@@ -267,8 +280,8 @@ def _install_static_versions(app: Flask) -> None:
         return response
 
 
-def init_app(app: Flask, cache: PageCache | None = None) -> None:
+def init_app(app: Flask, cache: PageCache[CachedPage] | None = None) -> None:
     """Give ``app`` a page cache and content-hashed, long-cached static URLs."""
-    app.extensions[_EXTENSION] = cache or PageCache()
+    app.extensions[_EXTENSION] = cache if cache is not None else PageCache()
     app.extensions[_SALT] = _templates_salt(app)
     _install_static_versions(app)

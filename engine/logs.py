@@ -127,13 +127,9 @@ def configure_logging(settings: Settings, stream: Any = None) -> logging.Handler
     return handler
 
 
-def _incoming_request_id() -> str:
-    supplied = request.headers.get(REQUEST_ID_HEADER, "")
-    return supplied if _SANE_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
-
-
 def _start_request() -> None:
-    g.log_tokens = (_request_id.set(_incoming_request_id()), _path.set(request.path))
+    request_id = new_request_id(request.headers.get(REQUEST_ID_HEADER))
+    g.log_tokens = (_request_id.set(request_id), _path.set(request.path))
     g.log_started = time.perf_counter()
 
 
@@ -143,21 +139,27 @@ def _finish_request(response: Response) -> Response:
         response.headers[REQUEST_ID_HEADER] = request_id
     started = g.get("log_started")
     if started is not None:
-        level = logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO
-        duration_ms = round((time.perf_counter() - started) * 1000, 2)
-        request_log.log(
-            level,
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status_code,
-            extra={
-                "status": response.status_code,
-                "duration_ms": duration_ms,
-                "method": request.method,
-            },
-        )
+        log_request(request.method, request.path, response.status_code, started)
     return response
+
+
+def new_request_id(supplied: str | None) -> str:
+    """Return the client's request id when it is sane, else a fresh one."""
+    return supplied if supplied and _SANE_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
+
+
+def log_request(
+    method: str, path: str, status: int, started: float, request_id: str | None = None
+) -> None:
+    """Write the one line a request gets (``started`` is its ``time.perf_counter()``)."""
+    level = logging.DEBUG if path in _QUIET_PATHS else logging.INFO
+    if not request_log.isEnabledFor(level):
+        return
+    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    extra = {"status": status, "duration_ms": duration_ms, "method": method}
+    if request_id is not None:
+        extra |= {"request_id": request_id, "path": path}
+    request_log.log(level, "%s %s %s", method, path, status, extra=extra)
 
 
 def _clear_request(_exc: BaseException | None) -> None:

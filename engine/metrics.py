@@ -176,10 +176,16 @@ def _record_request(response: Response) -> Response:
     started = g.get("metrics_started")
     if started is not None:
         endpoint = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
-        status = str(response.status_code)
-        HTTP_REQUESTS.labels(endpoint=endpoint, method=request.method, status=status).inc()
-        HTTP_LATENCY.labels(endpoint=endpoint, status=status).observe(time.perf_counter() - started)
+        record_request(endpoint, request.method, response.status_code, started)
     return response
+
+
+def record_request(endpoint: str, method: str, status: int, started: float) -> None:
+    """Count one request and its latency (``started`` is its ``time.perf_counter()``)."""
+    HTTP_REQUESTS.labels(endpoint=endpoint, method=method, status=str(status)).inc()
+    HTTP_LATENCY.labels(endpoint=endpoint, status=str(status)).observe(
+        time.perf_counter() - started
+    )
 
 
 def init_app(app: Flask, settings: Settings) -> None:

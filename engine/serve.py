@@ -3,9 +3,18 @@
 ``pinwheel serve`` prepares the shared metrics folder, exports ``PROMETHEUS_MULTIPROC_DIR`` and
 replaces itself with ``python -m engine.serve``, a fresh interpreter, so that prometheus-client
 sees the variable before anything imports it (see ``engine.metrics``). That process is the
-gunicorn arbiter: it forks ``--workers`` processes of the ``gthread`` class, each building the app
-with ``create_app()``; SIGTERM stops accepting connections and lets requests in flight finish for
-up to ``GRACEFUL_TIMEOUT`` seconds.
+gunicorn arbiter: it forks ``--workers`` processes, each building the app with ``create_app()``;
+SIGTERM stops accepting connections and lets requests in flight finish for up to
+``GRACEFUL_TIMEOUT`` seconds.
+
+Workers are gunicorn's ``sync`` class, one per core, by default. Pinwheel's requests are short
+and CPU-bound (the GIL lets one process use one core), and the reverse proxy in front buffers
+slow clients, which is the setting gunicorn recommends sync workers for. Measured on two cores
+(``bench/bench_http.py``): threaded workers keep each keep-alive connection on the process that
+accepted it, so most connections pile onto one process and one core while the other idles;
+sync workers accept a connection per request and share the load evenly, and more processes than
+cores only add scheduling delay to the slowest requests. ``--threads N`` (N > 1) switches to
+gunicorn's ``gthread`` class for deployments whose requests wait on a slow database.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from engine.metrics import metrics_dir
 from engine.web import get_settings
 
 MAX_WORKERS = 12
-DEFAULT_THREADS = 4
+DEFAULT_THREADS = 1
 #: Long enough for a slow page or a big import upload; a stuck worker is restarted after it.
 TIMEOUT = 60
 GRACEFUL_TIMEOUT = 30
@@ -37,9 +46,9 @@ SHARED_MEMORY = Path("/dev/shm")  # noqa: S108 - gunicorn's documented heartbeat
 
 
 def default_workers(cores: int | None = None) -> int:
-    """Return ``2 * cores + 1`` worker processes, capped at ``MAX_WORKERS``."""
+    """Return one worker process per core, at least two (one restarting never stops service)."""
     cores = cores or os.cpu_count() or 1
-    return min(2 * cores + 1, MAX_WORKERS)
+    return min(max(cores, 2), MAX_WORKERS)
 
 
 def gunicorn_options(
@@ -50,7 +59,7 @@ def gunicorn_options(
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread",
+        "worker_class": "gthread" if threads > 1 else "sync",
         "timeout": TIMEOUT,
         "graceful_timeout": GRACEFUL_TIMEOUT,
         "keepalive": KEEPALIVE,
@@ -117,8 +126,14 @@ def _running(pid: int) -> bool:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", type=click.IntRange(1, 64), help="Default: 2 * cores + 1, at most 12.")
-@click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(1, 64))
+@click.option("--workers", type=click.IntRange(1, 64), help="Default: one per core, 2 to 12.")
+@click.option(
+    "--threads",
+    default=DEFAULT_THREADS,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker; above 1 gunicorn runs threaded (gthread) workers.",
+)
 @click.option("--access-log", is_flag=True, help="Also write gunicorn's access log to stdout.")
 def serve_command(
     host: str, port: int, workers: int | None, threads: int, access_log: bool

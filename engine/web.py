@@ -77,7 +77,7 @@ def init_app(app: Flask) -> None:
     @csrf.exempt
     def healthz() -> tuple[Response, int]:
         try:
-            with get_database().engine.connect() as connection:
+            with get_database().read_engine.connect() as connection:
                 connection.execute(sa.text("SELECT 1"))
         except sa.exc.SQLAlchemyError as error:
             return jsonify(status="unavailable", database=str(error.__class__.__name__)), 503

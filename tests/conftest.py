@@ -129,6 +129,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         MAIL_BACKEND="memory",
         BASE_URL="https://news.example.org",
         RATELIMIT_STORAGE_URL="memory://",
+        PAGE_CACHE_SECONDS=0.0,
     )
 
 

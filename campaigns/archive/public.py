@@ -28,7 +28,7 @@ EMAIL_CSP = (
 
 @bp.get("/view/<slug>")
 def webview(slug: str) -> Response:
-    session = request_session()
+    session = request_session(read_only=True)
     token = request.args.get("t", "")
 
     def render() -> str:
@@ -43,7 +43,7 @@ def webview(slug: str) -> Response:
 
 @bp.get("/view/<slug>/email")
 def webview_email(slug: str) -> Response:
-    session = request_session()
+    session = request_session(read_only=True)
     token = request.args.get("t", "")
     if token:
         published = find_published(session, slug)
@@ -70,7 +70,7 @@ def _framed(body: str) -> str:
 
 @bp.get("/archive")
 def index() -> Response:
-    session = request_session()
+    session = request_session(read_only=True)
     filters = ArchiveFilters(
         query=request.args.get("q", "")[:200],
         topic=request.args.get("topic", "")[:80],
@@ -103,7 +103,7 @@ def topic_feed(topic_slug: str) -> Response:
 
 
 def _feed(topic_slug: str | None) -> Response:
-    session = request_session()
+    session = request_session(read_only=True)
     version, changed = archive_version(session)
     return cached_response(
         lambda: feeds.atom_document(session, get_settings(), topic_slug=topic_slug),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, g
+from flask import Flask, Response
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import BadRequest, HTTPException, UnprocessableEntity
 
@@ -62,20 +62,12 @@ def register(app: Flask, blueprint: Blueprint) -> None:
         # A blueprint is set up once per process; every app built afterwards registers it as is.
         blueprint.before_request(authenticate_request)
         blueprint.before_request(refuse_nul_characters)
-        blueprint.teardown_request(_end_request_session)
         for error in (BadRequest, UnprocessableEntity):
             blueprint.register_error_handler(error, _invalid_request)
         limit_per_token(blueprint)
         csrf.exempt(blueprint)
         blueprint.pinwheel_api_ready = True  # type: ignore[attr-defined]
     app.extensions["pinwheel.api"].register_blueprint(blueprint)
-
-
-def _end_request_session(_error: BaseException | None) -> None:
-    # Ends the request's transaction even when an outer app context outlives the request.
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
 
 
 def _invalid_request(error: HTTPException) -> Response:

@@ -96,9 +96,9 @@ def test_metrics_add_up_across_workers(server: tuple[str, subprocess.Popen[bytes
     assert float(line.rsplit(" ", 1)[1]) >= 21
 
 
-def test_default_workers_are_capped() -> None:
-    assert default_workers(1) == 3
-    assert default_workers(2) == 5
+def test_default_workers_are_one_per_core_within_bounds() -> None:
+    assert default_workers(1) == 2
+    assert default_workers(4) == 4
     assert default_workers(64) == 12
 
 
@@ -106,6 +106,7 @@ def test_gunicorn_options() -> None:
     options = gunicorn_options("::1", 8000, 3, 4, access_log=False)
     assert options["bind"] == "[::1]:8000"
     assert options["worker_class"] == "gthread"
+    assert gunicorn_options("::1", 8000, 3, 1, access_log=False)["worker_class"] == "sync"
     assert options["accesslog"] is None
     assert options["graceful_timeout"] > 0
     assert gunicorn_options("127.0.0.1", 80, 1, 1, access_log=True)["accesslog"] == "-"
