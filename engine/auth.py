@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from engine.db import request_session
+from engine.db import reading_session, request_session
 from engine.users import Role, StaffUser, authenticate
 
 bp = Blueprint("auth", __name__, url_prefix="/admin")
@@ -34,7 +34,7 @@ class LoginForm(FlaskForm):
 def _load_user(user_id: str) -> StaffUser | None:
     if not user_id.isdigit():
         return None
-    user = request_session().get(StaffUser, int(user_id))
+    user = reading_session().get(StaffUser, int(user_id))
     return user if user is not None and user.active else None
 
 

@@ -175,3 +175,9 @@ def request_session(*, read_only: bool = False) -> Session:
     elif g.db_session_read_only and not read_only:
         raise RuntimeError("this request opened a read-only session; it cannot write")
     return g.db_session
+
+
+def reading_session() -> Session:
+    """Return the request's session of either kind, for code that only reads whatever page
+    it serves (loading the signed-in user); a writing one is opened when none is open yet."""
+    return g.db_session if "db_session" in g else request_session()
