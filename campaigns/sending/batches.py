@@ -167,6 +167,8 @@ def record_results(
     accepted = [r for r in results if r.status is ResultStatus.ACCEPTED]
     transient = [r for r in results if r.status is ResultStatus.FAILED_TRANSIENT]
     permanent = [r for r in results if r.status is ResultStatus.FAILED_PERMANENT]
+    if len(accepted) == len(results) and not uncertain:
+        accepted = _write_whole_batch_accepted(session, batch_id, accepted, at)
     _write_accepted(session, accepted, at)
     _write_transient(session, transient, at)
     _write_simple(
@@ -190,6 +192,37 @@ def record_results(
 _OPEN = sa.or_(
     _d.c.status == DeliveryStatus.SUBMITTING.value, _d.c.status == DeliveryStatus.UNCERTAIN.value
 )
+
+
+def _write_whole_batch_accepted(
+    session: Session, batch_id: int, results: list[SendResult], at: datetime
+) -> list[SendResult]:
+    """Accept a whole batch that one request took (one message id) by its batch id.
+
+    The batch's ``submitting`` deliveries are the recipients this worker handed over, so one
+    UPDATE by batch replaces a list of a thousand ids. Unless it moved exactly one row per
+    result it is undone, and all results are returned for the id-by-id path (recovery may have
+    called some of them uncertain meanwhile); otherwise nothing is left to write.
+    """
+    message_ids = {result.provider_message_id for result in results}
+    if not results or len(message_ids) != 1:
+        return results
+    savepoint = session.begin_nested()
+    moved = session.execute(
+        sa.update(_d)
+        .where(_d.c.batch_id == batch_id, _d.c.status == DeliveryStatus.SUBMITTING)
+        .values(
+            status=DeliveryStatus.ACCEPTED,
+            provider_message_id=message_ids.pop(),
+            accepted_at=at,
+            updated_at=at,
+        )
+    ).rowcount
+    if moved == len(results):
+        savepoint.commit()
+        return []
+    savepoint.rollback()
+    return results
 
 
 def _write_accepted(session: Session, results: Sequence[SendResult], at: datetime) -> None:

@@ -15,7 +15,7 @@ from email.utils import parseaddr
 from campaigns.sending.links import SendLinks
 from engine.config import Settings
 from engine.delivery.base import OutgoingMessage
-from engine.delivery.dsn import make_message_id
+from engine.delivery.dsn import MessageIds
 from engine.render.merge import MergeTemplate
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -53,8 +53,8 @@ class CampaignMessages:
         self.text = MergeTemplate(campaign.text)
         self.keys = frozenset(self.html.keys) | frozenset(self.text.keys)
         self.links = SendLinks.for_campaign(settings, campaign.issue_slug, campaign.id)
-        self.secret = settings.SECRET_KEY
         self.domain = parseaddr(campaign.from_address)[1].rpartition("@")[2] or "localhost"
+        self.message_ids = MessageIds(campaign.id, settings.SECRET_KEY, self.domain)
         self.mailto = _mailto(settings.UNSUBSCRIBE_MAILTO)
         self.custom_campaign = str(campaign.id)
         #: Other forms of the same documents (e.g. a provider's template form), built lazily.
@@ -81,9 +81,7 @@ class CampaignMessages:
         if self.mailto:
             unsubscribe += f", <{self.mailto}>"
         return {
-            "Message-ID": make_message_id(
-                self.campaign.id, recipient.subscriber_id, self.secret, self.domain
-            ),
+            "Message-ID": self.message_ids.for_subscriber(recipient.subscriber_id),
             "List-Unsubscribe": unsubscribe,
             "List-Unsubscribe-Post": ONE_CLICK,
         }

@@ -35,15 +35,30 @@ class DsnError(ValueError):
 
 def make_message_id(campaign_id: int, subscriber_id: int, secret: str, domain: str) -> str:
     """Build the stable, unguessable Message-ID ``<c{campaign}.s{subscriber}.{hmac}@{domain}>``."""
-    if campaign_id < 0 or subscriber_id < 0:
-        raise ValueError("campaign and subscriber ids must not be negative")
-    if not secret:
-        raise ValueError("a secret is required so Message-IDs cannot be forged")
-    if not _DOMAIN.fullmatch(domain):
-        raise ValueError(f"not a usable Message-ID domain: {domain!r}")
-    return (
-        f"<c{campaign_id}.s{subscriber_id}.{_digest(campaign_id, subscriber_id, secret)}@{domain}>"
-    )
+    return MessageIds(campaign_id, secret, domain).for_subscriber(subscriber_id)
+
+
+class MessageIds:
+    """Mint one campaign's Message-IDs: the inputs are checked once, each id costs one HMAC."""
+
+    def __init__(self, campaign_id: int, secret: str, domain: str) -> None:
+        if campaign_id < 0:
+            raise ValueError("campaign and subscriber ids must not be negative")
+        if not secret:
+            raise ValueError("a secret is required so Message-IDs cannot be forged")
+        if not _DOMAIN.fullmatch(domain):
+            raise ValueError(f"not a usable Message-ID domain: {domain!r}")
+        self._key = secret.encode()
+        self._campaign = f"c{campaign_id}"
+        self._domain = domain
+
+    def for_subscriber(self, subscriber_id: int) -> str:
+        """Return the Message-ID of this campaign's message to ``subscriber_id``."""
+        if subscriber_id < 0:
+            raise ValueError("campaign and subscriber ids must not be negative")
+        signed = f"{self._campaign}.s{subscriber_id}"
+        digest = hmac.digest(self._key, signed.encode(), "sha256").hex()[:_DIGEST_CHARS]
+        return f"<{signed}.{digest}@{self._domain}>"
 
 
 def parse_message_id(value: str | None, *, secret: str | None = None) -> tuple[int, int] | None:

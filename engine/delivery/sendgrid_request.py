@@ -23,6 +23,9 @@ MAX_CATEGORY_LENGTH = 255
 MAX_REQUEST_BYTES = 30 * 1024 * 1024
 # custom_args travel to SendGrid's event stream and logs: ids only, never personal data.
 _ID_VALUE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_UNUSABLE_ADDRESS = re.compile(r"[\r\n <>]")
+#: The ``%%`` on each side of a tag name.
+_TAG_OVERHEAD = 4
 
 
 def merge_tag(name: str) -> str:
@@ -99,22 +102,32 @@ def batch_error(batch: TemplateBatch) -> str | None:
 
 def recipient_error(batch: TemplateBatch, recipient: Recipient) -> str | None:
     """Return why SendGrid would refuse this recipient's personalization, or ``None``."""
-    if "@" not in recipient.to_address or any(c in recipient.to_address for c in "\r\n <>"):
+    if "@" not in recipient.to_address or _UNUSABLE_ADDRESS.search(recipient.to_address):
         return "not a usable email address"
-    size = sum(
-        len(merge_tag(k).encode()) + len(v.encode()) for k, v in recipient.substitutions.items()
-    )
+    size = _size(recipient.substitutions, _TAG_OVERHEAD)
     if size >= MAX_SUBSTITUTION_BYTES:
         return f"substitutions total {size} bytes (limit {MAX_SUBSTITUTION_BYTES})"
     args = {**batch.custom_args, **recipient.custom_args, "delivery_id": str(recipient.delivery_id)}
     if error := _ids_error(args):
         return error
-    args_size = sum(len(k.encode()) + len(v.encode()) for k, v in args.items())
+    args_size = _size(args, 0)
     if args_size >= MAX_CUSTOM_ARGS_BYTES:
         return f"custom_args total {args_size} bytes (limit {MAX_CUSTOM_ARGS_BYTES})"
     if any("\r" in v or "\n" in v for v in recipient.headers.values()):
         return "header values must not contain CR or LF"
     return None
+
+
+def _size(values: Mapping[str, str], overhead: int) -> int:
+    """Return the UTF-8 size of keys and values (each key also costs ``overhead`` bytes)."""
+    total = overhead * len(values)
+    for key, value in values.items():
+        # Most values are ASCII, where characters are bytes: encode only the others.
+        if key.isascii() and value.isascii():
+            total += len(key) + len(value)
+        else:
+            total += len(key.encode()) + len(value.encode())
+    return total
 
 
 def _ids_error(custom_args: Mapping[str, str]) -> str | None:

@@ -6,13 +6,14 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from campaigns.sending.batches import claim_next_batch, mark_submitting
+from campaigns.sending.batches import claim_next_batch, mark_submitting, record_results
 from campaigns.sending.models import Batch, BatchStatus, Campaign, CampaignStatus, Delivery
 from campaigns.sending.models import DeliveryStatus as Ds
 from campaigns.sending.progress import campaign_progress, uncertain_recipients
 from campaigns.sending.recovery import delivery_counts, recover, resend_uncertain
 from campaigns.sending.service import start_campaign
 from engine.clock import now
+from engine.delivery.base import ResultStatus, SendResult
 from tests.campaigns.sending.conftest import make_audience
 
 
@@ -70,3 +71,26 @@ def test_campaign_with_uncertain_deliveries_is_sent_when_books_balance(
     report = recover(session, now() + timedelta(minutes=5))
     assert report.finished == [campaign.id]
     assert session.get(Campaign, campaign.id, populate_existing=True).status == CampaignStatus.SENT
+
+
+def _accepted_results(session, batch_id: int) -> list[SendResult]:
+    ids = session.scalars(sa.select(Delivery.id).where(Delivery.batch_id == batch_id)).all()
+    return [SendResult(i, ResultStatus.ACCEPTED, provider_message_id="sg-1") for i in ids]
+
+
+def test_a_whole_batch_taken_in_one_request_is_accepted(session, topic, new_campaign) -> None:
+    campaign, batch_id = _claimed(session, topic, new_campaign, submit=True)
+    record_results(session, batch_id, _accepted_results(session, batch_id))
+    assert delivery_counts(session, campaign.id)[Ds.ACCEPTED] == 2
+    assert session.get(Batch, batch_id, populate_existing=True).status == BatchStatus.DONE
+
+
+def test_a_late_answer_settles_deliveries_already_called_uncertain(
+    session, topic, new_campaign
+) -> None:
+    campaign, batch_id = _claimed(session, topic, new_campaign, submit=True)
+    recover(session, now() + timedelta(minutes=5))
+    record_results(session, batch_id, _accepted_results(session, batch_id))
+    counts = delivery_counts(session, campaign.id)
+    assert counts[Ds.ACCEPTED] == 2 and counts[Ds.UNCERTAIN] == 0
+    assert counts[Ds.QUEUED] == 1  # the other batch was never claimed
