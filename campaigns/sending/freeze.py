@@ -27,8 +27,8 @@ def freeze_audience(session: Session, campaign: Campaign, batch_size: int) -> in
     session.flush()
     audience = _audience(campaign)
     expected = session.scalar(sa.select(sa.func.count()).select_from(audience)) or 0
-    first = _create_batches(session, campaign.id, -(-expected // batch_size))
-    session.execute(_insert_audience(session, campaign.id, audience, first, batch_size))
+    batches = _create_batches(session, campaign.id, -(-expected // batch_size))
+    session.execute(_insert_audience(session, campaign.id, audience, batches, batch_size))
     cut_batches(session, campaign.id, batch_size)
     _settle_batch_sizes(session, campaign.id)
     total = session.scalar(
@@ -54,37 +54,57 @@ def _next_number(session: Session, campaign_id: int) -> int:
     )
 
 
-def _create_batches(session: Session, campaign_id: int, count: int) -> int:
-    """Create ``count`` empty queued batches; return the number of the first one."""
+def _create_batches(session: Session, campaign_id: int, count: int) -> tuple[int, list[int]]:
+    """Create ``count`` empty queued batches; return the first's number and all ids in order."""
     first = _next_number(session, campaign_id)
-    if count:
-        stamp = now()
-        rows = [
-            {
-                "campaign_id": campaign_id,
-                "number": first + n,
-                "status": BatchStatus.QUEUED.value,
-                "size": 0,
-                "attempts": 0,
-                "created_at": stamp,
-            }
-            for n in range(count)
-        ]
-        session.execute(sa.insert(_batches), rows)
-    return first
+    if not count:
+        return first, []
+    stamp = now()
+    rows = [
+        {
+            "campaign_id": campaign_id,
+            "number": first + n,
+            "status": BatchStatus.QUEUED.value,
+            "size": 0,
+            "attempts": 0,
+            "created_at": stamp,
+        }
+        for n in range(count)
+    ]
+    inserted = session.execute(
+        sa.insert(_batches).returning(
+            _batches.c.id, _batches.c.number, sort_by_parameter_order=True
+        ),
+        rows,
+    ).all()
+    return first, [batch_id for batch_id, _number in sorted(inserted, key=lambda row: row[1])]
 
 
 def _insert_audience(
-    session: Session, campaign_id: int, audience: sa.Subquery, first: int, batch_size: int
+    session: Session,
+    campaign_id: int,
+    audience: sa.Subquery,
+    batches: tuple[int, list[int]],
+    batch_size: int,
 ) -> Any:
     rank = sa.func.row_number().over(order_by=audience.c.id) - 1
     numbered = sa.select(audience.c.id, audience.c.email, rank.label("rank")).subquery()
-    batch = _batches.alias("target")
-    into_batch = sa.and_(
-        batch.c.campaign_id == campaign_id,
-        # Integer division on both databases (SQLAlchemy's // would go through floats).
-        batch.c.number == first + numbered.c.rank.op("/")(batch_size),
-    )
+    # Integer division on both databases (SQLAlchemy's // would go through floats).
+    position = numbered.c.rank.op("/")(batch_size)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    first, batch_ids = batches
+    if postgres:
+        # An array lookup: a join on the batch number would compare every recipient with every
+        # batch when the planner has no statistics for the batches just created.
+        array = postgresql.ARRAY(sa.Integer)
+        ids = sa.type_coerce(sa.Grouping(sa.literal(batch_ids, array)), array)
+        batch_id: Any = ids[position + 1]
+        source: Any = numbered
+    else:
+        batch = _batches.alias("target")
+        into_batch = sa.and_(batch.c.campaign_id == campaign_id, batch.c.number == first + position)
+        batch_id = batch.c.id
+        source = numbered.outerjoin(batch, into_batch)
     rows = (
         sa.select(
             sa.literal(campaign_id),
@@ -94,14 +114,15 @@ def _insert_audience(
             sa.literal(0),
             sa.literal(""),
             sa.literal(now(), type_=_deliveries.c.updated_at.type),
-            batch.c.id,
+            batch_id,
         )
-        .select_from(numbered.outerjoin(batch, into_batch))
+        .select_from(source)
         .where(sa.true())
-        .order_by(numbered.c.rank)
+        # Rows of one batch land side by side on disk, so each batch update touches few pages.
+        .order_by(numbered.c.id)
     )
     columns = ["campaign_id", "subscriber_id", "address", "status", "attempts", "last_error"]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if postgres else sqlite
     return (
         dialect.insert(_deliveries)
         .from_select([*columns, "updated_at", "batch_id"], rows)
