@@ -84,23 +84,22 @@ def claim_batch(
     ).scalar_one_or_none()
     if claimed is None:
         return None
-    _move(session, batch_id, DeliveryStatus.QUEUED, DeliveryStatus.CLAIMED)
-    _suppress_at_send_time(session, batch_id)
-    return claimed
-
-
-def _suppress_at_send_time(session: Session, batch_id: int) -> None:
-    # Addresses suppressed (or subscribers erased) after the audience was frozen.
-    suppressed = sa.exists().where(Suppression.address == _d.c.address)
+    # One pass: addresses suppressed (or subscribers erased) since the freeze are settled now.
+    suppressed = sa.or_(
+        _d.c.subscriber_id.is_(None), sa.exists().where(Suppression.address == _d.c.address)
+    )
     session.execute(
         sa.update(_d)
-        .where(
-            _d.c.batch_id == batch_id,
-            _d.c.status == DeliveryStatus.CLAIMED,
-            sa.or_(_d.c.subscriber_id.is_(None), suppressed),
+        .where(_d.c.batch_id == batch_id, _d.c.status == DeliveryStatus.QUEUED)
+        .values(
+            status=sa.case(
+                (suppressed, DeliveryStatus.SUPPRESSED.value),
+                else_=DeliveryStatus.CLAIMED.value,
+            ),
+            updated_at=now(),
         )
-        .values(status=DeliveryStatus.SUPPRESSED, updated_at=now())
     )
+    return claimed
 
 
 def load_frozen(session: Session, campaign_id: int) -> FrozenCampaign:
