@@ -154,7 +154,7 @@ def _check_sent(database: Database, campaign_id: int) -> None:
 
 @contextmanager
 def _fake_sendgrid() -> Any:
-    command = [sys.executable, "-m", "tests.fakes.sendgrid_server", "--port", "0"]
+    command = [sys.executable, "-m", "tests.fakes.sendgrid_server", "--port", "0", "--count-only"]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None

@@ -39,8 +39,15 @@ class SendGridTemplate:
         result = {}
         for name, (key, fallback) in self.tags.items():
             value = values.get(key) or ""
-            result[name] = html.escape(value, quote=False) if value else fallback
+            result[name] = _escaped(value) if value else fallback
         return result
+
+
+def _escaped(value: str) -> str:
+    # Checking first is cheaper than escaping: links and most names have nothing to escape.
+    if "&" in value or "<" in value or ">" in value:
+        return html.escape(value, quote=False)
+    return value
 
 
 def _rename(source: str, document: str, tags: dict[str, tuple[str, str]]) -> str:
@@ -56,6 +63,8 @@ def _rename(source: str, document: str, tags: dict[str, tuple[str, str]]) -> str
 def template_batch(builder: CampaignMessages, recipients: Sequence[Recipient]) -> TemplateBatch:
     """Return the batch in template form, with headers and ids per recipient."""
     template = _template(builder)
+    # One read-only mapping shared by every entry of the batch.
+    custom_args = {"campaign_id": builder.custom_campaign}
     entries = []
     for recipient in recipients:
         unsubscribe_url = builder.links.unsubscribe(recipient.subscriber_id)
@@ -67,7 +76,7 @@ def template_batch(builder: CampaignMessages, recipients: Sequence[Recipient]) -
                 to_name=recipient.name,
                 substitutions=template.substitutions(values),
                 headers=builder.headers(recipient, unsubscribe_url),
-                custom_args={"campaign_id": builder.custom_campaign},
+                custom_args=custom_args,
             )
         )
     return TemplateBatch(
@@ -76,7 +85,7 @@ def template_batch(builder: CampaignMessages, recipients: Sequence[Recipient]) -
         html=template.html,
         text=template.text,
         recipients=entries,
-        custom_args={"campaign_id": builder.custom_campaign},
+        custom_args=custom_args,
     )
 
 

@@ -12,7 +12,7 @@ import logging
 from campaigns.sending.dispatch import recover_and_dispatch, run_campaign
 from engine.config import Settings, load_settings
 from engine.db import Database
-from engine.executor import Executor
+from engine.executor import Executor, relax_garbage_collection
 
 log = logging.getLogger(__name__)
 #: Seconds between looks for newly started campaigns when running continuously.
@@ -26,6 +26,7 @@ def run_worker(
 
     SIGTERM finishes the batches in hand and leaves the rest queued for the next worker.
     """
+    relax_garbage_collection()
     executor = Executor(threads or settings.WORKER_THREADS)
     with executor.stop_on_signals():
         recover_and_dispatch(database, settings)

@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 
 from engine.clock import as_utc, now
 from engine.delivery.events import BounceType, EventKind, ProviderEvent
+from engine.keyed_hmac import KeyedHmac
 
 _DIGEST_CHARS = 16
 _MESSAGE_ID = re.compile(r"<?c(\d{1,18})\.s(\d{1,18})\.([0-9a-f]{16})@([^<>@\s]+)>?")
@@ -48,7 +49,7 @@ class MessageIds:
             raise ValueError("a secret is required so Message-IDs cannot be forged")
         if not _DOMAIN.fullmatch(domain):
             raise ValueError(f"not a usable Message-ID domain: {domain!r}")
-        self._key = secret.encode()
+        self._mac = KeyedHmac(secret.encode(), "sha256")
         self._campaign = f"c{campaign_id}"
         self._domain = domain
 
@@ -57,7 +58,7 @@ class MessageIds:
         if subscriber_id < 0:
             raise ValueError("campaign and subscriber ids must not be negative")
         signed = f"{self._campaign}.s{subscriber_id}"
-        digest = hmac.digest(self._key, signed.encode(), "sha256").hex()[:_DIGEST_CHARS]
+        digest = self._mac.digest(signed.encode()).hex()[:_DIGEST_CHARS]
         return f"<{signed}.{digest}@{self._domain}>"
 
 
