@@ -13,7 +13,6 @@ from typing import Any
 from celery import Celery
 
 from engine.config import Settings
-from engine.executor import relax_garbage_collection
 
 CALL_TASK = "pinwheel.call"
 QUEUE = "pinwheel"
@@ -54,7 +53,6 @@ def enqueue(settings: Settings, path: str, *args: Any) -> None:
 
 def run_worker(settings: Settings, *, concurrency: int, loglevel: str = "INFO") -> None:
     """Run a Celery worker process for Pinwheel's queue until it is stopped."""
-    relax_garbage_collection()
     celery_app(settings.BROKER_URL).worker_main(
         [
             "worker",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import zoneinfo
@@ -36,8 +37,8 @@ def _positive_float(key: str, raw: str) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{PREFIX}{key} must be a number, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{PREFIX}{key} must not be negative, got {raw!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{PREFIX}{key} must be a finite number, not negative, got {raw!r}")
     return value
 
 

@@ -81,6 +81,7 @@ class Database:
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         #: Sessions for pages that only read (public archive, web views, health checks).
         self.read_sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False)
+        event.listen(self.read_sessionmaker, "before_flush", _refuse_writes)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -97,6 +98,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    # A read-only SQLite transaction begins deferred: a write would have to upgrade it and can
+    # fail at once with "database is locked" instead of waiting for the lock.
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read-only session cannot write; use request_session()")
 
 
 def create_engine(url: str) -> Engine:
@@ -178,6 +186,8 @@ def request_session(*, read_only: bool = False) -> Session:
 
 
 def reading_session() -> Session:
-    """Return the request's session of either kind, for code that only reads whatever page
-    it serves (loading the signed-in user); a writing one is opened when none is open yet."""
+    """Return the request's open session, whichever kind, or open a writing one.
+
+    For code that only reads on any page, such as loading the signed-in user.
+    """
     return g.db_session if "db_session" in g else request_session()

@@ -44,6 +44,7 @@ _KEY_PARTS = (
     "HTTP_HOST",
     "HTTP_X_FORWARDED_PROTO",
     "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
     "HTTP_X_FORWARDED_PREFIX",
 )
 #: Headers a ``304`` leaves out (RFC 9110 §15.4.5: it describes the stored representation).

@@ -37,8 +37,9 @@ from engine.web import get_settings
 
 MAX_WORKERS = 12
 DEFAULT_THREADS = 1
-#: Long enough for a slow page or a big import upload; a stuck worker is restarted after it.
-TIMEOUT = 60
+#: A sync worker is restarted when one request runs longer: enough for a CSV import of a few
+#: hundred thousand rows or starting a send to a million recipients, which run in the request.
+TIMEOUT = 180
 GRACEFUL_TIMEOUT = 30
 #: Keep-alive behind a reverse proxy that reuses upstream connections.
 KEEPALIVE = 5

@@ -84,7 +84,13 @@ def claim_batch(
     ).scalar_one_or_none()
     if claimed is None:
         return None
-    # One pass: addresses suppressed (or subscribers erased) since the freeze are settled now.
+    _claim_deliveries(session, batch_id)
+    return claimed
+
+
+def _claim_deliveries(session: Session, batch_id: int) -> None:
+    # One pass: the batch's queued deliveries become claimed, except addresses suppressed (or
+    # subscribers erased) since the freeze, which are settled as suppressed now.
     suppressed = sa.or_(
         _d.c.subscriber_id.is_(None), sa.exists().where(Suppression.address == _d.c.address)
     )
@@ -99,7 +105,6 @@ def claim_batch(
             updated_at=now(),
         )
     )
-    return claimed
 
 
 def load_frozen(session: Session, campaign_id: int) -> FrozenCampaign:
@@ -159,9 +164,18 @@ def release_batch(session: Session, batch_id: int, *, worker: str, source: Batch
 
 
 def record_results(
-    session: Session, batch_id: int, results: Sequence[SendResult], uncertain: Iterable[int] = ()
+    session: Session,
+    batch_id: int,
+    results: Sequence[SendResult],
+    uncertain: Iterable[int] = (),
+    *,
+    worker: str,
 ) -> None:
-    """Write every result at once (one ``executemany`` per outcome) and close the batch."""
+    """Write every result at once (one ``executemany`` per outcome) and close our batch.
+
+    The batch is closed only while ``worker`` still holds it: if recovery gave it to another
+    worker meanwhile, that worker closes it when its own answers arrive.
+    """
     at = now()
     accepted = [r for r in results if r.status is ResultStatus.ACCEPTED]
     transient = [r for r in results if r.status is ResultStatus.FAILED_TRANSIENT]
@@ -180,7 +194,11 @@ def record_results(
     _write_simple(session, list(uncertain), DeliveryStatus.UNCERTAIN, at, errors={})
     session.execute(
         sa.update(_b)
-        .where(_b.c.id == batch_id, _b.c.status == BatchStatus.SUBMITTING)
+        .where(
+            _b.c.id == batch_id,
+            _b.c.status == BatchStatus.SUBMITTING,
+            _b.c.claimed_by == worker,
+        )
         .values(status=BatchStatus.DONE, finished_at=at, lease_expires_at=None)
     )
 
@@ -198,30 +216,30 @@ def _write_whole_batch_accepted(
 ) -> list[SendResult]:
     """Accept a whole batch that one request took (one message id) by its batch id.
 
-    The batch's ``submitting`` deliveries are the recipients this worker handed over, so one
-    UPDATE by batch replaces a list of a thousand ids. Unless it moved exactly one row per
-    result it is undone, and all results are returned for the id-by-id path (recovery may have
-    called some of them uncertain meanwhile); otherwise nothing is left to write.
+    One UPDATE by batch replaces a list of a thousand ids. It is kept only if the rows it moved
+    are exactly the delivered ones; otherwise (recovery called some uncertain meanwhile, or gave
+    the batch to another worker) it is undone and every result is returned for the id-by-id
+    path. Returns the results still to be written.
     """
     message_ids = {result.provider_message_id for result in results}
     if not results or len(message_ids) != 1:
         return results
-    savepoint = session.begin_nested()
-    moved = session.execute(
-        sa.update(_d)
-        .where(_d.c.batch_id == batch_id, _d.c.status == DeliveryStatus.SUBMITTING)
-        .values(
-            status=DeliveryStatus.ACCEPTED,
-            provider_message_id=message_ids.pop(),
-            accepted_at=at,
-            updated_at=at,
-        )
-    ).rowcount
-    if moved == len(results):
-        savepoint.commit()
-        return []
-    savepoint.rollback()
-    return results
+    with session.begin_nested() as savepoint:
+        moved = session.scalars(
+            sa.update(_d)
+            .where(_d.c.batch_id == batch_id, _d.c.status == DeliveryStatus.SUBMITTING)
+            .values(
+                status=DeliveryStatus.ACCEPTED,
+                provider_message_id=message_ids.pop(),
+                accepted_at=at,
+                updated_at=at,
+            )
+            .returning(_d.c.id)
+        ).all()
+        if set(moved) != {result.delivery_id for result in results}:
+            savepoint.rollback()
+            return results
+    return []
 
 
 def _write_accepted(session: Session, results: Sequence[SendResult], at: datetime) -> None:

@@ -28,7 +28,7 @@ from campaigns.sending.service import (
 from campaigns.sending.worker import run_worker
 from engine.cli import FeatureGroup, fail
 from engine.db import Database, get_database
-from engine.executor import Executor
+from engine.executor import Executor, relax_garbage_collection
 from engine.web import get_settings
 from subscribers.models import Topic
 
@@ -230,6 +230,7 @@ def _summary(progress: Progress) -> str:
 def worker_command(once: bool, threads: int | None) -> None:
     """Deliver send batches: a Celery worker with a broker, otherwise an in-process pool."""
     settings = get_settings()
+    relax_garbage_collection()
     if settings.BROKER_URL:
         from engine.celery_app import run_worker as run_celery_worker
 

@@ -28,8 +28,11 @@ def freeze_audience(session: Session, campaign: Campaign, batch_size: int) -> in
     session.flush()
     audience = _audience(campaign)
     expected = session.scalar(sa.select(sa.func.count()).select_from(audience)) or 0
-    batches = _create_batches(session, campaign.id, -(-expected // batch_size))
-    session.execute(_insert_audience(session, campaign.id, audience, batches, batch_size))
+    # Conflict handling costs a quarter of the insert; only a re-run can meet existing rows.
+    rerun = _has_deliveries(session, campaign.id)
+    first, batch_ids = _create_batches(session, campaign.id, -(-expected // batch_size))
+    rows = _audience_rows(session, campaign.id, audience, first, batch_ids, batch_size)
+    session.execute(_insert_deliveries(session, rows, skip_existing=rerun))
     cut_batches(session, campaign.id, batch_size)
     _settle_batch_sizes(session, campaign.id)
     total = session.scalar(
@@ -81,32 +84,37 @@ def _create_batches(session: Session, campaign_id: int, count: int) -> tuple[int
     return first, [batch_id for batch_id, _number in sorted(inserted, key=lambda row: row[1])]
 
 
-def _insert_audience(
+def _has_deliveries(session: Session, campaign_id: int) -> bool:
+    query = sa.select(_deliveries.c.id).where(_deliveries.c.campaign_id == campaign_id).limit(1)
+    return session.scalar(query) is not None
+
+
+def _audience_rows(
     session: Session,
     campaign_id: int,
     audience: sa.Subquery,
-    batches: tuple[int, list[int]],
+    first: int,
+    batch_ids: list[int],
     batch_size: int,
-) -> Any:
+) -> sa.Select[Any]:
+    """Select each recipient's delivery row, in batch ``first + rank // batch_size``."""
     rank = sa.func.row_number().over(order_by=audience.c.id) - 1
     numbered = sa.select(audience.c.id, audience.c.email, rank.label("rank")).subquery()
     # Integer division on both databases (SQLAlchemy's // would go through floats).
     position = numbered.c.rank.op("/")(batch_size)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    first, batch_ids = batches
-    if postgres:
+    source: Any = numbered
+    if session.get_bind().dialect.name == "postgresql":
         # An array lookup: a join on the batch number would compare every recipient with every
         # batch when the planner has no statistics for the batches just created.
         array = postgresql.ARRAY(sa.Integer)
-        ids = sa.type_coerce(sa.Grouping(sa.literal(batch_ids, array)), array)
-        batch_id: Any = ids[position + 1]
-        source: Any = numbered
+        batch_id: Any = sa.type_coerce(sa.Grouping(sa.literal(batch_ids, array)), array)[
+            position + 1
+        ]
     else:
         batch = _batches.alias("target")
         into_batch = sa.and_(batch.c.campaign_id == campaign_id, batch.c.number == first + position)
-        batch_id = batch.c.id
-        source = numbered.outerjoin(batch, into_batch)
-    rows = (
+        batch_id, source = batch.c.id, numbered.outerjoin(batch, into_batch)
+    return (
         sa.select(
             sa.literal(campaign_id),
             numbered.c.id,
@@ -122,14 +130,13 @@ def _insert_audience(
         # Rows of one batch land side by side on disk, so each batch update touches few pages.
         .order_by(numbered.c.id)
     )
+
+
+def _insert_deliveries(session: Session, rows: sa.Select[Any], *, skip_existing: bool) -> Any:
     columns = ["campaign_id", "subscriber_id", "address", "status", "attempts", "last_error"]
-    dialect = postgresql if postgres else sqlite
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     insert = dialect.insert(_deliveries).from_select([*columns, "updated_at", "batch_id"], rows)
-    frozen_before = session.scalar(
-        sa.select(_deliveries.c.id).where(_deliveries.c.campaign_id == campaign_id).limit(1)
-    )
-    # Conflict handling costs a quarter of the insert; only a re-run can meet existing rows.
-    return insert if frozen_before is None else insert.on_conflict_do_nothing()
+    return insert.on_conflict_do_nothing() if skip_existing else insert
 
 
 def _settle_batch_sizes(session: Session, campaign_id: int) -> None:

@@ -121,7 +121,7 @@ class BatchRunner:
         except OutcomeUnknownError as error:
             results, uncertain = error.results, error.unknown_ids
         with self.database.session() as session:
-            record_results(session, batch_id, results, uncertain)
+            record_results(session, batch_id, results, uncertain, worker=self.worker)
             finish_if_complete(session, campaign_id)
         return True
 

@@ -63,7 +63,7 @@ def _rename(source: str, document: str, tags: dict[str, tuple[str, str]]) -> str
 def template_batch(builder: CampaignMessages, recipients: Sequence[Recipient]) -> TemplateBatch:
     """Return the batch in template form, with headers and ids per recipient."""
     template = _template(builder)
-    # One read-only mapping shared by every entry of the batch.
+    # One mapping shared by every entry of the batch; nothing downstream modifies it.
     custom_args = {"campaign_id": builder.custom_campaign}
     entries = []
     for recipient in recipients:

@@ -26,7 +26,6 @@ def run_worker(
 
     SIGTERM finishes the batches in hand and leaves the rest queued for the next worker.
     """
-    relax_garbage_collection()
     executor = Executor(threads or settings.WORKER_THREADS)
     with executor.stop_on_signals():
         recover_and_dispatch(database, settings)
@@ -44,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None)
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
+    relax_garbage_collection()
     settings = load_settings()
     database = Database(settings)
     import campaigns

@@ -40,26 +40,37 @@ def make_message_id(campaign_id: int, subscriber_id: int, secret: str, domain: s
 
 
 class MessageIds:
-    """Mint one campaign's Message-IDs: the inputs are checked once, each id costs one HMAC."""
+    """Mint one campaign's Message-IDs: the inputs are checked once, each id costs one HMAC.
+
+    Bad inputs raise ``ValueError`` when the first id is asked for, not before, so code that
+    builds a campaign's messages without sending them needs no usable domain.
+    """
 
     def __init__(self, campaign_id: int, secret: str, domain: str) -> None:
-        if campaign_id < 0:
-            raise ValueError("campaign and subscriber ids must not be negative")
-        if not secret:
-            raise ValueError("a secret is required so Message-IDs cannot be forged")
-        if not _DOMAIN.fullmatch(domain):
-            raise ValueError(f"not a usable Message-ID domain: {domain!r}")
+        self._problem = _message_id_problem(campaign_id, secret, domain)
         self._mac = KeyedHmac(secret.encode(), "sha256")
-        self._campaign = f"c{campaign_id}"
-        self._domain = domain
+        self._campaign_id, self._domain = campaign_id, domain
 
     def for_subscriber(self, subscriber_id: int) -> str:
         """Return the Message-ID of this campaign's message to ``subscriber_id``."""
-        if subscriber_id < 0:
-            raise ValueError("campaign and subscriber ids must not be negative")
-        signed = f"{self._campaign}.s{subscriber_id}"
-        digest = self._mac.digest(signed.encode()).hex()[:_DIGEST_CHARS]
-        return f"<{signed}.{digest}@{self._domain}>"
+        if self._problem or subscriber_id < 0:
+            raise ValueError(self._problem or "subscriber ids must not be negative")
+        digest = _signature(self._mac, self._campaign_id, subscriber_id)
+        return f"<c{self._campaign_id}.s{subscriber_id}.{digest}@{self._domain}>"
+
+
+def _message_id_problem(campaign_id: int, secret: str, domain: str) -> str:
+    if campaign_id < 0:
+        return "campaign ids must not be negative"
+    if not secret:
+        return "a secret is required so Message-IDs cannot be forged"
+    if not _DOMAIN.fullmatch(domain):
+        return f"not a usable Message-ID domain: {domain!r}"
+    return ""
+
+
+def _signature(mac: KeyedHmac, campaign_id: int, subscriber_id: int) -> str:
+    return mac.digest(f"c{campaign_id}.s{subscriber_id}".encode()).hex()[:_DIGEST_CHARS]
 
 
 def parse_message_id(value: str | None, *, secret: str | None = None) -> tuple[int, int] | None:
@@ -74,15 +85,10 @@ def parse_message_id(value: str | None, *, secret: str | None = None) -> tuple[i
         return None
     campaign_id, subscriber_id = int(match[1]), int(match[2])
     if secret is not None and not hmac.compare_digest(
-        match[3], _digest(campaign_id, subscriber_id, secret)
+        match[3], _signature(KeyedHmac(secret.encode(), "sha256"), campaign_id, subscriber_id)
     ):
         return None
     return campaign_id, subscriber_id
-
-
-def _digest(campaign_id: int, subscriber_id: int, secret: str) -> str:
-    signed = f"c{campaign_id}.s{subscriber_id}".encode()
-    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()[:_DIGEST_CHARS]
 
 
 @dataclass(frozen=True, slots=True)

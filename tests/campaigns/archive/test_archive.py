@@ -15,6 +15,7 @@ from campaigns.issues.models import Issue
 from campaigns.issues.rendering import render_stored_issue
 from campaigns.issues.service import create_issue
 from campaigns.sending.models import Campaign, CampaignStatus
+from engine.app import create_app
 from engine.config import Settings
 from subscribers.links import SubscriberLinks
 from tests.factories import make_subscriber, make_topic
@@ -149,3 +150,51 @@ def test_archive_pages_answer_304_until_something_is_published(
     fresh = client.get("/archive", headers={"If-None-Match": etag})
     assert fresh.status_code == 200
     assert "Newest Spotlight" in fresh.get_data(as_text=True)
+
+
+@pytest.fixture
+def cached_client(settings: Settings, archive) -> FlaskClient:
+    """A client of an app that replays public pages to anonymous visitors for a minute."""
+    return create_app(settings.with_overrides(PAGE_CACHE_SECONDS=60)).test_client(use_cookies=False)
+
+
+def test_anonymous_visitors_get_public_pages_replayed_for_a_moment(
+    cached_client: FlaskClient, archive, session: Session, settings: Settings
+) -> None:
+    first = cached_client.get("/archive")
+    _sent_issue(session, settings, "Newest Spotlight", datetime(2026, 4, 6, tzinfo=UTC))
+    session.commit()
+    replay = cached_client.get("/archive")
+    assert replay.get_data() == first.get_data()
+    assert replay.headers["ETag"] == first.headers["ETag"]
+    assert replay.headers["X-Request-ID"] != first.headers["X-Request-ID"]
+    assert "Content-Security-Policy" in replay.headers
+    # Anyone carrying a cookie goes through the app and sees the new issue at once.
+    fresh = cached_client.get("/archive", headers={"Cookie": "session=staff"})
+    assert "Newest Spotlight" in fresh.get_data(as_text=True)
+
+
+def test_personal_web_views_are_never_replayed(
+    cached_client: FlaskClient, archive, session: Session, settings: Settings
+) -> None:
+    reader = make_subscriber(session, "reader@example.com", name="Rosa Rivera")
+    other = make_subscriber(session, "other@example.com", name="Omar Okafor")
+    session.commit()
+    links = SubscriberLinks.from_settings(settings)
+    slug = archive["new"].slug
+    emails = []
+    for subscriber in (reader, other):
+        token = links.webview(slug, subscriber.id, 1).split("?t=")[1]
+        page = cached_client.get(f"/view/{slug}?t={token}")
+        assert page.headers["Cache-Control"].startswith("private")
+        email = cached_client.get(f"/view/{slug}/email?t={token}")
+        assert email.headers["Cache-Control"] == "private, no-store"
+        emails.append(email.get_data(as_text=True))
+    # Each reader's own links, never the first reader's page replayed to the second.
+    assert "/unsubscribe/" in emails[0] and emails[0] != emails[1]
+    public = cached_client.get(f"/view/{slug}/email")
+    assert public.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert (
+        cached_client.get(f"/view/{slug}/email").headers["Content-Security-Policy"]
+        == (public.headers["Content-Security-Policy"])
+    )

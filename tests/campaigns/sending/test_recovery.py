@@ -80,7 +80,7 @@ def _accepted_results(session, batch_id: int) -> list[SendResult]:
 
 def test_a_whole_batch_taken_in_one_request_is_accepted(session, topic, new_campaign) -> None:
     campaign, batch_id = _claimed(session, topic, new_campaign, submit=True)
-    record_results(session, batch_id, _accepted_results(session, batch_id))
+    record_results(session, batch_id, _accepted_results(session, batch_id), worker="crashed")
     assert delivery_counts(session, campaign.id)[Ds.ACCEPTED] == 2
     assert session.get(Batch, batch_id, populate_existing=True).status == BatchStatus.DONE
 
@@ -90,7 +90,44 @@ def test_a_late_answer_settles_deliveries_already_called_uncertain(
 ) -> None:
     campaign, batch_id = _claimed(session, topic, new_campaign, submit=True)
     recover(session, now() + timedelta(minutes=5))
-    record_results(session, batch_id, _accepted_results(session, batch_id))
+    record_results(session, batch_id, _accepted_results(session, batch_id), worker="crashed")
     counts = delivery_counts(session, campaign.id)
     assert counts[Ds.ACCEPTED] == 2 and counts[Ds.UNCERTAIN] == 0
     assert counts[Ds.QUEUED] == 1  # the other batch was never claimed
+
+
+def test_a_late_answer_never_lands_on_another_workers_recipients(
+    session, topic, new_campaign
+) -> None:
+    # One batch of four: two to send now, two waiting for a retry that falls due meanwhile.
+    make_audience(session, topic, 4)
+    campaign = new_campaign()
+    start_campaign(session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=4)
+    ids = session.scalars(
+        sa.select(Delivery.id).where(Delivery.campaign_id == campaign.id).order_by(Delivery.id)
+    ).all()
+    sent_first, retried = ids[:2], ids[2:]
+    session.execute(
+        sa.update(Delivery)
+        .where(Delivery.id.in_(retried))
+        .values(status=Ds.FAILED_TRANSIENT, retry_at=now() - timedelta(minutes=1))
+    )
+    lease = now() + timedelta(seconds=30)
+    batch_id, _ = claim_next_batch(session, worker="slow", lease_until=lease)
+    assert mark_submitting(session, batch_id, worker="slow", lease_until=lease)
+    # The slow worker's lease runs out: its recipients become uncertain, the retries queue up,
+    # and a second worker takes the batch and submits them.
+    recover(session, now() + timedelta(minutes=5))
+    later = now() + timedelta(minutes=10)
+    assert claim_next_batch(session, worker="second", lease_until=later) == (batch_id, campaign.id)
+    assert mark_submitting(session, batch_id, worker="second", lease_until=later)
+
+    late = [SendResult(i, ResultStatus.ACCEPTED, provider_message_id="sg-slow") for i in sent_first]
+    record_results(session, batch_id, late, worker="slow")
+
+    states = dict(
+        session.execute(sa.select(Delivery.id, Delivery.status).where(Delivery.id.in_(ids))).all()
+    )
+    assert [states[i] for i in sent_first] == [Ds.ACCEPTED, Ds.ACCEPTED]
+    assert [states[i] for i in retried] == [Ds.SUBMITTING, Ds.SUBMITTING]
+    assert session.get(Batch, batch_id, populate_existing=True).status == BatchStatus.SUBMITTING

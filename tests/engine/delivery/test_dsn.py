@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.delivery.dsn import DsnError, make_message_id, parse_dsn, parse_message_id
+from engine.delivery.dsn import (
+    DsnError,
+    MessageIds,
+    make_message_id,
+    parse_dsn,
+    parse_message_id,
+)
 from engine.delivery.events import BounceType, EventKind
 
 SECRET = "test-secret-key"
@@ -277,6 +283,7 @@ def test_tampered_message_id_fails_the_check() -> None:
     ("args", "message"),
     [
         ((-1, 1, SECRET, DOMAIN), "negative"),
+        ((1, -1, SECRET, DOMAIN), "negative"),
         ((1, 1, "", DOMAIN), "secret"),
         ((1, 1, SECRET, "bad domain>"), "domain"),
     ],
@@ -284,3 +291,9 @@ def test_tampered_message_id_fails_the_check() -> None:
 def test_make_message_id_refuses_bad_input(args: tuple, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make_message_id(*args)
+
+
+def test_a_minter_with_a_bad_domain_fails_only_when_used() -> None:
+    minter = MessageIds(1, SECRET, "bücher.example")
+    with pytest.raises(ValueError, match="domain"):
+        minter.for_subscriber(1)
