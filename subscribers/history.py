@@ -34,6 +34,7 @@ HistorySource = Callable[[Session, int, int], Iterable[HistoryEntry]]
 #: ``(session, subscriber_id, address)``: scrub personal data kept outside this package.
 ErasureHandler = Callable[[Session, int, str], None]
 
+_INSERT_EVENTS = sa.insert(SubscriberEvent)
 _history_sources: list[HistorySource] = []
 _erasure_handlers: list[ErasureHandler] = []
 
@@ -61,12 +62,30 @@ def record_event(
     kind: EventKind,
     detail: dict[str, Any] | None = None,
     ip: str | None = None,
-) -> SubscriberEvent:
+) -> None:
     """Append an event to ``subscriber``'s consent history."""
-    event = SubscriberEvent(kind=kind, detail=detail or {}, ip=ip, at=now())
-    event.subscriber_id = subscriber.id
-    session.add(event)
-    return event
+    record_events(session, subscriber, [(kind, detail or {})], ip)
+
+
+def record_events(
+    session: Session,
+    subscriber: Subscriber,
+    events: Iterable[tuple[EventKind, dict[str, Any]]],
+    ip: str | None = None,
+) -> None:
+    """Append ``(kind, detail)`` events to ``subscriber``'s consent history, in order.
+
+    The history is only read back by query, so the rows go in as one plain insert: objects for
+    the unit of work to track would cost several times more per row.
+    """
+    if subscriber.id is None:
+        session.flush()
+    rows = [
+        {"subscriber_id": subscriber.id, "at": now(), "kind": kind, "detail": detail, "ip": ip}
+        for kind, detail in events
+    ]
+    if rows:
+        session.execute(_INSERT_EVENTS, rows)
 
 
 def subscriber_history(
