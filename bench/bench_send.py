@@ -50,10 +50,12 @@ POSTGRES_RECIPIENTS = 1_000_000
 SMTP_RECIPIENTS = 5_000
 NAIVE_SAMPLE = 40
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-#: Runs ``pinwheel worker --once`` and prints its peak RSS in KiB as the last line.
+#: Runs ``pinwheel worker --once`` and prints its peak RSS in KiB as the last line. VmHWM, not
+#: ``ru_maxrss``: the latter keeps the high-water mark of the forked parent across ``exec``.
 _WORKER = (
-    "import resource; from campaigns.sending.worker import main; main(['--once']); "
-    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    "from pathlib import Path; from campaigns.sending.worker import main; main(['--once']); "
+    "print(next(l.split()[1] for l in Path('/proc/self/status').read_text().splitlines() "
+    "if l.startswith('VmHWM:')))"
 )
 WORKER_PROCESSES = max(2, os.cpu_count() or 1)
 
@@ -102,7 +104,13 @@ def _fill_audience(database: Database, recipients: int) -> int:
             ),
             {"topic": topic.id, "stamp": stamp},
         )
-        return topic.id
+        topic_id = topic.id
+    if postgres:
+        # A list that has been in use for a while has been vacuumed and analysed; one loaded a
+        # second ago has neither visibility maps nor statistics.
+        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as raw:
+            raw.exec_driver_sql("VACUUM ANALYZE subscriber, subscription, suppression")
+    return topic_id
 
 
 def _new_campaign(database: Database, settings: Settings, topic_id: int) -> int:
