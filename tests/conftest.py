@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,18 @@ def _truncate_postgres(url: str) -> None:
     engine = sa.create_engine(url)
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
+        # A transaction an earlier test left open (a session that was never closed) would make
+        # TRUNCATE wait for ever: end it, and say so, so the next test starts clean.
+        ended = connection.exec_driver_sql(
+            "SELECT pid, left(query, 120) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND state IN ('idle in transaction', 'idle in transaction (aborted)')"
+        ).all()
+        for pid, query in ended:
+            warnings.warn(
+                f"ended a transaction left open by an earlier test: {query}", stacklevel=1
+            )
+            connection.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
         connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         # A test may stamp the schema with Alembic; the next one starts unstamped, as SQLite's do.
         connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")

@@ -8,6 +8,7 @@ from flask import Flask, Response, request
 from engine import http_cache
 from engine.app import create_app
 from engine.config import Settings
+from engine.db import get_database
 from engine.micro_cache import MicroCache
 
 
@@ -140,3 +141,5 @@ def test_app_factory_installs_it_only_when_enabled(settings: Settings) -> None:
     disabled = create_app(settings.with_overrides(PAGE_CACHE_SECONDS=0.0))
     assert isinstance(enabled.wsgi_app, MicroCache)
     assert not isinstance(disabled.wsgi_app, MicroCache)
+    for app in (enabled, disabled):
+        get_database(app).dispose()
