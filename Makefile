@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint bench screenshots setup browser-deps clean
+.PHONY: run test lint bench screenshots setup browser-deps bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,13 @@ lint: setup
 test: setup browser-deps lint
 	$(BIN)/python -m pytest
 
-bench: setup
+# The web load test drives the server with wrk (a second process, little CPU); locust otherwise.
+bench-deps:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+	  else echo "wrk is missing: the web load test falls back to locust"; fi; }
+
+bench: setup bench-deps
 	$(BIN)/python -m bench
 
 screenshots: setup browser-deps
