@@ -72,6 +72,9 @@ def run() -> list[tuple[str, str, str]]:
             rows = [_measure(server.base, name, path) for name, path in pages]
             if _exists(f"{server.base}/subscribe"):
                 rows.append(_measure_subscribe(server.base, Path(folder)))
+                web_views = [path for name, path in pages if name == "GET /view/<slug>"]
+                if web_views and shutil.which("wrk"):
+                    rows += _measure_mixed(server.base, web_views[0])
             rows.append((f"server: {described}", note, "-"))
         rows += _cpu_per_request(env, pages)
     return rows
@@ -255,28 +258,25 @@ def _measure_subscribe(base: str, folder: Path) -> tuple[str, str, str]:
 
 
 def _wrk(url: str, *, script: Path | None = None) -> LoadResult:
-    threads = str(max(1, min(os.cpu_count() or 1, 4)))
-    options = ["-s", str(script)] if script else []
+    command = _wrk_command(url, USERS, script)
     output = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            threads,
-            "-c",
-            str(USERS),
-            "-d",
-            f"{SECONDS}s",
-            "--timeout",
-            "10s",
-            "--latency",
-            *options,
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=SECONDS + 60,
-        check=True,
+        command, capture_output=True, text=True, timeout=SECONDS + 60, check=True
     ).stdout
+    return _wrk_result(output, script)
+
+
+def _wrk_command(
+    url: str, clients: int, script: Path | None, *args: str, threads: int | None = None
+) -> list[str]:
+    threads = threads or max(1, min(os.cpu_count() or 1, 4))
+    options = ["-s", str(script)] if script else []
+    return [
+        "wrk", "-t", str(threads), "-c", str(clients), "-d", f"{SECONDS}s",
+        "--timeout", "10s", "--latency", *options, url, *(["--", *args] if args else []),
+    ]  # fmt: skip
+
+
+def _wrk_result(output: str, script: Path | None) -> LoadResult:
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
     if script:
         errors += _script_errors(output)
@@ -289,6 +289,36 @@ def _wrk(url: str, *, script: Path | None = None) -> LoadResult:
         errors=errors,
         tool="wrk",
     )
+
+
+#: The mixed load: readers of a sent issue's web view while a few of them subscribe.
+MIXED_READERS, MIXED_SUBSCRIBERS = 45, 5
+#: Visitor numbers for the mixed run's subscribers, clear of the POST run's (rate limit).
+MIXED_FIRST_VISITOR = 5_000_000
+
+
+def _measure_mixed(base: str, web_view: str) -> list[tuple[str, str, str]]:
+    """Subscribe while the web view is under load: 45 readers and 5 subscribers at once."""
+    readers = subprocess.Popen(
+        _wrk_command(base + web_view, MIXED_READERS, None, threads=1),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    posters = subprocess.Popen(
+        _wrk_command(
+            base + "/subscribe", MIXED_SUBSCRIBERS, SUBSCRIBE_SCRIPT, str(MIXED_FIRST_VISITOR),
+            threads=1,
+        ),
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    read = _wrk_result(readers.communicate(timeout=SECONDS + 60)[0], None)
+    posted = _wrk_result(posters.communicate(timeout=SECONDS + 60)[0], SUBSCRIBE_SCRIPT)
+    label = f"({MIXED_READERS} readers + {MIXED_SUBSCRIBERS} subscribing, at once)"
+    return [
+        (f"http mixed: GET /view/<slug> {label}", read.figure(), PAGE_TARGET),
+        (f"http mixed: POST /subscribe {label}", posted.figure(), POST_TARGET),
+    ]
 
 
 def _script_errors(output: str) -> int:
