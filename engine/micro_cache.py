@@ -8,7 +8,8 @@ headers, body) of such pages for ``PINWHEEL_PAGE_CACHE_SECONDS`` (default 1 s; 0
 and replays it, as a reverse proxy's micro-cache would:
 
 - Only ``GET``/``HEAD`` requests without a ``Cookie`` or ``Authorization`` header are replayed:
-  anything that could belong to a signed-in visitor goes through Flask.
+  anything that could belong to a signed-in visitor goes through Flask, and so do requests for a
+  range or with ``If-Match``/``If-Unmodified-Since``.
 - Only answers that ``cached_response`` marked as public and version-keyed are stored (a ``200``
   without ``Set-Cookie``), keyed by path, query, host and scheme (as forwarded by a proxy).
 - A replay gets a fresh ``X-Request-ID``, answers ``If-None-Match``/``If-Modified-Since`` with
@@ -47,6 +48,15 @@ _KEY_PARTS = (
     "HTTP_X_FORWARDED_PORT",
     "HTTP_X_FORWARDED_PREFIX",
 )
+#: Requests carrying these go to Flask: credentials (a visitor who may be signed in) and the
+#: conditions a replay does not evaluate (ranges, preconditions other than "not modified").
+_PASS_THROUGH = (
+    "HTTP_COOKIE",
+    "HTTP_AUTHORIZATION",
+    "HTTP_RANGE",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_UNMODIFIED_SINCE",
+)
 #: Headers a ``304`` leaves out (RFC 9110 §15.4.5: it describes the stored representation).
 _BODY_HEADERS = frozenset({"content-length", "content-type"})
 
@@ -76,11 +86,7 @@ class MicroCache:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
-        if (
-            method not in ("GET", "HEAD")
-            or "HTTP_COOKIE" in environ
-            or "HTTP_AUTHORIZATION" in environ
-        ):
+        if method not in ("GET", "HEAD") or any(name in environ for name in _PASS_THROUGH):
             return self.app(environ, start_response)
         started = time.perf_counter()
         key = tuple(environ.get(part, "") for part in _KEY_PARTS)

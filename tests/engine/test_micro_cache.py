@@ -109,11 +109,17 @@ def test_visitors_with_a_cookie_always_reach_the_app(page_app: tuple[Flask, list
     assert len(calls) == 2
 
 
-def test_authorised_requests_always_reach_the_app(page_app: tuple[Flask, list[str]]) -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [{"Authorization": "Bearer token"}, {"Range": "bytes=0-3"}],
+)
+def test_credentials_and_other_conditions_reach_the_app(
+    page_app: tuple[Flask, list[str]], headers: dict[str, str]
+) -> None:
     app, calls = page_app
     client = app.test_client()
     client.get("/page")
-    client.get("/page", headers={"Authorization": "Bearer token"})
+    client.get("/page", headers=headers)
     assert len(calls) == 2
 
 
