@@ -136,6 +136,15 @@ def _send(
     """
     started = time.perf_counter()
     cpu = time.process_time()
+    _start(database, settings, campaign_id)
+    run_campaign(database, settings, campaign_id, Executor(threads))
+    elapsed = time.perf_counter() - started, time.process_time() - cpu
+    _check_sent(database, campaign_id)
+    return elapsed
+
+
+def _start(database: Database, settings: Settings, campaign_id: int) -> None:
+    """Start the draft campaign: freeze its audience into batches."""
     with database.session() as session:
         start_campaign(
             session,
@@ -144,10 +153,6 @@ def _send(
             batch_size=settings.BATCH_SIZE,
             settings=settings,
         )
-    run_campaign(database, settings, campaign_id, Executor(threads))
-    elapsed = time.perf_counter() - started, time.process_time() - cpu
-    _check_sent(database, campaign_id)
-    return elapsed
 
 
 def _check_sent(database: Database, campaign_id: int) -> None:
@@ -209,14 +214,7 @@ def bench_sendgrid(
         )
         campaign_id = _new_campaign(database, settings, topic_id)
         started = time.perf_counter()
-        with database.session() as session:
-            start_campaign(
-                session,
-                campaign_id,
-                expected=CampaignStatus.DRAFT,
-                batch_size=settings.BATCH_SIZE,
-                settings=settings,
-            )
+        _start(database, settings, campaign_id)
         peak_kib = _run_workers(url, api_url, folder, WORKER_PROCESSES)
         seconds = time.perf_counter() - started
         _check_sent(database, campaign_id)

@@ -11,8 +11,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from engine.config import Settings, load_settings
-from tests.conftest import SECRET
+from engine.config import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -68,17 +67,15 @@ def _server() -> Iterator[tuple[BaseWSGIServer, dict[str, Flask]]]:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path, _server: tuple[BaseWSGIServer, dict]) -> Settings:
-    """Return test settings pointing at the live server, sending to the outbox folder."""
-    return load_settings(
-        environ={},
-        ENV="testing",
-        DATABASE_URL=database_url,
-        SECRET_KEY=SECRET,
-        INSTANCE_PATH=str(tmp_path / "instance"),
-        MAIL_BACKEND="outbox",
-        BASE_URL=f"http://127.0.0.1:{_server[0].server_port}",
-        RATELIMIT_STORAGE_URL="memory://",
+def settings(
+    settings: Settings, database_url: str, _server: tuple[BaseWSGIServer, dict]
+) -> Settings:
+    """Return the test settings pointing at the live server, sending to the outbox folder.
+
+    ``database_url`` is named so that pytest still parametrizes it for these tests.
+    """
+    return settings.with_overrides(
+        MAIL_BACKEND="outbox", BASE_URL=f"http://127.0.0.1:{_server[0].server_port}"
     )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -12,27 +10,20 @@ from campaigns.issues.service import create_issue
 from campaigns.issues.workflow import approve, submit_for_review
 from campaigns.sending.models import Campaign, CampaignStatus
 from engine.audit import AuditEntry
-from engine.config import Settings, load_settings
+from engine.config import Settings
 from tests.campaigns.issues.issue_data import basic
-from tests.conftest import SECRET
 from tests.factories import login, make_subscriber, make_topic, make_user
 
 JSON = {"Accept": "application/json"}
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Return test settings where more than one recipient needs an approval."""
-    return load_settings(
-        environ={},
-        ENV="testing",
-        DATABASE_URL=database_url,
-        SECRET_KEY=SECRET,
-        INSTANCE_PATH=str(tmp_path / "instance"),
-        MAIL_BACKEND="memory",
-        BASE_URL="https://news.example.org",
-        APPROVAL_THRESHOLD=1,
-    )
+def settings(settings: Settings, database_url: str) -> Settings:
+    """Return the test settings with an approval needed above one recipient.
+
+    ``database_url`` is named so that pytest still runs these tests on both databases.
+    """
+    return settings.with_overrides(APPROVAL_THRESHOLD=1)
 
 
 @pytest.fixture
