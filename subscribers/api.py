@@ -18,13 +18,13 @@ from engine.api.actor import token_actor
 from engine.api.auth import require_role
 from engine.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from engine.api.pagination import cursor_page
-from engine.db import request_session
+from engine.db import get_database, request_session
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.users import Role
 from engine.web import get_settings
 from subscribers import api_schemas as s
 from subscribers.addresses import normalise_address
-from subscribers.emails import send_confirmation
+from subscribers.confirmations import send_due_confirmations
 from subscribers.import_jobs import create_import_job, import_folder, start_import_job, upload_path
 from subscribers.import_rows import RowError
 from subscribers.importing import ErrorReport, ImportSummary, SubscriberImport
@@ -200,8 +200,10 @@ def subscribers_subscribe(data: dict[str, Any], subscriber_id: int) -> dict[str,
     if outcome.subscriber is None:
         raise Conflict(f"{subscriber.email} is suppressed; staff must lift that first.")
     session.commit()
-    sent = outcome.send_confirmation and send_confirmation(
-        get_settings(), outcome.subscriber, outcome.pending
+    sent = outcome.confirmation_queued and bool(
+        send_due_confirmations(
+            get_database(), get_settings(), subscriber_ids=[outcome.subscriber.id]
+        ).sent
     )
     pending = {topic.slug for topic in outcome.pending}
     return {

@@ -1,4 +1,4 @@
-"""``pinwheel topics …`` and ``pinwheel subscribers …``: list and create topics, import, export."""
+"""``pinwheel topics …`` and ``pinwheel subscribers …``: topics, import, export, confirmations."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from engine import audit
 from engine.cli import FeatureGroup, fail
 from engine.db import get_database
+from engine.web import get_settings
+from subscribers.confirmations import drain_due_confirmations
 from subscribers.exporting import export_csv
 from subscribers.importing import ErrorReport, SubscriberImport
 from subscribers.models import OptIn, TopicVisibility
@@ -130,6 +132,14 @@ def subscribers_export(topic_slug: str | None, out_path: Path | None) -> None:
             for chunk in export_csv(session, topic):
                 out.write(chunk)
     click.echo(f"Wrote {out_path}.", err=True)
+
+
+@subscribers_group.command("send-confirmations")
+def subscribers_send_confirmations() -> None:
+    """Send the double opt-in emails waiting now (the scheduler does this every few seconds)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run = drain_due_confirmations(get_database(app), get_settings(app), rounds=sys.maxsize)
+    click.echo(f"{run.sent} sent, {run.retrying} to retry later, {run.given_up} given up.")
 
 
 def init_app(app: Flask) -> None:

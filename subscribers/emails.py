@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -10,12 +9,9 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from engine.config import PROJECT_ROOT, Settings
-from engine.delivery.base import OutgoingMessage, ResultStatus
-from engine.delivery.registry import backend_from_settings
+from engine.delivery.base import OutgoingMessage
 from subscribers.links import SubscriberLinks
 from subscribers.models import Subscriber, Topic
-
-log = logging.getLogger(__name__)
 
 #: Email templates render without a request: links come from ``BASE_URL``, never ``url_for``.
 _templates = Environment(
@@ -52,18 +48,3 @@ def confirmation_message(
         headers={"Message-ID": message_id},
         categories=("confirmation",),
     )
-
-
-def send_confirmation(settings: Settings, subscriber: Subscriber, topics: Sequence[Topic]) -> bool:
-    """Send the confirmation email now; return whether the backend accepted it."""
-    backend = backend_from_settings(settings)
-    try:
-        results = backend.send_batch([confirmation_message(settings, subscriber, topics)])
-    except Exception:
-        # The reader already saw the neutral page; a failed send is for the logs, not for them.
-        log.exception("confirmation email to subscriber %s failed", subscriber.id)
-        return False
-    accepted = bool(results) and results[0].status == ResultStatus.ACCEPTED
-    if not accepted:
-        log.warning("confirmation email to subscriber %s was refused", subscriber.id)
-    return accepted

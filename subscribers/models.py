@@ -52,6 +52,7 @@ class EventKind(StrEnum):
     SUBSCRIBE_REQUESTED = "subscribe_requested"
     SUBSCRIBED = "subscribed"
     CONFIRMATION_SENT = "confirmation_sent"
+    CONFIRMATION_FAILED = "confirmation_failed"
     CONFIRMED = "confirmed"
     PREFERENCES_CHANGED = "preferences_changed"
     PAUSED = "paused"
@@ -127,8 +128,13 @@ class Subscriber(Base):
     created_at: Mapped[datetime] = mapped_column(default=now)
     confirmed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
-    #: Throttles double opt-in emails to one per address per 24 hours.
+    #: When the last double opt-in email went out: at most one per address per 24 hours.
     confirmation_sent_at: Mapped[datetime | None]
+    #: Set while a confirmation email waits for the sender job (``subscribers.confirmations``);
+    #: the time of its next attempt. Cleared once it is sent or given up.
+    confirmation_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: Failed attempts at the waiting confirmation email, for the sender's back-off.
+    confirmation_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", passive_deletes=True

@@ -8,7 +8,6 @@ from engine.db import request_session
 from engine.errors import ValidationFailed
 from engine.ratelimit import limiter
 from engine.web import csrf, get_settings
-from subscribers.emails import send_confirmation
 from subscribers.forms import SubscribeForm, parse_preferences, parse_subscribe
 from subscribers.models import Subscriber, SubscriberStatus
 from subscribers.profile import LANGUAGES, known_timezones
@@ -61,10 +60,9 @@ def subscribe_submit() -> tuple[str, int]:
     if form.errors:
         return _subscribe_page(form, 422)
     if not form.honeypot:
-        outcome = subscribe(session, form.email, form.topics, source="form", ip=request.remote_addr)
+        # The confirmation email is queued in this transaction; the scheduler sends it.
+        subscribe(session, form.email, form.topics, source="form", ip=request.remote_addr)
         session.commit()
-        if outcome.send_confirmation and outcome.subscriber is not None:
-            send_confirmation(get_settings(), outcome.subscriber, outcome.pending)
     # One page for every address state, so the form cannot tell anyone who is on the list.
     return render_template("public/subscribed.html"), 200
 

@@ -1,14 +1,14 @@
 """Subscribe, confirm, change preferences: what readers do on the public pages.
 
-Every function takes a session and flushes; the page that calls it commits, then sends the
-confirmation email, so a rolled-back request never mails anyone.
+Every function takes a session and flushes; the page that calls it commits. A confirmation email
+is only queued here, in the same transaction (``subscribers.confirmations`` sends it), so a
+rolled-back request never mails anyone and a committed one always does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import now
 from subscribers.addresses import address_hash, normalise_address
+from subscribers.confirmations import request_confirmation
 from subscribers.history import record_event, record_events
 from subscribers.models import (
     EventKind,
@@ -31,9 +32,6 @@ from subscribers.models import (
 from subscribers.profile import check_language, check_name, check_timezone
 from subscribers.suppression import HARD_REASONS, lift_unsubscribe
 
-#: At most one confirmation email per address in this interval, however often the form is sent.
-CONFIRMATION_INTERVAL = timedelta(hours=24)
-
 
 @dataclass(frozen=True, slots=True)
 class SubscribeOutcome:
@@ -42,8 +40,8 @@ class SubscribeOutcome:
     subscriber: Subscriber | None
     #: Topics waiting for the double opt-in confirmation.
     pending: list[Topic] = field(default_factory=list)
-    #: The caller should send the confirmation email once the transaction is committed.
-    send_confirmation: bool = False
+    #: A confirmation email was queued (at most one a day per address).
+    confirmation_queued: bool = False
 
 
 def subscribe(
@@ -76,15 +74,12 @@ def subscribe(
     ]
     if started:
         events.append((EventKind.SUBSCRIBED, {"topics": _slugs(started), "source": source}))
-    send = bool(pending) and _confirmation_due(subscriber)
-    if send:
-        subscriber.confirmation_sent_at = now()
-        events.append((EventKind.CONFIRMATION_SENT, {"topics": _slugs(pending)}))
+    queued = bool(pending) and request_confirmation(subscriber)
     # One flush, once everything is decided: a new subscriber is inserted complete (no UPDATE
     # after the INSERT), with its subscriptions, and without loading its empty collections.
     session.flush()
     record_events(session, subscriber, events, ip)
-    return SubscribeOutcome(subscriber, pending, send)
+    return SubscribeOutcome(subscriber, pending, queued)
 
 
 #: An address's suppression reason and subscriber id: one round trip for a first-time address,
@@ -148,11 +143,6 @@ def _request_topics(
 
 def _slugs(topics: Sequence[Topic]) -> list[str]:
     return [topic.slug for topic in topics]
-
-
-def _confirmation_due(subscriber: Subscriber) -> bool:
-    sent = subscriber.confirmation_sent_at
-    return sent is None or now() - sent >= CONFIRMATION_INTERVAL
 
 
 def _confirm(subscription: Subscription) -> None:

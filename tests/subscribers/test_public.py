@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.clock import now
 from engine.delivery.memory import MemoryBackend
+from subscribers.confirmations import send_confirmations_job
 from subscribers.links import SubscriberLinks
 from subscribers.models import (
     EventKind,
@@ -37,7 +38,9 @@ def _path(url: str) -> str:
     return url.removeprefix("https://news.example.org")
 
 
-def _subscribe(client: FlaskClient, email: str, *topics: Topic, ip: str = "203.0.113.5", **extra):
+def _post_subscribe(
+    client: FlaskClient, email: str, *topics: Topic, ip: str = "203.0.113.5", **extra
+):
     page = client.get("/subscribe").get_data(as_text=True)
     data = {
         "email": email,
@@ -46,6 +49,13 @@ def _subscribe(client: FlaskClient, email: str, *topics: Topic, ip: str = "203.0
     }
     data.update(extra)
     return client.post("/subscribe", data=data, environ_base={"REMOTE_ADDR": ip})
+
+
+def _subscribe(client: FlaskClient, email: str, *topics: Topic, **options):
+    """Post the form, then run the scheduler's confirmation job as it would seconds later."""
+    response = _post_subscribe(client, email, *topics, **options)
+    send_confirmations_job(client.application)
+    return response
 
 
 def _subscriber(session: Session, email: str) -> Subscriber | None:
@@ -105,6 +115,26 @@ def test_double_opt_in_sends_one_confirmation_and_waits(
     assert message.to_address == "reader@example.com"
     assert "/confirm/" in message.text and "/confirm/" in message.html
     assert "Human trafficking" in message.text
+
+
+def test_the_form_only_queues_the_confirmation_for_the_job(
+    client: FlaskClient, session: Session, outbox: MemoryBackend, topics
+) -> None:
+    _post_subscribe(client, "queued@example.com", topics["trafficking"])
+    subscriber = _subscriber(session, "queued@example.com")
+    assert subscriber.confirmation_due_at is not None and subscriber.confirmation_sent_at is None
+    assert outbox.sent == []
+    send_confirmations_job(client.application)
+    subscriber = _subscriber(session, "queued@example.com")
+    assert subscriber.confirmation_due_at is None and subscriber.confirmation_sent_at is not None
+    assert [message.to_address for message in outbox.sent] == ["queued@example.com"]
+    events = session.scalars(
+        sa.select(SubscriberEvent.kind).where(SubscriberEvent.subscriber_id == subscriber.id)
+    ).all()
+    assert events == [
+        EventKind.SUBSCRIBE_REQUESTED,
+        EventKind.CONFIRMATION_SENT,
+    ]
 
 
 def test_single_opt_in_starts_at_once(

@@ -67,8 +67,8 @@ def test_new_address_is_stored_in_one_flush_with_its_history(
     assert statements.count("INSERT INTO subscriber_event") == 1
     subscriber = outcome.subscriber
     assert subscriber is not None and subscriber.email == "new@example.com"
-    assert outcome.send_confirmation and outcome.pending == [double]
-    assert subscriber.confirmation_sent_at is not None
+    assert outcome.confirmation_queued and outcome.pending == [double]
+    assert subscriber.confirmation_due_at is not None and subscriber.confirmation_sent_at is None
     session.commit()
     session.expire_all()
     assert {s.topic_id: s.status for s in subscriber.subscriptions} == {
@@ -82,18 +82,18 @@ def test_new_address_is_stored_in_one_flush_with_its_history(
             "192.0.2.9",
         ),
         (EventKind.SUBSCRIBED, {"topics": ["digest"], "source": "form"}, "192.0.2.9"),
-        (EventKind.CONFIRMATION_SENT, {"topics": ["trafficking"]}, "192.0.2.9"),
     ]
 
 
-def test_known_address_keeps_its_subscriptions_and_throttles_the_email(session: Session) -> None:
+def test_known_address_keeps_its_subscriptions_and_queues_one_email(session: Session) -> None:
     first, second = make_topic(session), make_topic(session)
     subscriber = make_subscriber(session, "known@example.com", topics=[first])
     session.commit()
     outcome = subscribe(session, "known@example.com", [first, second])
     assert outcome.subscriber is subscriber and outcome.pending == [second]
+    assert outcome.confirmation_queued
     again = subscribe(session, "known@example.com", [second])
-    assert again.pending == [second] and not again.send_confirmation
+    assert again.pending == [second] and not again.confirmation_queued
     session.commit()
     statuses = session.execute(
         sa.select(Subscription.topic_id, Subscription.status).where(
@@ -105,11 +105,7 @@ def test_known_address_keeps_its_subscriptions_and_throttles_the_email(session: 
         second.id: SubscriptionStatus.UNCONFIRMED,
     }
     kinds = [kind for kind, _, _ in _history(session, subscriber)]
-    assert kinds == [
-        EventKind.SUBSCRIBE_REQUESTED,
-        EventKind.CONFIRMATION_SENT,
-        EventKind.SUBSCRIBE_REQUESTED,
-    ]
+    assert kinds == [EventKind.SUBSCRIBE_REQUESTED, EventKind.SUBSCRIBE_REQUESTED]
 
 
 def test_hard_suppressed_address_writes_nothing(session: Session, database: Database) -> None:
@@ -118,7 +114,7 @@ def test_hard_suppressed_address_writes_nothing(session: Session, database: Data
     session.commit()
     with _statements(database) as statements:
         outcome = subscribe(session, "gone@example.com", [topic])
-    assert outcome.subscriber is None and not outcome.send_confirmation
+    assert outcome.subscriber is None and not outcome.confirmation_queued
     assert not [statement for statement in statements if not statement.startswith("SELECT")]
 
 

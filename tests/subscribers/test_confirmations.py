@@ -1,0 +1,183 @@
+"""The confirmation queue: claimed with a lease, sent outside a transaction, retried, given up."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+import time_machine
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from engine.clock import now
+from engine.config import Settings
+from engine.db import Database
+from engine.delivery.base import ResultStatus
+from engine.delivery.memory import MemoryBackend
+from engine.scheduler import JOBS
+from subscribers.confirmations import (
+    LEASE,
+    MAX_ATTEMPTS,
+    claim_due_confirmations,
+    record_confirmation_results,
+    send_confirmations,
+    send_confirmations_job,
+    send_due_confirmations,
+)
+from subscribers.models import (
+    EventKind,
+    Subscriber,
+    SubscriberEvent,
+    SuppressionReason,
+    Topic,
+)
+from subscribers.service import confirm_subscriber, subscribe
+from subscribers.suppression import suppress
+from tests.factories import make_topic
+
+
+def _queue(session: Session, email: str, topic: Topic) -> Subscriber:
+    outcome = subscribe(session, email, [topic])
+    assert outcome.confirmation_queued and outcome.subscriber is not None
+    session.commit()
+    return outcome.subscriber
+
+
+def _state(session: Session, subscriber: Subscriber) -> tuple:
+    session.expire_all()
+    row = session.get(Subscriber, subscriber.id)
+    kinds = session.scalars(
+        sa.select(SubscriberEvent.kind)
+        .where(SubscriberEvent.subscriber_id == subscriber.id)
+        .order_by(SubscriberEvent.id)
+    ).all()
+    session.commit()
+    return row.confirmation_due_at, row.confirmation_attempts, row.confirmation_sent_at, kinds
+
+
+def test_a_sent_confirmation_is_recorded_once(
+    session: Session, database: Database, settings: Settings, outbox: MemoryBackend
+) -> None:
+    topic = make_topic(session, "trafficking")
+    subscriber = _queue(session, "reader@example.com", topic)
+    run = send_due_confirmations(database, settings)
+    assert (run.claimed, run.sent) == (1, 1)
+    due, attempts, sent_at, kinds = _state(session, subscriber)
+    assert due is None and attempts == 0 and sent_at is not None
+    assert kinds[-1] == EventKind.CONFIRMATION_SENT
+    assert [m.to_address for m in outbox.sent] == ["reader@example.com"]
+    assert "/confirm/" in outbox.sent[0].text
+    assert send_due_confirmations(database, settings).claimed == 0
+    assert len(outbox.sent) == 1
+
+
+def test_a_transient_failure_is_retried_later_then_given_up(
+    session: Session, database: Database, settings: Settings, outbox: MemoryBackend
+) -> None:
+    topic = make_topic(session)
+    subscriber = _queue(session, "flaky@example.com", topic)
+    outbox.fail_addresses["flaky@example.com"] = ResultStatus.FAILED_TRANSIENT
+    with time_machine.travel(now(), tick=False) as traveller:
+        assert send_due_confirmations(database, settings).retrying == 1
+        due, attempts, _, _ = _state(session, subscriber)
+        assert attempts == 1 and due == now() + timedelta(minutes=1)
+        # Not due yet: the next tick leaves it alone.
+        assert send_due_confirmations(database, settings).claimed == 0
+        for attempt in range(2, MAX_ATTEMPTS + 1):
+            traveller.shift(timedelta(minutes=2 ** (attempt - 1)))
+            run = send_due_confirmations(database, settings)
+            assert run.claimed == 1
+        assert run.given_up == 1
+    due, attempts, sent_at, kinds = _state(session, subscriber)
+    assert due is None and attempts == MAX_ATTEMPTS and sent_at is None
+    assert kinds[-1] == EventKind.CONFIRMATION_FAILED
+    assert outbox.sent == []
+
+
+def test_a_permanent_failure_is_given_up_at_once(
+    session: Session, database: Database, settings: Settings, outbox: MemoryBackend
+) -> None:
+    subscriber = _queue(session, "nobody@example.com", make_topic(session))
+    outbox.fail_addresses["nobody@example.com"] = ResultStatus.FAILED_PERMANENT
+    assert send_due_confirmations(database, settings).given_up == 1
+    due, attempts, _, kinds = _state(session, subscriber)
+    assert due is None and attempts == 1 and kinds[-1] == EventKind.CONFIRMATION_FAILED
+
+
+def test_nothing_left_to_confirm_or_a_hard_suppression_drops_it_without_mail(
+    session: Session, database: Database, settings: Settings, outbox: MemoryBackend
+) -> None:
+    topic = make_topic(session)
+    confirmed = _queue(session, "quick@example.com", topic)
+    confirm_subscriber(session, confirmed, ip=None)
+    _queue(session, "bounced@example.com", topic)
+    suppress(session, "bounced@example.com", SuppressionReason.BOUNCE, source="test")
+    session.commit()
+    run = send_due_confirmations(database, settings)
+    assert (run.claimed, run.dropped) == (0, 2)
+    assert outbox.sent == []
+    waiting = sa.select(sa.func.count()).where(Subscriber.confirmation_due_at.is_not(None))
+    assert session.scalar(waiting) == 0
+
+
+def test_a_claim_holds_for_its_lease_then_a_crashed_send_is_retried(
+    session: Session, database: Database, settings: Settings, outbox: MemoryBackend
+) -> None:
+    subscriber = _queue(session, "crash@example.com", make_topic(session))
+    with time_machine.travel(now(), tick=False) as traveller:
+        # A sender claims the confirmation and dies before recording anything.
+        claimed, _ = claim_due_confirmations(session)
+        session.commit()
+        assert [p.subscriber.id for p in claimed] == [subscriber.id]
+        assert send_due_confirmations(database, settings).claimed == 0
+        traveller.shift(LEASE + timedelta(seconds=1))
+        assert send_due_confirmations(database, settings).sent == 1
+    assert [m.to_address for m in outbox.sent] == ["crash@example.com"]
+
+
+def test_an_outcome_is_not_recorded_over_a_newer_claim(
+    session: Session, database: Database, settings: Settings, outbox: MemoryBackend
+) -> None:
+    subscriber = _queue(session, "slow@example.com", make_topic(session))
+    with time_machine.travel(now(), tick=False) as traveller:
+        claimed, _ = claim_due_confirmations(session)
+        session.commit()
+        results = send_confirmations(settings, claimed)
+        # The lease ran out and another sender claimed it meanwhile.
+        traveller.shift(LEASE + timedelta(seconds=1))
+        newer, _ = claim_due_confirmations(session)
+        session.commit()
+        record_confirmation_results(session, claimed, results)
+        session.commit()
+        due, _, sent_at, _ = _state(session, subscriber)
+        assert due == newer[0].lease_end and sent_at is None
+
+
+def test_the_staff_api_path_sends_only_its_own_subscriber(
+    session: Session, database: Database, settings: Settings, outbox: MemoryBackend
+) -> None:
+    topic = make_topic(session)
+    _queue(session, "other@example.com", topic)
+    mine = _queue(session, "mine@example.com", topic)
+    run = send_due_confirmations(database, settings, subscriber_ids=[mine.id])
+    assert run.sent == 1 and [m.to_address for m in outbox.sent] == ["mine@example.com"]
+
+
+def test_the_scheduler_runs_the_job_every_few_seconds(
+    app: Flask, session: Session, outbox: MemoryBackend
+) -> None:
+    job = next(job for job in JOBS if job.name == "send-confirmations")
+    assert job.seconds <= 10 and job.run_at_start
+    topic = make_topic(session)
+    for n in range(3):
+        _queue(session, f"r{n}@example.com", topic)
+    send_confirmations_job(app)
+    assert sorted(m.to_address for m in outbox.sent) == [f"r{n}@example.com" for n in range(3)]
+
+
+def test_the_cli_sends_what_is_waiting(app: Flask, session: Session, outbox: MemoryBackend) -> None:
+    _queue(session, "cli@example.com", make_topic(session))
+    result = app.test_cli_runner().invoke(args=["subscribers", "send-confirmations"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "1 sent, 0 to retry later, 0 given up."
+    assert [m.to_address for m in outbox.sent] == ["cli@example.com"]
