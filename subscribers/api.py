@@ -197,17 +197,15 @@ def subscribers_subscribe(data: dict[str, Any], subscriber_id: int) -> dict[str,
     subscriber = get_subscriber(session, subscriber_id)
     topics = topics_by_slugs(session, data["topics"])
     outcome = subscribe(session, subscriber.email, topics, source=SOURCE)
-    if outcome.subscriber is None:
+    if outcome.subscriber_id is None:
         raise Conflict(f"{subscriber.email} is suppressed; staff must lift that first.")
     session.commit()
     sent = outcome.confirmation_queued and bool(
-        send_due_confirmations(
-            get_database(), get_settings(), subscriber_ids=[outcome.subscriber.id]
-        ).sent
+        send_due_confirmations(get_database(), get_settings(), subscriber_ids=[subscriber.id]).sent
     )
     pending = {topic.slug for topic in outcome.pending}
     return {
-        "subscriber": outcome.subscriber,
+        "subscriber": subscriber,
         "started": [topic.slug for topic in topics if topic.slug not in pending],
         "pending": sorted(pending),
         "confirmation_sent": bool(sent),

@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 from subscribers.addresses import InvalidAddress, normalise_address
 from subscribers.models import Topic
 from subscribers.service import Preferences
+from subscribers.topics import TopicChoice
 
 #: A field people never see or fill in; bots that fill every input give themselves away.
 HONEYPOT_FIELD = "website"
@@ -21,7 +22,7 @@ class SubscribeForm:
 
     email: str = ""
     topic_ids: set[int] = field(default_factory=set)
-    topics: list[Topic] = field(default_factory=list)
+    topics: list[TopicChoice] = field(default_factory=list)
     honeypot: bool = False
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -30,7 +31,9 @@ def _topic_ids(form: MultiDict[str, str]) -> set[int]:
     return {int(value) for value in form.getlist("topics") if value.isdigit()}
 
 
-def parse_subscribe(form: MultiDict[str, str], public_topics: Sequence[Topic]) -> SubscribeForm:
+def parse_subscribe(
+    form: MultiDict[str, str], public_topics: Sequence[TopicChoice]
+) -> SubscribeForm:
     """Read the subscribe form; only public topics can be chosen."""
     parsed = SubscribeForm(email=form.get("email", "").strip(), topic_ids=_topic_ids(form))
     parsed.honeypot = bool(form.get(HONEYPOT_FIELD, "").strip())

@@ -34,7 +34,7 @@ HistorySource = Callable[[Session, int, int], Iterable[HistoryEntry]]
 #: ``(session, subscriber_id, address)``: scrub personal data kept outside this package.
 ErasureHandler = Callable[[Session, int, str], None]
 
-_INSERT_EVENTS = sa.insert(SubscriberEvent)
+_INSERT_EVENTS = sa.insert(SubscriberEvent.__table__)
 _history_sources: list[HistorySource] = []
 _erasure_handlers: list[ErasureHandler] = []
 
@@ -69,19 +69,21 @@ def record_event(
 
 def record_events(
     session: Session,
-    subscriber: Subscriber,
+    subscriber: Subscriber | int,
     events: Iterable[tuple[EventKind, dict[str, Any]]],
     ip: str | None = None,
 ) -> None:
-    """Append ``(kind, detail)`` events to ``subscriber``'s consent history, in order.
+    """Append ``(kind, detail)`` events to the consent history of a subscriber (or its id).
 
     The history is only read back by query, so the rows go in as one plain insert: objects for
     the unit of work to track would cost several times more per row.
     """
-    if subscriber.id is None:
-        session.flush()
+    if isinstance(subscriber, Subscriber):
+        if subscriber.id is None:
+            session.flush()
+        subscriber = subscriber.id
     rows = [
-        {"subscriber_id": subscriber.id, "at": now(), "kind": kind, "detail": detail, "ip": ip}
+        {"subscriber_id": subscriber, "at": now(), "kind": kind, "detail": detail, "ip": ip}
         for kind, detail in events
     ]
     if rows:

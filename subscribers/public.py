@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, render_template, request
+from flask import Blueprint, Flask, Response, current_app, render_template, request
 
-from engine.db import request_session
+from engine.db import get_database, request_session
 from engine.errors import ValidationFailed
 from engine.ratelimit import limiter
 from engine.web import csrf, get_settings
@@ -19,7 +19,7 @@ from subscribers.service import (
 )
 from subscribers.suppression import HARD_REASONS, find_suppression, unsubscribe_everywhere
 from subscribers.tokens import InvalidToken, Purpose, TokenSigner
-from subscribers.topics import group_by_category, list_topics
+from subscribers.topics import PublicTopics, TopicChoice, group_by_category
 
 bp = Blueprint("public", __name__)
 #: Per client address; generous for people, tight for scripts.
@@ -40,10 +40,16 @@ def _subscriber_from(purpose: Purpose, token: str) -> tuple[Subscriber, str]:
     return subscriber, extra
 
 
+def _public_topics() -> tuple[TopicChoice, ...]:
+    # Outside the request's transaction: on SQLite a writing one holds the write lock from its
+    # first statement, which should be the subscribe writes themselves.
+    topics: PublicTopics = current_app.extensions["pinwheel.public_topics"]
+    return topics.get()
+
+
 def _subscribe_page(form: SubscribeForm, status: int = 200) -> tuple[str, int]:
-    topics = list_topics(request_session(), public_only=True)
     return render_template(
-        "public/subscribe.html", groups=group_by_category(topics), form=form
+        "public/subscribe.html", groups=group_by_category(_public_topics()), form=form
     ), status
 
 
@@ -55,12 +61,12 @@ def subscribe_form() -> tuple[str, int]:
 @bp.post("/subscribe")
 @limiter.limit(SUBSCRIBE_LIMIT)
 def subscribe_submit() -> tuple[str, int]:
-    session = request_session()
-    form = parse_subscribe(request.form, list_topics(session, public_only=True))
+    form = parse_subscribe(request.form, _public_topics())
     if form.errors:
         return _subscribe_page(form, 422)
     if not form.honeypot:
         # The confirmation email is queued in this transaction; the scheduler sends it.
+        session = request_session()
         subscribe(session, form.email, form.topics, source="form", ip=request.remote_addr)
         session.commit()
     # One page for every address state, so the form cannot tell anyone who is on the list.
@@ -168,4 +174,7 @@ def _is_one_click() -> bool:
 
 def init_app(app: Flask) -> None:
     """Register the public pages."""
+    app.extensions["pinwheel.public_topics"] = PublicTopics(
+        get_database(app), get_settings(app).PAGE_CACHE_SECONDS
+    )
     app.register_blueprint(bp)

@@ -38,9 +38,10 @@ from tests.factories import make_topic
 
 def _queue(session: Session, email: str, topic: Topic) -> Subscriber:
     outcome = subscribe(session, email, [topic])
-    assert outcome.confirmation_queued and outcome.subscriber is not None
-    session.commit()
-    return outcome.subscriber
+    assert outcome.confirmation_queued
+    subscriber = session.get(Subscriber, outcome.subscriber_id)
+    session.commit()  # ends the transaction: on SQLite it holds the write lock
+    return subscriber
 
 
 def _state(session: Session, subscriber: Subscriber) -> tuple:

@@ -65,7 +65,7 @@ def test_new_address_is_stored_in_one_flush_with_its_history(
         "INSERT INTO subscriber_event",
     ]
     assert statements.count("INSERT INTO subscriber_event") == 1
-    subscriber = outcome.subscriber
+    subscriber = session.get(Subscriber, outcome.subscriber_id)
     assert subscriber is not None and subscriber.email == "new@example.com"
     assert outcome.confirmation_queued and outcome.pending == [double]
     assert subscriber.confirmation_due_at is not None and subscriber.confirmation_sent_at is None
@@ -90,7 +90,7 @@ def test_known_address_keeps_its_subscriptions_and_queues_one_email(session: Ses
     subscriber = make_subscriber(session, "known@example.com", topics=[first])
     session.commit()
     outcome = subscribe(session, "known@example.com", [first, second])
-    assert outcome.subscriber is subscriber and outcome.pending == [second]
+    assert outcome.subscriber_id == subscriber.id and outcome.pending == [second]
     assert outcome.confirmation_queued
     again = subscribe(session, "known@example.com", [second])
     assert again.pending == [second] and not again.confirmation_queued
@@ -114,7 +114,7 @@ def test_hard_suppressed_address_writes_nothing(session: Session, database: Data
     session.commit()
     with _statements(database) as statements:
         outcome = subscribe(session, "gone@example.com", [topic])
-    assert outcome.subscriber is None and not outcome.confirmation_queued
+    assert outcome.subscriber_id is None and not outcome.confirmation_queued
     assert not [statement for statement in statements if not statement.startswith("SELECT")]
 
 

@@ -95,7 +95,7 @@ def test_erasure_keeps_only_a_hash(session: Session, monkeypatch: pytest.MonkeyP
     entry = session.scalar(sa.select(Suppression))
     assert (entry.address, entry.reason) == (None, SuppressionReason.ERASED)
     assert entry.address_hash == address_hash("erase.me@example.com")
-    assert subscribe(session, "Erase.Me@example.com", [topic]).subscriber is None
+    assert subscribe(session, "Erase.Me@example.com", [topic]).subscriber_id is None
     assert session.scalar(sa.select(sa.func.count()).select_from(Subscriber)) == 0
 
 
