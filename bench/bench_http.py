@@ -1,8 +1,11 @@
 """Load-test ``pinwheel serve`` on loopback: public pages with 50 concurrent clients.
 
 A temporary SQLite database gets the schema and the demo content (with its campaign marked sent),
-``pinwheel serve`` starts on a free 127.0.0.1 port, and a second process drives the load: ``wrk``
-when it is installed, else locust (headless, ``bench/locust_users.py``). ``/archive`` and
+``pinwheel serve`` starts on a free 127.0.0.1 port beside ``pinwheel scheduler`` (at ``nice 5``
+as ``docs/deploy.md`` runs it: it sends the confirmation emails the subscribe posts queue), and a
+second process drives the load: ``wrk`` when it is installed, else locust (headless,
+``bench/locust_users.py``). Every row says how much CPU the virtual machine's host took away
+during it (steal), which moves these figures more than anything in the code. ``/archive`` and
 ``/view/<slug>`` are measured once those routes exist (the slug is taken from the archive page).
 ``POST /subscribe`` runs ``bench/subscribe.lua`` under wrk (a new address and visitor per request),
 which takes about 4 % of a core where locust's ``SubscribeUser``, the fallback, takes a third of
@@ -11,21 +14,25 @@ one that the server would otherwise have.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
 
 if TYPE_CHECKING:
     from flask.testing import FlaskClient
@@ -41,6 +48,10 @@ PAGE_TARGET = ">= 1,000 req/s, p99 < 50 ms"
 POST_TARGET = "p99 < 150 ms"
 _WEB_VIEW_LINK = re.compile(r'href="(?:https?://[^/"]+)?(/view/[^"?#]+)')
 SUBSCRIBE_SCRIPT = ROOT / "bench" / "subscribe.lua"
+#: The scheduler's priority, as in the systemd unit of ``docs/deploy.md``.
+SCHEDULER_NICE = 5
+#: How long the confirmation emails queued by the subscribe run may take to go out after it.
+CONFIRMATIONS_DEADLINE = 120
 _INPUT = re.compile(r"<input[^>]*>")
 _ATTR = re.compile(r'(type|name|value)="([^"]*)"')
 
@@ -52,13 +63,40 @@ class LoadResult:
     p99_ms: float
     errors: int
     tool: str
+    #: Share of the machine's CPU time its host took during the run (``/proc/stat``), if known.
+    steal: float | None = None
 
     def figure(self) -> str:
         errors = f", {self.errors} errors" if self.errors else ""
+        steal = f", steal {self.steal:.0%}" if self.steal is not None else ""
         return (
             f"{self.requests_per_second:,.0f} req/s, p50 {self.p50_ms:.1f} ms, "
-            f"p99 {self.p99_ms:.1f} ms{errors} ({self.tool})"
+            f"p99 {self.p99_ms:.1f} ms{errors} ({self.tool}{steal})"
         )
+
+
+class _StealMeter:
+    """Read the CPU time the host took from this virtual machine between start and ``share``."""
+
+    def __init__(self) -> None:
+        self.start = _cpu_times()
+
+    def share(self) -> float | None:
+        end = _cpu_times()
+        if self.start is None or end is None:
+            return None
+        total = sum(end) - sum(self.start)
+        return (end[7] - self.start[7]) / total if total > 0 else None
+
+
+def _cpu_times() -> list[int] | None:
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    # user nice system idle iowait irq softirq steal
+    return [int(value) for value in fields[1:9]] if len(fields) > 8 else None
 
 
 def run() -> list[tuple[str, str, str]]:
@@ -72,6 +110,7 @@ def run() -> list[tuple[str, str, str]]:
             rows = [_measure(server.base, name, path) for name, path in pages]
             if _exists(f"{server.base}/subscribe"):
                 rows.append(_measure_subscribe(server.base, Path(folder)))
+                rows.append(_confirmations_row(env))
                 web_views = [path for name, path in pages if name == "GET /view/<slug>"]
                 if web_views and shutil.which("wrk"):
                     rows += _measure_mixed(server.base, web_views[0])
@@ -209,6 +248,13 @@ class _Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
+        self.scheduler = subprocess.Popen(
+            ["nice", "-n", str(SCHEDULER_NICE), str(BIN / "pinwheel"), "scheduler"],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while not _exists(f"{self.base}/healthz"):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -219,12 +265,13 @@ class _Server:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        for process in (self.process, self.scheduler):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(40)
+                except subprocess.TimeoutExpired:
+                    process.kill()
         self.log.close()
 
 
@@ -257,12 +304,34 @@ def _measure_subscribe(base: str, folder: Path) -> tuple[str, str, str]:
     return (f"http: POST /subscribe ({USERS} clients)", result.figure(), POST_TARGET)
 
 
+def _confirmations_row(env: dict[str, str]) -> tuple[str, str, str]:
+    """Wait for the scheduler to send every confirmation the subscribe run queued."""
+    path = sa.make_url(env["PINWHEEL_DATABASE_URL"]).database or ""
+    started = time.monotonic()
+    waiting, sent = _confirmation_counts(path)
+    while waiting and time.monotonic() - started < CONFIRMATIONS_DEADLINE:
+        time.sleep(0.5)
+        waiting, sent = _confirmation_counts(path)
+    late = time.monotonic() - started
+    figure = f"{sent:,} sent, {waiting:,} still waiting {late:.0f} s after the run"
+    return ("scheduler: confirmation emails of the POST run", figure, "all sent")
+
+
+def _confirmation_counts(path: str) -> tuple[int, int]:
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+        waiting, sent = connection.execute(
+            "SELECT count(confirmation_due_at), count(confirmation_sent_at) FROM subscriber"
+        ).fetchone()
+    return waiting, sent
+
+
 def _wrk(url: str, *, script: Path | None = None) -> LoadResult:
     command = _wrk_command(url, USERS, script)
+    steal = _StealMeter()
     output = subprocess.run(
         command, capture_output=True, text=True, timeout=SECONDS + 60, check=True
     ).stdout
-    return _wrk_result(output, script)
+    return replace(_wrk_result(output, script), steal=steal.share())
 
 
 def _wrk_command(
@@ -312,8 +381,10 @@ def _measure_mixed(base: str, web_view: str) -> list[tuple[str, str, str]]:
         stdout=subprocess.PIPE,
         text=True,
     )  # fmt: skip
+    steal = _StealMeter()
     read = _wrk_result(readers.communicate(timeout=SECONDS + 60)[0], None)
     posted = _wrk_result(posters.communicate(timeout=SECONDS + 60)[0], SUBSCRIBE_SCRIPT)
+    read, posted = replace(read, steal=steal.share()), replace(posted, steal=steal.share())
     label = f"({MIXED_READERS} readers + {MIXED_SUBSCRIBERS} subscribing, at once)"
     return [
         (f"http mixed: GET /view/<slug> {label}", read.figure(), PAGE_TARGET),

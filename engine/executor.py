@@ -25,13 +25,13 @@ WORKER_GC_THRESHOLD = 50_000
 
 
 def relax_garbage_collection() -> None:
-    """Tune the collector of a send worker process, once, before it starts delivering.
+    """Tune the collector of a worker process (send or web), once, before it starts working.
 
-    A batch builds thousands of short-lived dicts; with CPython's default a young collection
-    runs every 700 allocations, about a tenth of a worker's CPU. What was imported so far lives
-    as long as the process and is frozen out of every collection, and young collections run
-    every ``WORKER_GC_THRESHOLD`` allocations: the few objects that do form cycles (sessions,
-    tracebacks) are freed a little later, never kept for good.
+    A batch (or a request) builds thousands of short-lived objects; with CPython's default a
+    young collection runs every 700 allocations, about a tenth of a worker's CPU. What was
+    imported so far lives as long as the process and is frozen out of every collection, and
+    young collections run every ``WORKER_GC_THRESHOLD`` allocations: the few objects that do
+    form cycles (sessions, tracebacks) are freed a little later, never kept for good.
     """
     gc.collect()
     gc.freeze()

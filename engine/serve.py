@@ -32,6 +32,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from engine.config import ConfigError, load_settings
+from engine.executor import relax_garbage_collection
 from engine.metrics import metrics_dir
 from engine.web import get_settings
 
@@ -71,11 +72,18 @@ def gunicorn_options(
         "forwarded_allow_ips": "127.0.0.1,::1",
         "proc_name": "pinwheel",
         "child_exit": _child_exit,
+        "post_worker_init": _post_worker_init,
     }
     if SHARED_MEMORY.is_dir():
         # Worker heartbeats on a disk-backed /tmp can stall under I/O load.
         options["worker_tmp_dir"] = str(SHARED_MEMORY)
     return options
+
+
+def _post_worker_init(_worker: Any) -> None:
+    # The app is built: what it loaded lives as long as the worker, and a full collection
+    # walking all of it would stall a request for tens of milliseconds.
+    relax_garbage_collection()
 
 
 def _child_exit(_server: Any, worker: Any) -> None:

@@ -13,6 +13,7 @@ of a confirmation email is harmless, a lost one is not.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
@@ -52,8 +53,9 @@ LEASE = timedelta(minutes=5)
 #: Transient failures are retried after 1, 2, 4, 8 … minutes, up to this many attempts in all.
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)
-#: Rounds per scheduler tick, so one tick cannot run for ever while sign-ups keep arriving.
-ROUNDS_PER_TICK = 20
+#: Seconds one scheduler tick may keep starting rounds, so that it ends while sign-ups keep
+#: arriving (the next tick goes on); within the job's interval, so ticks are not skipped.
+TICK_SECONDS = 4.0
 
 
 def request_confirmation(subscriber: Subscriber) -> bool:
@@ -232,16 +234,16 @@ def send_due_confirmations(
 
 
 def drain_due_confirmations(
-    database: Database, settings: Settings, *, rounds: int = ROUNDS_PER_TICK
+    database: Database, settings: Settings, *, seconds: float = TICK_SECONDS
 ) -> ConfirmationRun:
-    """Run rounds until none is due or ``rounds`` ran; return the totals."""
+    """Run rounds until none is due or ``seconds`` have passed; return the totals."""
     totals = ConfirmationRun()
-    for _ in range(rounds):
+    deadline = time.monotonic() + seconds
+    while True:
         run = send_due_confirmations(database, settings)
         totals += run
-        if run.claimed + run.dropped < BATCH_SIZE:
-            break
-    return totals
+        if run.claimed + run.dropped < BATCH_SIZE or time.monotonic() >= deadline:
+            return totals
 
 
 def send_confirmations_job(app: Flask) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import Settings
+from engine.executor import WORKER_GC_THRESHOLD
 from engine.serve import default_workers, gunicorn_options, prepare_metrics_dir
 
 PINWHEEL = Path(sys.executable).with_name("pinwheel")
@@ -110,6 +112,18 @@ def test_gunicorn_options() -> None:
     assert options["accesslog"] is None
     assert options["graceful_timeout"] > 0
     assert gunicorn_options("127.0.0.1", 80, 1, 1, access_log=True)["accesslog"] == "-"
+
+
+def test_each_worker_freezes_the_loaded_app_out_of_garbage_collection() -> None:
+    hook = gunicorn_options("127.0.0.1", 80, 1, 1, access_log=False)["post_worker_init"]
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    try:
+        hook(None)
+        assert gc.get_threshold()[0] == WORKER_GC_THRESHOLD
+        assert gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 def test_prepare_metrics_dir_drops_files_of_dead_processes(tmp_path: Path) -> None:
