@@ -1,7 +1,8 @@
 """Check the configuration and the world around it: ``pinwheel doctor`` and ``pinwheel health``.
 
 ``pinwheel doctor`` checks the database (reachable, migrated to the Alembic head), the secret key,
-``BASE_URL``, the delivery backend's credentials with a harmless call, the broker, the sender
+``BASE_URL``, the delivery backend's credentials with a harmless call, the broker, where rate
+limits are counted, the sender
 domain's SPF/DKIM/DMARC records and the postal address. ``pinwheel health`` checks only what a
 running process needs (database, broker) and is meant for probes. Both print one line per check
 (``--json`` for a document) and exit 1 when any check fails.
@@ -45,6 +46,7 @@ def run_doctor(settings: Settings, *, resolver: TxtResolver | None = None) -> li
         check_base_url(settings),
         check_backend(settings),
         check_broker(settings),
+        check_rate_limit_storage(settings),
         check_postal_address(settings),
     ]
     checks += check_sender_dns(settings.SENDER_ADDRESS, resolver or DnsPythonResolver())
@@ -296,21 +298,42 @@ def check_broker(settings: Settings) -> Check:
         return Check("broker", "ok", "none: send batches run in the web/scheduler process")
     if not settings.BROKER_URL.startswith(("redis://", "rediss://")):
         return Check("broker", "warn", "only Redis brokers are checked")
+    return _ping_redis("broker", settings.BROKER_URL, "PINWHEEL_BROKER_URL")
+
+
+def check_rate_limit_storage(settings: Settings) -> Check:
+    """Check where the public forms' rate limits are counted: shared by every web worker?"""
+    url = settings.RATELIMIT_STORAGE_URL
+    if url.startswith("memory://"):
+        if not settings.is_production:
+            return Check("rate limits", "ok", "memory (one process)")
+        return Check(
+            "rate limits",
+            "warn",
+            "counted in each web worker's memory: the real limit is the set one times the workers",
+            "Set PINWHEEL_RATELIMIT_STORAGE_URL=redis://127.0.0.1:6379/1 (docs/deploy.md).",
+        )
+    if not url.startswith(("redis://", "rediss://")):
+        return Check("rate limits", "warn", "only Redis storage is checked")
+    return _ping_redis("rate limits", url, "PINWHEEL_RATELIMIT_STORAGE_URL")
+
+
+def _ping_redis(name: str, url: str, setting: str) -> Check:
     client = redis.Redis.from_url(
-        settings.BROKER_URL, socket_connect_timeout=NETWORK_TIMEOUT, socket_timeout=NETWORK_TIMEOUT
+        url, socket_connect_timeout=NETWORK_TIMEOUT, socket_timeout=NETWORK_TIMEOUT
     )
     try:
         client.ping()
     except redis.RedisError as error:
         return Check(
-            "broker",
+            name,
             "fail",
             f"redis did not answer ({error.__class__.__name__})",
-            "Check PINWHEEL_BROKER_URL and that Redis is running.",
+            f"Check {setting} and that Redis is running.",
         )
     finally:
         client.close()
-    return Check("broker", "ok", "redis answered PING")
+    return Check(name, "ok", "redis answered PING")
 
 
 def _report(checks: list[Check], as_json: bool) -> None:

@@ -20,6 +20,7 @@ from engine.doctor import (
     check_database,
     check_migrations,
     check_postal_address,
+    check_rate_limit_storage,
     check_secret_key,
     run_doctor,
     run_health,
@@ -214,6 +215,17 @@ def test_broker_ping(settings: Settings) -> None:
     assert check_broker(settings).status == "ok"
     down = settings.with_overrides(BROKER_URL="redis://127.0.0.1:9/0")
     assert check_broker(down).status == "fail"
+
+
+def test_rate_limit_storage_shared_by_workers_in_production(settings: Settings) -> None:
+    assert check_rate_limit_storage(settings).status == "ok"
+    production = settings.with_overrides(ENV="production", SECRET_KEY="x" * 40)
+    check = check_rate_limit_storage(production)
+    assert check.status == "warn" and "redis://" in check.hint
+    shared = production.with_overrides(RATELIMIT_STORAGE_URL="redis://127.0.0.1:6379/1")
+    assert check_rate_limit_storage(shared).status == "ok"
+    down = production.with_overrides(RATELIMIT_STORAGE_URL="redis://127.0.0.1:9/0")
+    assert check_rate_limit_storage(down).status == "fail"
 
 
 def test_health_command_ok_and_json(runner: FlaskCliRunner) -> None:
