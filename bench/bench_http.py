@@ -1,15 +1,14 @@
 """Load-test ``pinwheel serve`` on loopback: public pages with 50 concurrent clients.
 
 A temporary SQLite database gets the schema and the demo content (with its campaign marked sent),
-``pinwheel serve`` starts on a free 127.0.0.1 port beside ``pinwheel scheduler`` (at ``nice 5``
-as ``docs/deploy.md`` runs it: it sends the confirmation emails the subscribe posts queue), and a
-second process drives the load: ``wrk`` when it is installed, else locust (headless,
-``bench/locust_users.py``). Every row says how much CPU the virtual machine's host took away
-during it (steal), which moves these figures more than anything in the code. ``/archive`` and
-``/view/<slug>`` are measured once those routes exist (the slug is taken from the archive page).
-``POST /subscribe`` runs ``bench/subscribe.lua`` under wrk (a new address and visitor per request),
-which takes about 4 % of a core where locust's ``SubscribeUser``, the fallback, takes a third of
-one that the server would otherwise have.
+``pinwheel serve`` starts on a free 127.0.0.1 port beside ``pinwheel scheduler`` (which sends the
+confirmation emails the subscribe posts queue), and a second process drives the load: ``wrk``
+when it is installed, else locust (headless, ``bench/locust_users.py``). Every row says how much
+CPU the virtual machine's host took away during it (steal), which moves these figures more than
+anything in the code. ``/archive`` and ``/view/<slug>`` are measured once those routes exist (the
+slug is taken from the archive page). ``POST /subscribe`` runs ``bench/subscribe.lua`` under wrk
+(a new address and visitor per request), which takes about 4 % of a core where locust's
+``SubscribeUser``, the fallback, takes a third of one that the server would otherwise have.
 """
 
 from __future__ import annotations
@@ -48,8 +47,6 @@ PAGE_TARGET = ">= 1,000 req/s, p99 < 50 ms"
 POST_TARGET = "p99 < 150 ms"
 _WEB_VIEW_LINK = re.compile(r'href="(?:https?://[^/"]+)?(/view/[^"?#]+)')
 SUBSCRIBE_SCRIPT = ROOT / "bench" / "subscribe.lua"
-#: The scheduler's priority, as in the systemd unit of ``docs/deploy.md``.
-SCHEDULER_NICE = 5
 #: How long the confirmation emails queued by the subscribe run may take to go out after it.
 CONFIRMATIONS_DEADLINE = 120
 _INPUT = re.compile(r"<input[^>]*>")
@@ -249,7 +246,7 @@ class _Server:
             stderr=subprocess.STDOUT,
         )
         self.scheduler = subprocess.Popen(
-            ["nice", "-n", str(SCHEDULER_NICE), str(BIN / "pinwheel"), "scheduler"],
+            [str(BIN / "pinwheel"), "scheduler"],
             env=self.env,
             cwd=ROOT,
             stdout=self.log,

@@ -30,7 +30,7 @@ from engine.delivery.base import ResultStatus, SendResult
 from engine.delivery.registry import backend_from_settings
 from engine.web import get_settings
 from subscribers.emails import confirmation_message
-from subscribers.history import record_events
+from subscribers.history import record_event_each
 from subscribers.models import (
     EventKind,
     Subscriber,
@@ -43,6 +43,7 @@ from subscribers.models import (
 from subscribers.suppression import HARD_REASONS, address_hash
 
 log = logging.getLogger(__name__)
+_subscriber = Subscriber.__table__
 
 #: At most one confirmation email per address in this interval, however often the form is sent.
 CONFIRMATION_INTERVAL = timedelta(hours=24)
@@ -76,6 +77,14 @@ def confirmation_allowed(sent_at: datetime | None, due_at: datetime | None) -> b
 
 
 @dataclass(frozen=True, slots=True)
+class DueConfirmation:
+    """A confirmation waiting to be sent: the subscriber and the topics awaiting their answer."""
+
+    subscriber: Subscriber
+    topics: list[Topic]
+
+
+@dataclass(frozen=True, slots=True)
 class PendingConfirmation:
     """A claimed confirmation: the subscriber and the topics waiting for their answer."""
 
@@ -100,12 +109,13 @@ class ConfirmationRun:
         return ConfirmationRun(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
-def claim_due_confirmations(
+def find_due_confirmations(
     session: Session, *, limit: int = BATCH_SIZE, subscriber_ids: Collection[int] | None = None
-) -> tuple[list[PendingConfirmation], int]:
-    """Claim up to ``limit`` due confirmations; return them and how many were dropped.
+) -> tuple[list[DueConfirmation], list[int]]:
+    """Return up to ``limit`` due confirmations, and the ids of those to drop unsent.
 
-    The claim moves ``confirmation_due_at`` a lease ahead, so another sender skips them.
+    Only reads: run it in a read-only session, so that SQLite's write lock is not held while
+    the subscribers and their topics load.
     """
     query = (
         sa.select(Subscriber)
@@ -116,13 +126,10 @@ def claim_due_confirmations(
     )
     if subscriber_ids is not None:
         query = query.where(Subscriber.id.in_(subscriber_ids))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=Subscriber)
     subscribers = list(session.scalars(query))
     hard = _hard_suppressed(session, [subscriber.email for subscriber in subscribers])
-    claimed: list[PendingConfirmation] = []
-    dropped = 0
-    lease_end = now() + LEASE
+    due: list[DueConfirmation] = []
+    drop: list[int] = []
     for subscriber in subscribers:
         topics = [
             subscription.topic
@@ -130,13 +137,45 @@ def claim_due_confirmations(
             if subscription.status == SubscriptionStatus.UNCONFIRMED
         ]
         if not topics or subscriber.status == SubscriberStatus.ERASED or subscriber.email in hard:
-            subscriber.confirmation_due_at = None
-            dropped += 1
+            drop.append(subscriber.id)
         else:
-            subscriber.confirmation_due_at = lease_end
-            claimed.append(PendingConfirmation(subscriber, topics, lease_end))
-    session.flush()
-    return claimed, dropped
+            due.append(DueConfirmation(subscriber, topics))
+    return due, drop
+
+
+def claim_confirmations(
+    session: Session, due: Sequence[DueConfirmation], drop: Collection[int] = ()
+) -> tuple[list[PendingConfirmation], int]:
+    """Claim ``due`` with a lease and clear ``drop``; only rows still due are touched.
+
+    Returns the claimed confirmations and how many were dropped. Two statements: a sender
+    that got there first (its lease moved ``confirmation_due_at`` ahead) keeps its rows.
+    """
+    at = now()
+    still_due = _subscriber.c.confirmation_due_at <= at
+    dropped = 0
+    if drop:
+        cleared = sa.update(_subscriber).where(_subscriber.c.id.in_(drop), still_due)
+        dropped = len(
+            session.scalars(
+                cleared.values(confirmation_due_at=None).returning(_subscriber.c.id)
+            ).all()
+        )
+    if not due:
+        return [], dropped
+    lease_end = at + LEASE
+    claim = sa.update(_subscriber).where(
+        _subscriber.c.id.in_([confirmation.subscriber.id for confirmation in due]), still_due
+    )
+    claimed = set(
+        session.scalars(claim.values(confirmation_due_at=lease_end).returning(_subscriber.c.id))
+    )
+    pending = [
+        PendingConfirmation(confirmation.subscriber, confirmation.topics, lease_end)
+        for confirmation in due
+        if confirmation.subscriber.id in claimed
+    ]
+    return pending, dropped
 
 
 def _hard_suppressed(session: Session, addresses: Sequence[str]) -> set[str]:
@@ -178,8 +217,11 @@ def record_confirmation_results(
 ) -> ConfirmationRun:
     """Record what the provider said: sent, retry later, or give up (in the history).
 
-    Each update holds only while the claim does (``confirmation_due_at`` still at its lease).
+    An outcome is recorded only while its claim holds (``confirmation_due_at`` still at the
+    lease). Alike outcomes share one UPDATE, and the history one INSERT: on SQLite this
+    transaction holds the write lock that subscribe posts wait for.
     """
+    groups: dict[tuple[Any, ...], list[tuple[int, tuple[EventKind, dict[str, Any]] | None]]] = {}
     sent = retrying = given_up = 0
     for confirmation, result in zip(pending, results, strict=True):
         subscriber = confirmation.subscriber
@@ -196,20 +238,27 @@ def record_confirmation_results(
             due, event = None, (EventKind.CONFIRMATION_FAILED, {**detail, "reason": result.error})
             log.warning("confirmation to subscriber %s given up: %s", subscriber.id, result.error)
             given_up += 1
+        accepted = result.status == ResultStatus.ACCEPTED
+        key = (confirmation.lease_end, due, attempts, accepted)
+        groups.setdefault(key, []).append((subscriber.id, event))
+    history = []
+    for (lease_end, due, attempts, accepted), members in groups.items():
         values: dict[str, Any] = {"confirmation_due_at": due, "confirmation_attempts": attempts}
-        if result.status == ResultStatus.ACCEPTED:
+        if accepted:
             values["confirmation_sent_at"] = now()
-        session.execute(
-            sa.update(Subscriber)
-            .where(
-                Subscriber.id == subscriber.id,
-                Subscriber.confirmation_due_at == confirmation.lease_end,
+        updated = set(
+            session.scalars(
+                sa.update(_subscriber)
+                .where(
+                    _subscriber.c.id.in_([subscriber_id for subscriber_id, _ in members]),
+                    _subscriber.c.confirmation_due_at == lease_end,
+                )
+                .values(values)
+                .returning(_subscriber.c.id)
             )
-            .values(values)
-            .execution_options(synchronize_session=False)
         )
-        if event is not None:
-            record_events(session, subscriber, [event])
+        history += [(id_, *event) for id_, event in members if event and id_ in updated]
+    record_event_each(session, history)
     return ConfirmationRun(len(pending), sent, retrying, given_up)
 
 
@@ -220,11 +269,17 @@ def send_due_confirmations(
     subscriber_ids: Collection[int] | None = None,
     limit: int = BATCH_SIZE,
 ) -> ConfirmationRun:
-    """Claim, send and record one round of due confirmations, each step in its own transaction."""
+    """Find, claim, send and record one round of due confirmations.
+
+    Finding reads in a read-only session; claiming and recording are short transactions of
+    their own; sending runs with no transaction open.
+    """
+    with database.read_sessionmaker() as reader:
+        due, drop = find_due_confirmations(reader, limit=limit, subscriber_ids=subscriber_ids)
+    if not due and not drop:
+        return ConfirmationRun()
     with database.session() as session:
-        pending, dropped = claim_due_confirmations(
-            session, limit=limit, subscriber_ids=subscriber_ids
-        )
+        pending, dropped = claim_confirmations(session, due, drop)
     if not pending:
         return ConfirmationRun(dropped=dropped)
     results = send_confirmations(settings, pending)

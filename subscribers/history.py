@@ -6,7 +6,7 @@ source (``register_history_source``) instead of this package reading their table
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -82,9 +82,19 @@ def record_events(
         if subscriber.id is None:
             session.flush()
         subscriber = subscriber.id
+    record_event_each(session, [(subscriber, kind, detail) for kind, detail in events], ip)
+
+
+def record_event_each(
+    session: Session,
+    events: Sequence[tuple[int, EventKind, dict[str, Any]]],
+    ip: str | None = None,
+) -> None:
+    """Append ``(subscriber_id, kind, detail)`` events to several histories in one insert."""
+    at = now()
     rows = [
-        {"subscriber_id": subscriber, "at": now(), "kind": kind, "detail": detail, "ip": ip}
-        for kind, detail in events
+        {"subscriber_id": subscriber_id, "at": at, "kind": kind, "detail": detail, "ip": ip}
+        for subscriber_id, kind, detail in events
     ]
     if rows:
         session.execute(_INSERT_EVENTS, rows)

@@ -18,7 +18,8 @@ from engine.scheduler import JOBS
 from subscribers.confirmations import (
     LEASE,
     MAX_ATTEMPTS,
-    claim_due_confirmations,
+    claim_confirmations,
+    find_due_confirmations,
     record_confirmation_results,
     send_confirmations,
     send_confirmations_job,
@@ -42,6 +43,21 @@ def _queue(session: Session, email: str, topic: Topic) -> Subscriber:
     subscriber = session.get(Subscriber, outcome.subscriber_id)
     session.commit()  # ends the transaction: on SQLite it holds the write lock
     return subscriber
+
+
+def _claim(session: Session) -> tuple:
+    claimed = claim_confirmations(session, *find_due_confirmations(session))
+    session.commit()
+    return claimed
+
+
+def test_two_senders_never_claim_the_same_confirmation(session: Session) -> None:
+    _queue(session, "once@example.com", make_topic(session))
+    due, drop = find_due_confirmations(session)
+    first, _ = claim_confirmations(session, due, drop)
+    second, _ = claim_confirmations(session, due, drop)
+    assert len(first) == 1 and second == []
+    session.commit()
 
 
 def _state(session: Session, subscriber: Subscriber) -> tuple:
@@ -127,8 +143,7 @@ def test_a_claim_holds_for_its_lease_then_a_crashed_send_is_retried(
     subscriber = _queue(session, "crash@example.com", make_topic(session))
     with time_machine.travel(now(), tick=False) as traveller:
         # A sender claims the confirmation and dies before recording anything.
-        claimed, _ = claim_due_confirmations(session)
-        session.commit()
+        claimed, _ = _claim(session)
         assert [p.subscriber.id for p in claimed] == [subscriber.id]
         assert send_due_confirmations(database, settings).claimed == 0
         traveller.shift(LEASE + timedelta(seconds=1))
@@ -141,13 +156,11 @@ def test_an_outcome_is_not_recorded_over_a_newer_claim(
 ) -> None:
     subscriber = _queue(session, "slow@example.com", make_topic(session))
     with time_machine.travel(now(), tick=False) as traveller:
-        claimed, _ = claim_due_confirmations(session)
-        session.commit()
+        claimed, _ = _claim(session)
         results = send_confirmations(settings, claimed)
         # The lease ran out and another sender claimed it meanwhile.
         traveller.shift(LEASE + timedelta(seconds=1))
-        newer, _ = claim_due_confirmations(session)
-        session.commit()
+        newer, _ = _claim(session)
         record_confirmation_results(session, claimed, results)
         session.commit()
         due, _, sent_at, _ = _state(session, subscriber)
