@@ -31,6 +31,7 @@ from engine.delivery.registry import backend_from_settings
 from engine.web import get_settings
 from subscribers.emails import confirmation_message
 from subscribers.history import record_event_each
+from subscribers.links import SubscriberLinks
 from subscribers.models import (
     EventKind,
     Subscriber,
@@ -195,10 +196,12 @@ def send_confirmations(
 ) -> list[SendResult]:
     """Send each claimed confirmation (no database work); return one result per confirmation."""
     backend = backend_from_settings(settings)
+    links = SubscriberLinks.from_settings(settings)
     results = []
     try:
         for confirmation in pending:
-            message = confirmation_message(settings, confirmation.subscriber, confirmation.topics)
+            subscriber, topics = confirmation.subscriber, confirmation.topics
+            message = confirmation_message(settings, subscriber, topics, links)
             try:
                 # One message per call: confirmations carry no delivery id to tell them apart.
                 results.append(backend.send_batch([message])[0])

@@ -24,10 +24,16 @@ SUBJECT = "Confirm your subscription"
 
 
 def confirmation_message(
-    settings: Settings, subscriber: Subscriber, topics: Sequence[Topic]
+    settings: Settings,
+    subscriber: Subscriber,
+    topics: Sequence[Topic],
+    links: SubscriberLinks | None = None,
 ) -> OutgoingMessage:
-    """Build the confirmation email for ``subscriber`` and the topics waiting for it."""
-    links = SubscriberLinks.from_settings(settings)
+    """Build the confirmation email for ``subscriber`` and the topics waiting for it.
+
+    ``links`` may be passed in to share its signer across a batch of messages.
+    """
+    links = links or SubscriberLinks.from_settings(settings)
     context = {
         "subscriber": subscriber,
         "topics": topics,
