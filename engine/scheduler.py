@@ -47,7 +47,7 @@ JOBS: tuple[Job, ...] = (
     Job("prepare-recurring-drafts", "campaigns.jobs:prepare_recurring_campaigns", DAY, True),
     Job("purge-stale-signups", "campaigns.jobs:purge_stale_signups", DAY),
     # Subscribe pages only queue double opt-in emails: readers wait a few seconds at most.
-    Job("send-confirmations", "subscribers.confirmations:send_confirmations_job", 5, True),
+    Job("send-confirmations", "subscribers.confirmations:send_confirmations_job", 2, True),
     Job(
         "process-webhook-batches",
         "campaigns.events.jobs:process_pending_webhook_batches",

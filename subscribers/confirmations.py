@@ -2,10 +2,11 @@
 
 Subscribing only marks the subscriber (``confirmation_due_at``), so the form answers without
 waiting for a mail provider, and a provider that fails is retried instead of losing the email.
-The scheduler's ``send-confirmations`` job sends what is due every few seconds; the staff API
-sends its own at once, the same way. Each round claims a batch with a lease (a compare-and-set on
-``confirmation_due_at``) in one short transaction, sends with no transaction open (SQLite's write
-lock is never held while a provider answers) and records the outcomes in another. A crash
+The scheduler's ``send-confirmations`` job sends what is due every 2 s; the staff API sends its
+own at once, the same way. Each round finds a batch in a read-only session, claims it with a
+lease (one compare-and-set ``UPDATE`` on ``confirmation_due_at``), sends with no transaction open
+(SQLite's write lock is never held while a provider answers) and records the outcomes in another
+short transaction. A crash
 between sending and recording sends that confirmation again when the lease ends: a second copy
 of a confirmation email is harmless, a lost one is not.
 """
@@ -57,7 +58,7 @@ MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)
 #: Seconds one scheduler tick may keep starting rounds, so that it ends while sign-ups keep
 #: arriving (the next tick goes on); within the job's interval, so ticks are not skipped.
-TICK_SECONDS = 4.0
+TICK_SECONDS = 1.5
 
 
 def request_confirmation(subscriber: Subscriber) -> bool:

@@ -69,8 +69,25 @@ def subscribe_submit() -> tuple[str, int]:
         session = request_session()
         subscribe(session, form.email, form.topics, source="form", ip=request.remote_addr)
         session.commit()
-    # One page for every address state, so the form cannot tell anyone who is on the list.
-    return render_template("public/subscribed.html"), 200
+    return _thank_you_page(), 200
+
+
+def _thank_you_page() -> str:
+    """The answer to every subscribe post, whatever the address's state, so the form cannot
+    tell anyone who is on the list.
+
+    Nothing in it depends on the request, so it is rendered once per process (every time while
+    templates reload, in development). A flashed message waiting in the visitor's session shows
+    on their next page instead.
+    """
+    if current_app.jinja_env.auto_reload:
+        return render_template("public/subscribed.html")
+    page: str | None = current_app.extensions.get("pinwheel.thank_you_page")
+    if page is None:
+        page = current_app.extensions["pinwheel.thank_you_page"] = render_template(
+            "public/subscribed.html"
+        )
+    return page
 
 
 @bp.get("/confirm/<token>")

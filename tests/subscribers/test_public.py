@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 import time_machine
-from flask import Flask
+from flask import Flask, template_rendered
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, selectinload
 
@@ -402,3 +402,21 @@ def test_preferences_leave_everything(
     assert "You are unsubscribed" in response.get_data(as_text=True)
     assert _subscriber(session, "leave@example.com").status == SubscriberStatus.UNSUBSCRIBED
     assert _suppressed(session, "leave@example.com")
+
+
+def test_the_thank_you_page_is_rendered_once_per_process(
+    app: Flask, client: FlaskClient, topics
+) -> None:
+    rendered: list[str] = []
+
+    def record(_app: Flask, template, **_context) -> None:
+        rendered.append(template.name)
+
+    with template_rendered.connected_to(record, app):
+        first = _post_subscribe(client, "one@example.com", topics["digest"], ip="10.3.0.1")
+        second = _post_subscribe(client, "two@example.com", topics["digest"], ip="10.3.0.2")
+        assert first.get_data() == second.get_data() and b"Thank you" in first.get_data()
+        assert rendered.count("public/subscribed.html") == 1
+        app.jinja_env.auto_reload = True  # development: templates may change at any time
+        _post_subscribe(client, "three@example.com", topics["digest"], ip="10.3.0.3")
+        assert rendered.count("public/subscribed.html") == 2
