@@ -6,9 +6,8 @@ The scheduler's ``send-confirmations`` job sends what is due every 2 s; the staf
 own at once, the same way. Each round finds a batch in a read-only session, claims it with a
 lease (one compare-and-set ``UPDATE`` on ``confirmation_due_at``), sends with no transaction open
 (SQLite's write lock is never held while a provider answers) and records the outcomes in another
-short transaction. A crash
-between sending and recording sends that confirmation again when the lease ends: a second copy
-of a confirmation email is harmless, a lost one is not.
+short transaction. A crash between sending and recording sends that confirmation again when the
+lease ends: a second copy of a confirmation email is harmless, a lost one is not.
 """
 
 from __future__ import annotations
