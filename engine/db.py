@@ -162,8 +162,8 @@ def begin_immediate(driver: sqlite3.Connection) -> None:
     ones wait many times the average (the slowest subscribe posts under load). Polling costs a
     few microseconds a try; the busy timeout still applies to every other statement.
     """
-    driver.execute("PRAGMA busy_timeout=0")
     try:
+        driver.execute("PRAGMA busy_timeout=0")
         deadline = time.monotonic() + SQLITE_BUSY_SECONDS
         pause = _WRITE_LOCK_FIRST_PAUSE
         while True:
@@ -171,7 +171,9 @@ def begin_immediate(driver: sqlite3.Connection) -> None:
                 driver.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                # The primary code: SQLITE_BUSY_RECOVERY and the like wait as well.
+                busy = error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+                if not busy or time.monotonic() > deadline:
                     # As SQLAlchemy would have raised it, for callers that handle its errors.
                     raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, error) from error
             time.sleep(pause)

@@ -208,6 +208,7 @@ def subscribers_subscribe(data: dict[str, Any], subscriber_id: int) -> dict[str,
         "subscriber": subscriber,
         "started": [topic.slug for topic in topics if topic.slug not in pending],
         "pending": sorted(pending),
+        "confirmation_queued": outcome.confirmation_queued,
         "confirmation_sent": bool(sent),
     }
 

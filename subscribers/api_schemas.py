@@ -151,7 +151,17 @@ class SubscribeResultSchema(Schema):
     subscriber = fields.Nested(SubscriberSchema, allow_none=True)
     started = fields.List(fields.String(), required=True)
     pending = fields.List(fields.String(), required=True)
-    confirmation_sent = fields.Boolean(required=True)
+    confirmation_queued = fields.Boolean(
+        required=True,
+        metadata={"description": "A confirmation email was queued (at most one a day)."},
+    )
+    confirmation_sent = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "This request sent it. False with a queued email: the scheduler "
+            "sent it first, or it waits for a retry."
+        },
+    )
 
 
 class SuppressionSchema(Schema):

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 from engine.clock import now
 from engine.config import Settings
 from engine.db import Database, get_database
-from engine.delivery.base import ResultStatus, SendResult
+from engine.delivery.base import BackendAuthError, ResultStatus, SendResult
 from engine.delivery.registry import backend_from_settings
 from engine.web import get_settings
 from subscribers.emails import confirmation_message
@@ -51,7 +51,9 @@ CONFIRMATION_INTERVAL = timedelta(hours=24)
 #: Confirmations claimed per round: one short transaction each side of the sends.
 BATCH_SIZE = 100
 #: A claimed confirmation is due again after this, should its sender die before recording.
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(minutes=10)
+#: A round stops sending this long before its lease ends (a slow provider): the rest go back.
+LEASE_MARGIN = timedelta(minutes=5)
 #: Transient failures are retried after 1, 2, 4, 8 … minutes, up to this many attempts in all.
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(minutes=1)
@@ -128,7 +130,6 @@ def find_due_confirmations(
     if subscriber_ids is not None:
         query = query.where(Subscriber.id.in_(subscriber_ids))
     subscribers = list(session.scalars(query))
-    hard = _hard_suppressed(session, [subscriber.email for subscriber in subscribers])
     due: list[DueConfirmation] = []
     drop: list[int] = []
     for subscriber in subscribers:
@@ -137,7 +138,7 @@ def find_due_confirmations(
             for subscription in subscriber.subscriptions
             if subscription.status == SubscriptionStatus.UNCONFIRMED
         ]
-        if not topics or subscriber.status == SubscriberStatus.ERASED or subscriber.email in hard:
+        if not topics or subscriber.status == SubscriberStatus.ERASED:
             drop.append(subscriber.id)
         else:
             due.append(DueConfirmation(subscriber, topics))
@@ -149,9 +150,13 @@ def claim_confirmations(
 ) -> tuple[list[PendingConfirmation], int]:
     """Claim ``due`` with a lease and clear ``drop``; only rows still due are touched.
 
-    Returns the claimed confirmations and how many were dropped. Two statements: a sender
-    that got there first (its lease moved ``confirmation_due_at`` ahead) keeps its rows.
+    Returns the claimed confirmations and how many were dropped. Hard suppressions and erasures
+    are checked again here, in the claiming transaction. A sender that got there first (its
+    lease moved ``confirmation_due_at`` ahead) keeps its rows.
     """
+    hard = _hard_suppressed(session, [confirmation.subscriber.email for confirmation in due])
+    drop = [*drop, *(c.subscriber.id for c in due if c.subscriber.email in hard)]
+    due = [confirmation for confirmation in due if confirmation.subscriber.email not in hard]
     at = now()
     still_due = _subscriber.c.confirmation_due_at <= at
     dropped = 0
@@ -166,7 +171,9 @@ def claim_confirmations(
         return [], dropped
     lease_end = at + LEASE
     claim = sa.update(_subscriber).where(
-        _subscriber.c.id.in_([confirmation.subscriber.id for confirmation in due]), still_due
+        _subscriber.c.id.in_([confirmation.subscriber.id for confirmation in due]),
+        _subscriber.c.status != SubscriberStatus.ERASED,
+        still_due,
     )
     claimed = set(
         session.scalars(claim.values(confirmation_due_at=lease_end).returning(_subscriber.c.id))
@@ -194,19 +201,29 @@ def _hard_suppressed(session: Session, addresses: Sequence[str]) -> set[str]:
 def send_confirmations(
     settings: Settings, pending: Sequence[PendingConfirmation]
 ) -> list[SendResult]:
-    """Send each claimed confirmation (no database work); return one result per confirmation."""
+    """Send the claimed confirmations in order (no database work); return their results.
+
+    Stops early, returning fewer results, when the lease is running out (a slow provider) or
+    the provider refuses the credentials: the confirmations not tried go back to the queue.
+    """
     backend = backend_from_settings(settings)
     links = SubscriberLinks.from_settings(settings)
     results = []
     try:
         for confirmation in pending:
+            if now() >= confirmation.lease_end - LEASE_MARGIN:
+                break
             subscriber, topics = confirmation.subscriber, confirmation.topics
             message = confirmation_message(settings, subscriber, topics, links)
             try:
                 # One message per call: confirmations carry no delivery id to tell them apart.
                 results.append(backend.send_batch([message])[0])
+            except BackendAuthError as error:
+                log.error("confirmations paused: the provider refused the credentials")
+                results.append(SendResult(0, ResultStatus.FAILED_TRANSIENT, error=str(error)))
+                break
             except Exception as error:
-                log.exception("confirmation to subscriber %s failed", confirmation.subscriber.id)
+                log.exception("confirmation to subscriber %s failed", subscriber.id)
                 results.append(SendResult(0, ResultStatus.FAILED_TRANSIENT, error=str(error)))
     finally:
         backend.close()
@@ -220,13 +237,19 @@ def record_confirmation_results(
 ) -> ConfirmationRun:
     """Record what the provider said: sent, retry later, or give up (in the history).
 
+    ``results`` may be shorter than ``pending``: the confirmations not tried go back to the queue.
+
     An outcome is recorded only while its claim holds (``confirmation_due_at`` still at the
     lease). Alike outcomes share one UPDATE, and the history one INSERT: on SQLite this
     transaction holds the write lock that subscribe posts wait for.
     """
     groups: dict[tuple[Any, ...], list[tuple[int, tuple[EventKind, dict[str, Any]] | None]]] = {}
+    for confirmation in pending[len(results) :]:
+        # Not tried: due again at once, no attempt counted.
+        key = (confirmation.lease_end, now(), confirmation.subscriber.confirmation_attempts, False)
+        groups.setdefault(key, []).append((confirmation.subscriber.id, None))
     sent = retrying = given_up = 0
-    for confirmation, result in zip(pending, results, strict=True):
+    for confirmation, result in zip(pending, results, strict=False):
         subscriber = confirmation.subscriber
         detail = {"topics": [topic.slug for topic in confirmation.topics]}
         attempts = subscriber.confirmation_attempts + 1
@@ -262,7 +285,7 @@ def record_confirmation_results(
         )
         history += [(id_, *event) for id_, event in members if event and id_ in updated]
     record_event_each(session, history)
-    return ConfirmationRun(len(pending), sent, retrying, given_up)
+    return ConfirmationRun(len(results), sent, retrying, given_up)
 
 
 def send_due_confirmations(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request
+from flask import session as cookie_session
 
 from engine.db import get_database, request_session
 from engine.errors import ValidationFailed
@@ -76,11 +77,11 @@ def _thank_you_page() -> str:
     """The answer to every subscribe post, whatever the address's state, so the form cannot
     tell anyone who is on the list.
 
-    Nothing in it depends on the request, so it is rendered once per process (every time while
-    templates reload, in development). A flashed message waiting in the visitor's session shows
-    on their next page instead.
+    Only the layout's flashed messages depend on the visitor: without any waiting in their
+    session it is the same for everyone, rendered once per process (every time while templates
+    reload, in development). With some, it is rendered for them alone and never kept.
     """
-    if current_app.jinja_env.auto_reload:
+    if current_app.jinja_env.auto_reload or "_flashes" in cookie_session:
         return render_template("public/subscribed.html")
     page: str | None = current_app.extensions.get("pinwheel.thank_you_page")
     if page is None:

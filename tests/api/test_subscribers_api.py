@@ -107,7 +107,7 @@ def test_subscribe_and_unsubscribe(api: ApiClient, seed: Seed, session: Session)
     path = f"/subscribers/{seed.subscriber_id}"
     result = api.post(f"{path}/subscribe", json={"topics": ["alerts", "digest"]}).get_json()
     assert result["started"] == ["alerts"] and result["pending"] == ["digest"]
-    assert result["confirmation_sent"] is True
+    assert result["confirmation_queued"] is True and result["confirmation_sent"] is True
     left = api.post(f"{path}/unsubscribe", json={"topics": ["alerts"]}).get_json()
     statuses = {s["topic"]: s["status"] for s in left["subscriptions"]}
     assert statuses["alerts"] == SubscriptionStatus.UNSUBSCRIBED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 import time_machine
 from flask import Flask
@@ -12,11 +13,13 @@ from sqlalchemy.orm import Session
 from engine.clock import now
 from engine.config import Settings
 from engine.db import Database
-from engine.delivery.base import ResultStatus
+from engine.delivery.base import BackendAuthError, ResultStatus
 from engine.delivery.memory import MemoryBackend
 from engine.scheduler import JOBS
+from subscribers import confirmations
 from subscribers.confirmations import (
     LEASE,
+    LEASE_MARGIN,
     MAX_ATTEMPTS,
     claim_confirmations,
     find_due_confirmations,
@@ -195,3 +198,61 @@ def test_the_cli_sends_what_is_waiting(app: Flask, session: Session, outbox: Mem
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "1 sent, 0 to retry later, 0 given up."
     assert [m.to_address for m in outbox.sent] == ["cli@example.com"]
+
+
+class _RefusingBackend:
+    """A provider that refuses the credentials on the first message."""
+
+    name = "refusing"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def send_batch(self, messages):
+        self.calls += 1
+        raise BackendAuthError("401")
+
+    def close(self) -> None:
+        return None
+
+
+def test_refused_credentials_stop_the_round_and_the_rest_go_back(
+    session: Session,
+    database: Database,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    topic = make_topic(session)
+    first, second = _queue(session, "a@example.com", topic), _queue(session, "b@example.com", topic)
+    backend = _RefusingBackend()
+    monkeypatch.setattr(confirmations, "backend_from_settings", lambda _settings: backend)
+    run = send_due_confirmations(database, settings)
+    assert backend.calls == 1 and (run.claimed, run.retrying) == (1, 1)
+    assert _state(session, first)[1] == 1  # one attempt counted, retried later
+    due, attempts, _, _ = _state(session, second)
+    assert attempts == 0 and due is not None and due <= now()  # not tried: due again at once
+
+
+def test_a_round_stops_sending_before_its_lease_runs_out(
+    session: Session, settings: Settings, outbox: MemoryBackend
+) -> None:
+    subscriber = _queue(session, "late@example.com", make_topic(session))
+    with time_machine.travel(now(), tick=False) as traveller:
+        claimed, _ = _claim(session)
+        traveller.shift(LEASE - LEASE_MARGIN)
+        assert send_confirmations(settings, claimed) == []
+        run = record_confirmation_results(session, claimed, [])
+        session.commit()
+        assert run.claimed == 0
+        due, attempts, _, _ = _state(session, subscriber)
+        assert due == now() and attempts == 0
+    assert outbox.sent == []
+
+
+def test_a_suppression_between_finding_and_claiming_drops_it(session: Session) -> None:
+    _queue(session, "bounced-late@example.com", make_topic(session))
+    due, drop = find_due_confirmations(session)
+    suppress(session, "bounced-late@example.com", SuppressionReason.BOUNCE, source="test")
+    claimed, dropped = claim_confirmations(session, due, drop)
+    assert claimed == [] and dropped == 1
+    session.commit()

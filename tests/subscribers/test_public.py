@@ -420,3 +420,20 @@ def test_the_thank_you_page_is_rendered_once_per_process(
         app.jinja_env.auto_reload = True  # development: templates may change at any time
         _post_subscribe(client, "three@example.com", topics["digest"], ip="10.3.0.3")
         assert rendered.count("public/subscribed.html") == 2
+
+
+def test_a_flashed_message_is_shown_to_its_visitor_only(
+    app: Flask, csrf_disabled: None, topics
+) -> None:
+    def post(client: FlaskClient, email: str) -> bytes:
+        data = {"email": email, "topics": [str(topics["digest"].id)]}
+        response = client.post("/subscribe", data=data)
+        assert response.status_code == 200
+        return response.get_data()
+
+    staff, reader = app.test_client(), app.test_client()
+    with staff.session_transaction() as cookie:
+        cookie["_flashes"] = [("message", "secret@example.org is suppressed.")]
+    assert b"secret@example.org" in post(staff, "s@example.com")
+    page = post(reader, "r@example.com")
+    assert b"secret@example.org" not in page and b"Thank you" in page
