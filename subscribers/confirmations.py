@@ -38,10 +38,9 @@ from subscribers.models import (
     SubscriberStatus,
     Subscription,
     SubscriptionStatus,
-    Suppression,
     Topic,
 )
-from subscribers.suppression import HARD_REASONS, address_hash
+from subscribers.suppression import hard_suppressed
 
 log = logging.getLogger(__name__)
 _subscriber = Subscriber.__table__
@@ -154,7 +153,7 @@ def claim_confirmations(
     are checked again here, in the claiming transaction. A sender that got there first (its
     lease moved ``confirmation_due_at`` ahead) keeps its rows.
     """
-    hard = _hard_suppressed(session, [confirmation.subscriber.email for confirmation in due])
+    hard = hard_suppressed(session, [confirmation.subscriber.email for confirmation in due])
     drop = [*drop, *(c.subscriber.id for c in due if c.subscriber.email in hard)]
     due = [confirmation for confirmation in due if confirmation.subscriber.email not in hard]
     at = now()
@@ -184,18 +183,6 @@ def claim_confirmations(
         if confirmation.subscriber.id in claimed
     ]
     return pending, dropped
-
-
-def _hard_suppressed(session: Session, addresses: Sequence[str]) -> set[str]:
-    if not addresses:
-        return set()
-    by_hash = {address_hash(address): address for address in addresses}
-    rows = session.execute(
-        sa.select(Suppression.address_hash, Suppression.reason).where(
-            Suppression.address_hash.in_(by_hash)
-        )
-    )
-    return {by_hash[digest] for digest, reason in rows if reason in HARD_REASONS}
 
 
 def send_confirmations(

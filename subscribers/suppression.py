@@ -11,6 +11,8 @@ erasure request must never be overridden by someone typing the address into a fo
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -40,6 +42,7 @@ __all__ = [
     "HARD_REASONS",
     "address_hash",
     "find_suppression",
+    "hard_suppressed",
     "is_suppressed",
     "lift_suppression",
     "lift_unsubscribe",
@@ -53,6 +56,19 @@ def find_suppression(session: Session, address: str) -> Suppression | None:
     """Return the suppression entry for ``address``, if any."""
     digest = address_hash(address)
     return session.scalar(sa.select(Suppression).where(Suppression.address_hash == digest))
+
+
+def hard_suppressed(session: Session, addresses: Collection[str]) -> set[str]:
+    """Return which of ``addresses`` carry a suppression their owner cannot undo (one query)."""
+    if not addresses:
+        return set()
+    by_hash = {address_hash(address): address for address in addresses}
+    rows = session.execute(
+        sa.select(Suppression.address_hash, Suppression.reason).where(
+            Suppression.address_hash.in_(by_hash)
+        )
+    )
+    return {by_hash[digest] for digest, reason in rows if reason in HARD_REASONS}
 
 
 def is_suppressed(session: Session, address: str) -> bool:

@@ -23,6 +23,7 @@ from subscribers.profile import erase_subscriber
 from subscribers.service import subscribe
 from subscribers.suppression import (
     find_suppression,
+    hard_suppressed,
     is_suppressed,
     lift_suppression,
     suppress,
@@ -37,6 +38,14 @@ def test_suppress_is_idempotent_and_case_insensitive(session: Session) -> None:
     assert first.id == again.id and again.source == "staff:1"
     assert is_suppressed(session, "SOMEONE@example.com")
     assert session.scalar(sa.select(sa.func.count()).select_from(Suppression)) == 1
+
+
+def test_hard_suppressed_names_only_what_the_owner_cannot_undo(session: Session) -> None:
+    suppress(session, "bounced@example.com", SuppressionReason.BOUNCE, source="test")
+    suppress(session, "left@example.com", SuppressionReason.UNSUBSCRIBE, source="test")
+    addresses = ["bounced@example.com", "left@example.com", "fine@example.com"]
+    assert hard_suppressed(session, addresses) == {"bounced@example.com"}
+    assert hard_suppressed(session, []) == set()
 
 
 def test_hard_reason_replaces_unsubscribe_but_not_the_reverse(session: Session) -> None:
