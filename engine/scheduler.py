@@ -46,8 +46,9 @@ JOBS: tuple[Job, ...] = (
     Job("recover-stale-work", "campaigns.jobs:recover_stale_work", 60, run_at_start=True),
     Job("prepare-recurring-drafts", "campaigns.jobs:prepare_recurring_campaigns", DAY, True),
     Job("purge-stale-signups", "campaigns.jobs:purge_stale_signups", DAY),
-    # Subscribe pages only queue double opt-in emails: readers wait a few seconds at most.
-    Job("send-confirmations", "subscribers.confirmations:send_confirmations_job", 2, True),
+    # Subscribe pages only queue double opt-in emails: readers wait about a second. Short,
+    # frequent ticks also keep each burst of sending small beside the web workers' requests.
+    Job("send-confirmations", "subscribers.confirmations:send_confirmations_job", 0.5, True),
     Job(
         "process-webhook-batches",
         "campaigns.events.jobs:process_pending_webhook_batches",

@@ -95,6 +95,7 @@ class Subscriber(Base):
     __table_args__ = (
         sa.Index("ix_subscriber_status_id", "status", "id"),
         # Staff search matches prefixes: LIKE 'x%' needs pattern ops under a non-C collation.
+        # PostgreSQL only: SQLite's LIKE uses neither these nor an expression index.
         sa.Index(
             "ix_subscriber_email_pattern", "email", postgresql_ops={"email": "text_pattern_ops"}
         ).ddl_if(dialect="postgresql"),
@@ -102,7 +103,7 @@ class Subscriber(Base):
             "ix_subscriber_name_lower",
             sa.func.lower(sa.column("name")).label("name_lower"),
             postgresql_ops={"name_lower": "text_pattern_ops"},
-        ),
+        ).ddl_if(dialect="postgresql"),
         sa.Index(
             "ix_subscriber_attributes",
             "attributes",
