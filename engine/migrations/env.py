@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from alembic import context
@@ -13,7 +14,7 @@ config = context.config
 target_metadata = load_models()
 
 
-def _for_dialect(dialect: str) -> Any:
+def _for_dialect(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
     """Leave out of the comparison the indexes a model creates on other databases only."""
 
     def include_object(
