@@ -1,4 +1,8 @@
-"""Rate limits for public forms (Flask-Limiter), stored where ``RATELIMIT_STORAGE_URL`` says."""
+"""Rate limits for public forms (Flask-Limiter), stored where ``RATELIMIT_STORAGE_URL`` says.
+
+``memory://`` keeps the counts in each process, in ``engine.rate_counters`` rather than limits'
+own in-memory storage; any other URL (``redis://``) goes to limits as it is.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from flask import Flask, Response
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
+from engine.rate_counters import SCHEME as LOCAL_SCHEME
 from engine.web import error_response, get_settings
 
 #: Routes opt in with ``@limiter.limit(...)``; nothing is limited by default.
@@ -14,7 +19,9 @@ limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 
 def init_app(app: Flask) -> None:
     """Point the limiter at the configured storage and answer breaches with a clear 429 page."""
-    app.config["RATELIMIT_STORAGE_URI"] = get_settings(app).RATELIMIT_STORAGE_URL
+    url = get_settings(app).RATELIMIT_STORAGE_URL
+    in_process = url.startswith("memory://")
+    app.config["RATELIMIT_STORAGE_URI"] = f"{LOCAL_SCHEME}://" if in_process else url
     limiter.init_app(app)
 
     @app.errorhandler(RateLimitExceeded)
