@@ -160,7 +160,7 @@ def _cpu_per_subscribe(client: FlaskClient) -> float:
 
 
 def _subscribe_form(page: str) -> dict[str, str]:
-    """Return the form's hidden fields (the CSRF token) and its first topic, as a reader ticks."""
+    """Return the form's hidden fields (a CSRF token, if any) and its first topic, as ticked."""
     fields: dict[str, str] = {}
     ticked = False
     for tag in _INPUT.findall(page):

@@ -33,7 +33,7 @@ class PageUser(FastHttpUser):
 
 
 class SubscribeUser(FastHttpUser):
-    """Fetch the form once per user (cookie + CSRF token), then subscribe new addresses."""
+    """Fetch the form once per user (its hidden fields, a topic), then subscribe new addresses."""
 
     wait_time = constant(0)
 

@@ -1,10 +1,10 @@
 -- wrk script for bench_http: every request subscribes a new address from a new visitor.
 --
--- Each wrk thread first GETs the form for a cookie and its CSRF token; until that
--- answer arrives the thread's connections keep asking for the form (at most one round of
--- GETs per connection). Then every request POSTs a fresh address with its own
+-- Each wrk thread first GETs the form for its fields (and a cookie, should the page set
+-- one); until that answer arrives the thread's connections keep asking for the form (at most
+-- one round of GETs per connection). Then every request POSTs a fresh address with its own
 -- X-Forwarded-For, so the per-address rate limit (5 a minute) never applies. Any answer
--- outside 2xx is counted: a 400 (CSRF), 422 or 429 means the bench is wrong, not slow.
+-- outside 2xx is counted: a 400, 422 or 429 means the bench is wrong, not slow.
 
 local threads = {}
 
@@ -35,7 +35,7 @@ local function read_form(body)
     local kind = tag:match('type="([^"]*)"')
     local name = tag:match('name="([^"]*)"')
     local value = tag:match('value="([^"]*)"') or "on"
-    -- The hidden fields (the CSRF token) and the first topic.
+    -- The hidden fields (a CSRF token, if the form has one) and the first topic.
     if name and (kind == "hidden" or (kind == "checkbox" and not box)) then
       box = box or kind == "checkbox"
       table.insert(parts, encode(name) .. "=" .. encode(value))
@@ -64,9 +64,11 @@ function request()
   )
   local headers = {
     ["Content-Type"] = "application/x-www-form-urlencoded",
-    ["Cookie"] = cookie,
     ["X-Forwarded-For"] = visitor,
   }
+  if cookie then
+    headers["Cookie"] = cookie
+  end
   local body = fields .. "&email=" .. encode(address) .. "&name=Bench+Reader"
   return wrk.format("POST", path, headers, body)
 end
@@ -74,12 +76,9 @@ end
 function response(status, headers, body)
   if status < 200 or status > 299 then
     failed = failed + 1
-  elseif fields == nil then
-    -- Cookie and token from the same answer: the token is only valid with that cookie.
-    local found = form_cookie(headers)
-    if found then
-      cookie, fields = found, read_form(body)
-    end
+  elseif fields == nil and body:find("<form", 1, true) then
+    -- Cookie and fields from the same answer: a token in them is only valid with that cookie.
+    cookie, fields = form_cookie(headers), read_form(body)
   end
 end
 

@@ -57,6 +57,19 @@ def _bool(key: str, raw: str) -> bool:
     raise ConfigError(f"{PREFIX}{key} must be true or false, got {raw!r}")
 
 
+def _origins(key: str, raw: str) -> tuple[str, ...]:
+    """Parse comma- or space-separated origins (``https://host[:port]``), lower-cased."""
+    origins = []
+    for value in raw.replace(",", " ").split():
+        parts = urlsplit(value.rstrip("/"))
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts[2:] != ("", "", ""):
+            raise ConfigError(
+                f"{PREFIX}{key} takes origins such as https://www.example.org, got {value!r}"
+            )
+        origins.append(f"{parts.scheme}://{parts.netloc}".lower())
+    return tuple(origins)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every setting Pinwheel reads, validated once at start-up."""
@@ -113,6 +126,8 @@ class Settings:
     #: Seconds anonymous visitors may be answered a public page (archive, web view, feed) from
     #: memory without asking the database whether it changed (0 = always ask).
     PAGE_CACHE_SECONDS: float = 1.0
+    #: Other sites whose pages may carry a copy of the subscribe form (origins, comma-separated).
+    SUBSCRIBE_FORM_ORIGINS: tuple[str, ...] = ()
     #: Bearer token for ``/metrics``; without it only direct loopback clients may scrape.
     METRICS_TOKEN: str = ""
     #: Folder shared by the ``pinwheel serve`` workers for Prometheus metrics (default: instance).
@@ -138,6 +153,12 @@ class Settings:
         return self.ENV == "production"
 
     @property
+    def subscribe_form_origins(self) -> tuple[str, ...]:
+        """Origins whose pages may post the subscribe form: ``BASE_URL``'s and the others."""
+        base = urlsplit(self.BASE_URL)
+        return (f"{base.scheme}://{base.netloc}".lower(), *self.SUBSCRIBE_FORM_ORIGINS)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.DATABASE_URL.startswith("sqlite")
 
@@ -161,6 +182,7 @@ _CONVERTERS = {
     "RUN_SCHEDULER": _bool,
     "LOG_JSON": _bool,
     "PROXY_COUNT": _count,
+    "SUBSCRIBE_FORM_ORIGINS": _origins,
 }
 
 

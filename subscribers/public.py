@@ -8,7 +8,7 @@ from flask import session as cookie_session
 from engine.db import get_database, request_session
 from engine.errors import ValidationFailed
 from engine.ratelimit import limiter
-from engine.web import csrf, get_settings
+from engine.web import csrf, error_response, get_settings
 from subscribers.forms import SubscribeForm, parse_preferences, parse_subscribe
 from subscribers.models import Subscriber, SubscriberStatus
 from subscribers.profile import LANGUAGES, known_timezones
@@ -60,8 +60,24 @@ def subscribe_form() -> tuple[str, int]:
 
 
 @bp.post("/subscribe")
+@csrf.exempt
 @limiter.limit(SUBSCRIBE_LIMIT)
-def subscribe_submit() -> tuple[str, int]:
+def subscribe_submit() -> tuple[str, int] | Response:
+    """Take a subscribe request from this page or a copy of its form on an allowed site.
+
+    No CSRF token, so the form page sets no cookie: the post acts for nobody signed in. What a
+    token also stopped, another site's page posting through its visitors' browsers (each with
+    its own rate limit), the ``Origin`` check stops: browsers send it with form posts, and only
+    this site and ``SUBSCRIBE_FORM_ORIGINS`` pass. Scripts send none; the rate limit, the
+    honeypot, double opt-in and one confirmation email a day per address are for them.
+    """
+    if not _from_allowed_origin():
+        return error_response(
+            403,
+            "other_site",
+            "This form was sent from a page on another site. Please subscribe on our own "
+            "subscribe page instead.",
+        )
     form = parse_subscribe(request.form, _public_topics())
     if form.errors:
         return _subscribe_page(form, 422)
@@ -71,6 +87,17 @@ def subscribe_submit() -> tuple[str, int]:
         subscribe(session, form.email, form.topics, source="form", ip=request.remote_addr)
         session.commit()
     return _thank_you_page(), 200
+
+
+def _from_allowed_origin() -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    origin = origin.lower()
+    # Its own origin (a development server on another port than BASE_URL's) and BASE_URL's
+    # (behind a proxy whose X-Forwarded-* headers are not trusted) both count as this site.
+    own = request.host_url.rstrip("/").lower()
+    return origin == own or origin in get_settings().subscribe_form_origins
 
 
 def _thank_you_page() -> str:

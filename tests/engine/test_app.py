@@ -70,3 +70,20 @@ def test_login_then_outbox(client: FlaskClient, session) -> None:
 def test_bad_setting_names_the_key() -> None:
     with pytest.raises(ConfigError, match="PINWHEEL_MAIL_BACKEND"):
         load_settings(environ={"PINWHEEL_MAIL_BACKEND": "pigeon"})
+
+
+def test_subscribe_form_origins_are_read_as_a_list_of_origins(tmp_path) -> None:
+    environ = {
+        "PINWHEEL_INSTANCE_PATH": str(tmp_path),
+        "PINWHEEL_BASE_URL": "https://News.Example.org/letters",
+        "PINWHEEL_SUBSCRIBE_FORM_ORIGINS": "https://WWW.agency.example.gov/, http://intra:8080",
+    }
+    settings = load_settings(environ=environ)
+    assert settings.SUBSCRIBE_FORM_ORIGINS == (
+        "https://www.agency.example.gov",
+        "http://intra:8080",
+    )
+    assert settings.subscribe_form_origins[0] == "https://news.example.org"
+    for wrong in ("www.agency.example.gov", "https://agency.example.gov/signup", "ftp://x"):
+        with pytest.raises(ConfigError, match="PINWHEEL_SUBSCRIBE_FORM_ORIGINS"):
+            load_settings(environ=environ | {"PINWHEEL_SUBSCRIBE_FORM_ORIGINS": wrong})

@@ -41,12 +41,7 @@ def _path(url: str) -> str:
 def _post_subscribe(
     client: FlaskClient, email: str, *topics: Topic, ip: str = "203.0.113.5", **extra
 ):
-    page = client.get("/subscribe").get_data(as_text=True)
-    data = {
-        "email": email,
-        "topics": [str(t.id) for t in topics],
-        "csrf_token": csrf_token_from(page),
-    }
+    data = {"email": email, "topics": [str(t.id) for t in topics]}
     data.update(extra)
     return client.post("/subscribe", data=data, environ_base={"REMOTE_ADDR": ip})
 
@@ -99,6 +94,40 @@ def test_subscribe_page_groups_topics_in_fieldsets(client: FlaskClient, topics) 
     assert '<label for="email">Email address</label>' in page
     assert "Guidance and alerts." in page
     assert "<script" not in page
+
+
+def test_the_form_page_sets_no_cookie_and_carries_no_token(client: FlaskClient, topics) -> None:
+    page = client.get("/subscribe")
+    assert "Set-Cookie" not in page.headers and "csrf_token" not in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [None, "https://news.example.org", "http://localhost", "https://www.agency.example.gov"],
+)
+def test_the_form_posts_from_this_site_an_allowed_site_or_a_script(
+    app: Flask, session: Session, topics, origin: str | None
+) -> None:
+    settings = app.extensions["pinwheel.settings"]
+    app.extensions["pinwheel.settings"] = settings.with_overrides(
+        SUBSCRIBE_FORM_ORIGINS=("https://www.agency.example.gov",)
+    )
+    data = {"email": "embedded@example.com", "topics": [str(topics["digest"].id)]}
+    headers = {"Origin": origin} if origin else {}
+    response = app.test_client().post("/subscribe", data=data, headers=headers)
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    assert _subscriber(session, "embedded@example.com") is not None
+
+
+@pytest.mark.parametrize("origin", ["https://elsewhere.example.net", "null"])
+def test_a_post_from_another_sites_page_is_refused_and_stores_nothing(
+    client: FlaskClient, session: Session, topics, origin: str
+) -> None:
+    data = {"email": "lured@example.com", "topics": [str(topics["digest"].id)]}
+    response = client.post("/subscribe", data=data, headers={"Origin": origin})
+    assert response.status_code == 403
+    assert "another site" in response.get_data(as_text=True)
+    assert _subscriber(session, "lured@example.com") is None
 
 
 def test_double_opt_in_sends_one_confirmation_and_waits(
@@ -284,7 +313,8 @@ def test_tampered_token_is_a_clear_400(
     session.commit()
     url = _path(getattr(_links(app), page)(subscriber.id))
     tampered = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
-    token = csrf_token_from(client.get("/subscribe").get_data(as_text=True))
+    valid_page = client.get(_path(_links(app).confirm(subscriber.id)))
+    token = csrf_token_from(valid_page.get_data(as_text=True))
     for response in (client.get(tampered), client.post(tampered, data={"csrf_token": token})):
         assert response.status_code == 400
         assert "not valid" in response.get_data(as_text=True)
@@ -422,9 +452,7 @@ def test_the_thank_you_page_is_rendered_once_per_process(
         assert rendered.count("public/subscribed.html") == 2
 
 
-def test_a_flashed_message_is_shown_to_its_visitor_only(
-    app: Flask, csrf_disabled: None, topics
-) -> None:
+def test_a_flashed_message_is_shown_to_its_visitor_only(app: Flask, topics) -> None:
     def post(client: FlaskClient, email: str) -> bytes:
         data = {"email": email, "topics": [str(topics["digest"].id)]}
         response = client.post("/subscribe", data=data)
