@@ -139,7 +139,9 @@ def subscribers_export(topic_slug: str | None, out_path: Path | None) -> None:
 def subscribers_send_confirmations() -> None:
     """Send the double opt-in emails waiting now (the scheduler does this every few seconds)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    run = drain_due_confirmations(get_database(app), get_settings(app), seconds=math.inf)
+    run = drain_due_confirmations(
+        get_database(app), get_settings(app), seconds=math.inf, rest_per_round=0
+    )
     click.echo(f"{run.sent} sent, {run.retrying} to retry later, {run.given_up} given up.")
 
 

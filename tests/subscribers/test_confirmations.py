@@ -192,6 +192,42 @@ def test_the_scheduler_runs_the_job_every_few_seconds(
     assert sorted(m.to_address for m in outbox.sent) == [f"r{n}@example.com" for n in range(3)]
 
 
+class _Clock:
+    """Stands in for ``time`` in the module: each reading of CPU time is 5 ms later."""
+
+    def __init__(self) -> None:
+        self.cpu, self.rests = 0.0, []
+
+    def monotonic(self) -> float:
+        return 0.0
+
+    def thread_time(self) -> float:
+        self.cpu += 0.005
+        return self.cpu
+
+    def sleep(self, seconds: float) -> None:
+        self.rests.append(seconds)
+
+
+def test_the_job_rests_between_full_rounds_and_the_cli_does_not(
+    app: Flask, session: Session, outbox: MemoryBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(confirmations, "BATCH_SIZE", 2)
+    clock = _Clock()
+    monkeypatch.setattr(confirmations, "time", clock)
+    topic = make_topic(session)
+    for n in range(5):
+        _queue(session, f"r{n}@example.com", topic)
+    send_confirmations_job(app)
+    # Rounds of 2, 2 and 1: a rest as long as the round's CPU after each full one, none after.
+    assert len(outbox.sent) == 5 and clock.rests == pytest.approx([0.005, 0.005])
+    for n in range(5, 10):
+        _queue(session, f"r{n}@example.com", topic)
+    clock.rests.clear()
+    result = app.test_cli_runner().invoke(args=["subscribers", "send-confirmations"])
+    assert result.exit_code == 0 and len(outbox.sent) == 10 and clock.rests == []
+
+
 def test_the_cli_sends_what_is_waiting(app: Flask, session: Session, outbox: MemoryBackend) -> None:
     _queue(session, "cli@example.com", make_topic(session))
     result = app.test_cli_runner().invoke(args=["subscribers", "send-confirmations"])
