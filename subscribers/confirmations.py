@@ -244,9 +244,11 @@ def record_confirmation_results(
     transaction holds the write lock that subscribe posts wait for.
     """
     groups: dict[tuple[Any, ...], list[tuple[int, tuple[EventKind, dict[str, Any]] | None]]] = {}
+    due_again = now()
     for confirmation in pending[len(results) :]:
         # Not tried: due again at once, no attempt counted.
-        key = (confirmation.lease_end, now(), confirmation.subscriber.confirmation_attempts, False)
+        attempts = confirmation.subscriber.confirmation_attempts
+        key = (confirmation.lease_end, due_again, attempts, False)
         groups.setdefault(key, []).append((confirmation.subscriber.id, None))
     sent = retrying = given_up = 0
     for confirmation, result in zip(pending, results, strict=False):
