@@ -10,9 +10,9 @@ from multiprocessing import Event, Process, Queue
 from multiprocessing.synchronize import Event as EventType
 
 from engine.config import Settings
-from engine.delivery.base import OutgoingMessage
+from engine.delivery.base import OutgoingMessage, TemplateBatch, TemplateRecipient
 from engine.delivery.mime import build_mime
-from engine.delivery.sendgrid_request import Recipient, TemplateBatch, request_body
+from engine.delivery.sendgrid_request import request_body
 from engine.delivery.smtp import SmtpBackend
 from tests.fakes.smtp_sink import SmtpSink
 
@@ -78,7 +78,7 @@ def bench_mime() -> tuple[str, str, str]:
 def bench_sendgrid_body() -> tuple[str, str, str]:
     """Time one ``/v3/mail/send`` body of 1,000 personalizations."""
     recipients = [
-        Recipient(
+        TemplateRecipient(
             n,
             f"reader{n}@example.org",
             f"Reader {n}",

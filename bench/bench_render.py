@@ -7,8 +7,8 @@ import statistics
 import time
 from collections.abc import Callable
 
-from campaigns.issues import IssueContent, Layout, content_from_dict
-from campaigns.rendering import RenderContext, build_mjml, render_issue
+from campaigns.content.document import IssueContent, Layout, content_from_dict
+from campaigns.rendering.render import RenderContext, build_mjml, render_issue
 from engine.render.merge import MergeTemplate
 from engine.render.mjml import compile_mjml
 

@@ -29,8 +29,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from campaigns.issues.compiled import render_stored_issue
 from campaigns.issues.models import Issue
-from campaigns.issues.rendering import render_stored_issue
 from campaigns.sending.dispatch import run_campaign
 from campaigns.sending.models import Campaign, CampaignStatus
 from campaigns.sending.recovery import delivery_counts

@@ -13,6 +13,7 @@ from engine.clock import now
 from engine.config import load_settings
 from engine.db import Base, get_database
 from engine.migrate import alembic_config, load_models, upgrade
+from engine.web import get_settings
 
 
 def create_schema(url: str) -> str:
@@ -28,8 +29,8 @@ def create_schema(url: str) -> str:
 
 def load_sent_issue() -> str:
     """Create topics, subscribers and a sent spotlight issue, so public pages have one to show."""
-    from campaigns.demo import _add_subscribers
-    from campaigns.demo_content import DEMO_TOPICS, SPOTLIGHT_ISSUE
+    from campaigns.demo.content import DEMO_TOPICS, SPOTLIGHT_ISSUE
+    from campaigns.demo.loader import _add_subscribers
     from campaigns.issues.service import create_issue
     from campaigns.sending.models import CampaignStatus
     from campaigns.sending.service import create_campaign
@@ -49,7 +50,9 @@ def load_sent_issue() -> str:
             session, email="bench@agency.example.org", password="bench-admin-pw", role="admin"
         )
         issue = create_issue(session, SPOTLIGHT_ISSUE, author_id=admin.id, topics=topics[:1])
-        campaign = create_campaign(session, issue, topics[:2], name="Bench", created_by=admin)
+        campaign = create_campaign(
+            session, issue, topics[:2], name="Bench", created_by=admin, settings=get_settings()
+        )
         moment = now()
         campaign.status = CampaignStatus.SENT
         campaign.send_at = campaign.started_at = campaign.finished_at = moment

@@ -78,7 +78,7 @@ def seed(app: Flask) -> dict[str, int]:
     """Add staff, topics, subscribers, one issue per layout and a scheduled campaign."""
     from campaigns.issues.models import Issue
     from campaigns.issues.service import create_issue
-    from campaigns.schedule import schedule_at
+    from campaigns.scheduling.service import schedule_at
     from campaigns.sending.service import create_campaign
     from engine.audit import record
     from engine.db import get_database
@@ -117,7 +117,9 @@ def seed(app: Flask) -> dict[str, int]:
             settings=app.extensions["pinwheel.settings"],
         )
         local = (now() + timedelta(days=30)).replace(tzinfo=None, hour=9, minute=0, second=0)
-        schedule_at(session, campaign.id, local, "America/New_York", now=now())
+        schedule_at(
+            session, campaign.id, local, "America/New_York", now=now(), approval_threshold=1000
+        )
         ids["campaign"] = campaign.id
         record(session, admin, "campaign.schedule", campaign, timezone="America/New_York")
         session.flush()
@@ -198,8 +200,8 @@ def capture_preview_modes(page: Any, width: int) -> Shot:
 
 def capture_layouts(browser: Any) -> list[Shot]:
     """Render the sample issue of each layout and capture the email at each width."""
-    from campaigns.issues import content_from_dict
-    from campaigns.rendering import RenderContext, render_issue
+    from campaigns.content.document import content_from_dict
+    from campaigns.rendering.render import RenderContext, render_issue
     from tests.campaigns.seed_issues import SEEDS
 
     context_ = RenderContext(

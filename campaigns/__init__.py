@@ -15,18 +15,21 @@ def load_models() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the package's blueprints and commands."""
-    from campaigns import calendar_views, dashboard, demo, subscriber_history
+    from campaigns import dashboard
     from campaigns.archive import public as archive_public
+    from campaigns.demo import cli as demo
     from campaigns.events import cli as events_cli
     from campaigns.events import public as tracking_public
+    from campaigns.events import subscriber_history, webhooks
     from campaigns.events import views as report_views
-    from campaigns.events import webhooks
     from campaigns.issues import editor
     from campaigns.issues import views as issue_views
     from campaigns.observances import cli as observance_cli
     from campaigns.observances import views as observance_views
+    from campaigns.scheduling import calendar_views
+    from campaigns.scheduling import cli as scheduling_cli
+    from campaigns.scheduling import views as scheduling_views
     from campaigns.sending import cli as sending_cli
-    from campaigns.sending import composition
     from campaigns.sending import views as sending_views
 
     load_models()
@@ -36,12 +39,12 @@ def init_app(app: Flask) -> None:
     editor.init_app(app)
     archive_public.init_app(app)
     sending_views.init_app(app)
-    composition.init_app(app)
+    scheduling_views.init_app(app)
     sending_cli.init_app(app)
     observance_views.init_app(app)
     calendar_views.init_app(app)
     app.cli.add_command(observance_cli.group)
-    sending_cli.group.add_command(observance_cli.schedule_command)
+    scheduling_cli.init_app(app)
     app.cli.add_command(demo.demo_command)
     webhooks.init_app(app)
     tracking_public.init_app(app)
@@ -56,7 +59,9 @@ def _init_api(app: Flask) -> None:
     from campaigns.issues import api as issues_api
     from campaigns.issues import cli as issues_cli
     from campaigns.observances import api as observances_api
+    from campaigns.scheduling import api as scheduling_api
     from campaigns.sending import api as sending_api
 
-    for module in (issues_api, sending_api, observances_api, events_api, issues_cli):
+    modules = (issues_api, sending_api, scheduling_api, observances_api, events_api, issues_cli)
+    for module in modules:
         module.init_app(app)

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, render_template
 
 from campaigns.issues.models import Issue
-from campaigns.recurring import recent_notifications
+from campaigns.scheduling.recurring import recent_notifications
 from campaigns.sending.models import Campaign
 from engine.auth import roles_required
 from engine.db import request_session

@@ -7,16 +7,20 @@ from datetime import timedelta
 
 from flask import Flask
 
-from campaigns.housekeeping import purge_stale_signups as purge_signups
-from campaigns.recurring import editor_addresses, notify_editors, prepare_recurring_drafts
-from campaigns.schedule import DispatchOutcome, dispatch_campaign, due_campaign_ids
-from campaigns.scheduling import resolve_zone
+from campaigns.scheduling.recurring import (
+    editor_addresses,
+    notify_editors,
+    prepare_recurring_drafts,
+)
+from campaigns.scheduling.rules import resolve_zone
+from campaigns.scheduling.starting import StartOutcome, due_campaign_ids, start_due_campaign
+from campaigns.scheduling.waves import release_due_waves
 from campaigns.sending import dispatch as pipeline
-from campaigns.waves import release_due_waves
 from engine.clock import now
 from engine.db import get_database
 from engine.logs import bind_campaign
 from engine.web import get_settings
+from subscribers.housekeeping import purge_stale_signups as purge_signups
 
 log = logging.getLogger("pinwheel.scheduler")
 
@@ -24,17 +28,16 @@ log = logging.getLogger("pinwheel.scheduler")
 def dispatch_due_campaigns(app: Flask) -> None:
     """Start due campaigns (one transaction each), release due waves, get batches moving."""
     settings, database = get_settings(app), get_database(app)
-    grace = timedelta(minutes=settings.SCHEDULE_GRACE_MINUTES)
     with database.session() as session:
         due = due_campaign_ids(session, now())
     for campaign_id in due:
         with database.session() as session:
-            result = dispatch_campaign(session, campaign_id, now(), grace, settings.BATCH_SIZE)
+            result = start_due_campaign(session, campaign_id, now(), settings)
         with bind_campaign(campaign_id):
-            if result.outcome is DispatchOutcome.STARTED:
+            if result.outcome is StartOutcome.STARTED:
                 log.info("scheduler started campaign %s", campaign_id)
                 pipeline.dispatch_campaign(database, settings, campaign_id)
-            elif result.outcome is DispatchOutcome.NEEDS_REVIEW:
+            elif result.outcome is StartOutcome.NEEDS_REVIEW:
                 log.warning("campaign %s missed its send time: it needs review", campaign_id)
     with database.session() as session:
         released = release_due_waves(session, now())

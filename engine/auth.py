@@ -58,7 +58,7 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
+def login() -> str | tuple[str, int] | Response:
     form = LoginForm()
     if form.validate_on_submit():
         session = request_session()

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g
@@ -71,6 +71,13 @@ JSONType = JSONDocument
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSONType}
+    #: Every model here maps one table (SQLAlchemy types it as any ``FromClause``).
+    __table__: ClassVar[sa.Table]
+
+
+def rowcount(result: sa.Result[Any]) -> int:
+    """Return how many rows an UPDATE or DELETE matched (``Session.execute`` hides the cursor)."""
+    return cast("sa.CursorResult[Any]", result).rowcount
 
 
 class Database:
@@ -148,6 +155,8 @@ def _sqlite_begin(connection: sa.Connection) -> None:
     # send pipeline rely on it being the single writer while it holds the lock. Connections
     # marked READ_ONLY never write, so they take no lock and read a WAL snapshot concurrently.
     driver = connection.connection.driver_connection
+    if not isinstance(driver, sqlite3.Connection):
+        raise TypeError("SQLite's begin hook needs a sqlite3 connection")
     if connection.get_execution_options().get(READ_ONLY):
         driver.execute("BEGIN")
     else:

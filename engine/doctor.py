@@ -25,7 +25,7 @@ import requests
 import sqlalchemy as sa
 from flask import current_app
 
-from engine.checks import Check, any_failed, format_json, format_lines
+from engine.checks import Check, Status, any_failed, format_json, format_lines
 from engine.config import Settings
 from engine.delivery.smtp import parse_smtp_url
 from engine.migrate import alembic_config, current_revision
@@ -244,6 +244,7 @@ def _check_smtp(settings: Settings) -> Check:
     where = f"{target.host}:{target.port}"
     timeout = min(target.timeout, NETWORK_TIMEOUT)
     context = ssl.create_default_context()
+    conn: smtplib.SMTP
     try:
         if target.implicit_tls:
             conn = smtplib.SMTP_SSL(target.host, target.port, timeout=timeout, context=context)
@@ -288,7 +289,7 @@ def _check_outbox(settings: Settings) -> Check:
             "Fix the folder's permissions or PINWHEEL_INSTANCE_PATH.",
         )
     hint = "The outbox only writes files: use sendgrid or smtp in production."
-    status = "warn" if settings.is_production else "ok"
+    status: Status = "warn" if settings.is_production else "ok"
     return Check("backend", status, f"outbox: {folder} is writable", hint)
 
 

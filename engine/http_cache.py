@@ -177,7 +177,9 @@ def _full_response(
 ) -> Response:
     response = Response(page.body, mimetype=mimetype)
     _set_validators(response, page.etag, last_modified, max_age, public)
-    return response.make_conditional(request)
+    # Updates the response in place (and returns it typed as werkzeug's base class).
+    response.make_conditional(request)
+    return response
 
 
 def _not_modified(

@@ -132,7 +132,10 @@ def subscribers_create(data: dict[str, Any]) -> Subscriber:
     if summary.skipped:
         raise Conflict(f"{address} is suppressed and cannot be added.")
     session.commit()
-    return find_subscriber(session, address)
+    subscriber = find_subscriber(session, address)
+    if subscriber is None:
+        raise RuntimeError(f"the subscriber {address} just added cannot be found")
+    return subscriber
 
 
 @bp.post("/subscribers/bulk")

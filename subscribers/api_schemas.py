@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -22,11 +23,11 @@ SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Use lower-case lett
 STAFF_REASONS = [SuppressionReason.MANUAL, SuppressionReason.BOUNCE, SuppressionReason.COMPLAINT]
 
 
-def _choice(enum: type) -> validate.OneOf:
+def _choice(enum: type[StrEnum]) -> validate.OneOf:
     return validate.OneOf([str(member) for member in enum])
 
 
-def _slug_list(**kwargs: object) -> fields.List:
+def _slug_list(**kwargs: Any) -> fields.List:  # marshmallow Field options
     return fields.List(
         fields.String(validate=validate.Length(min=1, max=80)),
         validate=validate.Length(max=50),

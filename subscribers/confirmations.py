@@ -248,7 +248,13 @@ def record_confirmation_results(
     for confirmation in pending[len(results) :]:
         # Not tried: due again at once, no attempt counted.
         attempts = confirmation.subscriber.confirmation_attempts
-        key = (confirmation.lease_end, due_again, attempts, False)
+        # (lease, next due time or None when done, attempts, accepted)
+        key: tuple[datetime, datetime | None, int, bool] = (
+            confirmation.lease_end,
+            due_again,
+            attempts,
+            False,
+        )
         groups.setdefault(key, []).append((confirmation.subscriber.id, None))
     sent = retrying = given_up = 0
     for confirmation, result in zip(pending, results, strict=False):

@@ -5,16 +5,27 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from typing import TypeAlias
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from subscribers.models import Subscriber, SubscriberStatus, Subscription, Topic
+from subscribers.models import (
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+    Topic,
+)
 
 #: Characters that make spreadsheets treat a cell as a formula (OWASP CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BASE_COLUMNS = ["email", "name", "language", "timezone", "status", "created_at"]
 _STREAM_ROWS = 2000
+# Subscribers with NULL, or with their status for the exported topic.
+_ExportQuery: TypeAlias = (
+    sa.Select[tuple[Subscriber, None]] | sa.Select[tuple[Subscriber, SubscriptionStatus]]
+)
 
 
 def spreadsheet_safe(value: object) -> str:
@@ -23,15 +34,15 @@ def spreadsheet_safe(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def _subscribers(topic: Topic | None) -> sa.Select[tuple[Subscriber, str | None]]:
-    # Erased rows have no personal data left to export.
-    query = sa.select(Subscriber, sa.null()).where(Subscriber.status != SubscriberStatus.ERASED)
+def _subscribers(topic: Topic | None) -> _ExportQuery:
+    query: _ExportQuery = sa.select(Subscriber, sa.null())
     if topic is not None:
         query = sa.select(Subscriber, Subscription.status).join(
             Subscription,
             sa.and_(Subscription.subscriber_id == Subscriber.id, Subscription.topic_id == topic.id),
         )
-    return query.order_by(Subscriber.id)
+    # Erased rows have no personal data left to export, whole list or one topic.
+    return query.where(Subscriber.status != SubscriberStatus.ERASED).order_by(Subscriber.id)
 
 
 def attribute_keys(session: Session, topic: Topic | None = None) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -134,10 +134,17 @@ def _insert_subscriber(
 ) -> int:
     """Insert a new subscriber, its subscriptions and its queued confirmation; return its id."""
     at = values["consent_at"]
-    result = session.execute(
-        _INSERT_SUBSCRIBER, {**values, "confirmation_due_at": at if pending else None}
+    # Session.execute is typed as Result, but an INSERT gives a CursorResult.
+    result = cast(
+        "sa.CursorResult[Any]",
+        session.execute(
+            _INSERT_SUBSCRIBER, {**values, "confirmation_due_at": at if pending else None}
+        ),
     )
-    subscriber_id: int = result.inserted_primary_key[0]
+    inserted = result.inserted_primary_key
+    if inserted is None:
+        raise RuntimeError("the subscriber INSERT reported no primary key")
+    subscriber_id: int = inserted[0]
     row = {"subscriber_id": subscriber_id, "status": SubscriptionStatus.CONFIRMED}
     rows = [{**row, "topic_id": topic.id, "confirmed_at": at} for topic in started]
     row["status"] = SubscriptionStatus.UNCONFIRMED

@@ -7,8 +7,8 @@ import html
 from sqlalchemy.orm import Session
 
 from campaigns.archive.service import PublishedIssue
-from campaigns.sending.compose import CampaignMessages, FrozenCampaign, Recipient
 from campaigns.sending.models import Campaign
+from campaigns.sending.personalize import CampaignMessages, FrozenCampaign, Recipient
 from engine.config import Settings
 from engine.render.merge import MergeTemplate
 from subscribers.models import Subscriber, SubscriberStatus

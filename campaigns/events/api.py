@@ -1,4 +1,4 @@
-"""The delivery-event API: a campaign's stored provider events, page by page."""
+"""The delivery-event API: a campaign's stored provider events, page by page, and its report."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from flask import Flask
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from campaigns.events.api_schemas import ReportSchema
 from campaigns.events.models import DeliveryEvent
+from campaigns.events.reports import campaign_report
 from campaigns.sending.service import get_campaign
 from engine.api import register
 from engine.api.auth import require_role
@@ -56,6 +58,29 @@ def events_index(args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
     if args.get("kind"):
         query = query.where(DeliveryEvent.kind == args["kind"])
     return cursor_page(session, query, DeliveryEvent.id, args)
+
+
+@bp.get("/campaigns/<id:campaign_id>/report")
+@require_role(*READERS)
+@bp.response(200, ReportSchema)
+def campaigns_report(campaign_id: int) -> dict[str, Any]:
+    """Return counts and rates from delivery events, clicks per link and an hourly timeline."""
+    report = campaign_report(request_session(), campaign_id)
+    counts = report.counts
+    rates = {
+        name: getattr(counts, f"{name}_rate")
+        for name in ("delivery", "bounce", "complaint", "unsubscribe", "open", "click")
+    }
+    return {
+        "campaign_id": campaign_id,
+        "status": str(report.campaign.status),
+        "auto_paused": report.auto_paused,
+        "counts": counts,
+        "rates": rates,
+        "links": report.links,
+        "timeline": report.timeline,
+        "pixel_opens": report.pixel_opens,
+    }
 
 
 def init_app(app: Flask) -> None:

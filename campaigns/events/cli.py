@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from campaigns.events.batches import process_pending_batches
 from campaigns.events.dsn import ingest_dsn
 from campaigns.events.guard import alert_staff
+from campaigns.events.webhook_batches import process_pending_batches
 from engine.cli import FeatureGroup, fail
 from engine.db import get_database
 from engine.web import get_settings

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from campaigns.events.batches import Outcome
 from campaigns.events.guard import enforce_guard_rails
 from campaigns.events.ingest import ingest_events
+from campaigns.events.webhook_batches import Outcome
 from engine.config import Settings
 from engine.delivery.dsn import DsnError, parse_dsn
 from engine.errors import ValidationFailed

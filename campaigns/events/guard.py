@@ -18,7 +18,6 @@ import html
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from email.utils import make_msgid, parseaddr
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -29,7 +28,7 @@ from campaigns.sending.service import pause_campaign
 from engine.config import Settings
 from engine.delivery.base import OutgoingMessage
 from engine.delivery.events import EventKind
-from engine.delivery.registry import backend_from_settings
+from engine.delivery.system import send_system_messages, system_message
 from engine.errors import Conflict
 from engine.users import Role, StaffUser
 
@@ -155,32 +154,27 @@ def alert_staff(session: Session, settings: Settings, trips: Iterable[GuardTrip]
     messages = [_alert(settings, trip, admin) for trip in trips for admin in admins]
     if not messages:
         return 0
-    backend = backend_from_settings(settings)
     try:
-        backend.send_batch(messages)
+        send_system_messages(settings, messages)
     except Exception:
         log.exception("guard: could not email the pause alert")
         return 0
-    finally:
-        backend.close()
     return len(messages)
 
 
 def _alert(settings: Settings, trip: GuardTrip, admin: StaffUser) -> OutgoingMessage:
-    domain = parseaddr(settings.SENDER_ADDRESS)[1].rpartition("@")[2] or "localhost"
     report = f"{settings.BASE_URL}/admin/campaigns/{trip.campaign_id}/report"
     text = (
         f"Campaign {trip.campaign_id} ({trip.campaign_name}) was paused.\n\n{trip.reason}\n\n"
         f"Bounced: {trip.rates.bounced}; complaints: {trip.rates.complained}; "
         f"accepted: {trip.rates.accepted}.\n\nReport: {report}\n"
     )
-    return OutgoingMessage(
-        delivery_id=0,
+    return system_message(
+        settings,
+        kind="staff-alert",
         to_address=admin.email,
         to_name=admin.name,
-        from_address=settings.SENDER_ADDRESS,
         subject=f"Campaign paused: {trip.campaign_name}",
         html="<pre>" + html.escape(text) + "</pre>",
         text=text,
-        headers={"Message-ID": make_msgid(domain=domain)},
     )

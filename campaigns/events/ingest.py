@@ -159,7 +159,7 @@ def resolve_targets(session: Session, events: Sequence[ProviderEvent]) -> dict[s
     targets: dict[str, Target] = {}
     for event in events:
         row = by_id.get(event.delivery_id) if event.delivery_id else None
-        if row is None and event.subscriber_id is not None:
+        if row is None and event.campaign_id is not None and event.subscriber_id is not None:
             row = by_pair.get((event.campaign_id, event.subscriber_id))
         if row is not None and event.campaign_id not in (None, row[1]):
             row = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from campaigns.events.batches import process_pending_batches
+from campaigns.events.webhook_batches import process_pending_batches
 from engine.db import get_database
 from engine.web import get_settings
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 from flask import Blueprint, Flask, Response, abort, redirect
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from campaigns.events.tracking import count_click, count_open
 from engine.db import request_session
@@ -17,7 +18,7 @@ _NO_STORE = {"Cache-Control": "no-store, max-age=0", "Referrer-Policy": "no-refe
 
 
 @bp.get("/c/<int:campaign_id>/<int:link_id>")
-def click(campaign_id: int, link_id: int) -> Response:
+def click(campaign_id: int, link_id: int) -> WerkzeugResponse:
     """Count the click and redirect to the stored link; unknown links are 404, never followed."""
     session = request_session()
     url = count_click(session, campaign_id, link_id)

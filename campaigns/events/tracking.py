@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from campaigns.events.models import CampaignTally, TrackedLink
 from campaigns.sending.models import Campaign
 from engine.config import Settings
+from engine.db import rowcount
 
 _HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"'<>\s]+)\2""", re.IGNORECASE)
 #: Pinwheel's own per-recipient pages are never counted (and carry merge tags anyway).
@@ -37,9 +38,7 @@ def pixel_path(campaign_id: int) -> str:
     return f"/t/o/{campaign_id}.gif"
 
 
-def rewrite_links_for_tracking(
-    session: Session, campaign: Campaign, settings: Settings | None = None
-) -> int:
+def rewrite_links_for_tracking(session: Session, campaign: Campaign, settings: Settings) -> int:
     """Rewrite ``campaign.html``'s links to counted redirects and add the pixel; return links.
 
     Does nothing unless ``campaign.tracking`` is on. Safe to call twice: links already stored
@@ -47,7 +46,7 @@ def rewrite_links_for_tracking(
     """
     if not campaign.tracking:
         return 0
-    base_url = (settings or _current_settings()).BASE_URL
+    base_url = settings.BASE_URL
     session.flush()
     known = {link.url: link.link_id for link in _stored_links(session, campaign.id)}
 
@@ -66,12 +65,6 @@ def rewrite_links_for_tracking(
     _ensure_tally(session, campaign.id)
     session.flush()
     return len(known)
-
-
-def _current_settings() -> Settings:
-    from campaigns.sending.service import current_settings
-
-    return current_settings()
 
 
 def _stored_links(session: Session, campaign_id: int) -> list[TrackedLink]:
@@ -134,4 +127,4 @@ def count_open(session: Session, campaign_id: int) -> bool:
         .where(_tallies.c.campaign_id == campaign_id)
         .values(pixel_opens=_tallies.c.pixel_opens + 1)
     )
-    return moved.rowcount == 1
+    return rowcount(moved) == 1

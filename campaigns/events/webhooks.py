@@ -8,9 +8,9 @@ from functools import cache, partial
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from campaigns.events.batches import SENDGRID, run_batch, store_batch
 from campaigns.events.dsn import MAX_DSN_BYTES, ingest_dsn
 from campaigns.events.guard import alert_staff
+from campaigns.events.webhook_batches import SENDGRID, run_batch, store_batch
 from engine.clock import now
 from engine.db import get_database, request_session
 from engine.delivery.sendgrid_webhook import (

@@ -11,8 +11,8 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 
+from campaigns.issues.compiled import render_stored_issue
 from campaigns.issues.models import Issue, IssueStatus
-from campaigns.issues.rendering import render_stored_issue
 from campaigns.issues.service import create_issue, get_issue
 from engine import audit
 from engine.cli import FeatureGroup, fail

@@ -19,8 +19,10 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as WerkzeugResponse
 
-from campaigns.issues import ContentError, Layout, content_from_dict
+from campaigns.content.document import ContentError, Layout, content_from_dict
+from campaigns.issues.compiled import render_context, render_stored_issue
 from campaigns.issues.history import (
     diff_content,
     diff_revisions,
@@ -29,11 +31,10 @@ from campaigns.issues.history import (
     start_issue,
 )
 from campaigns.issues.models import Issue
-from campaigns.issues.rendering import render_context, render_stored_issue
 from campaigns.issues.service import get_issue, save_revision
 from campaigns.issues.workflow import approve, return_to_draft, submit_for_review
 from campaigns.observances.catalogue import load_catalogue
-from campaigns.rendering import render_issue
+from campaigns.rendering.render import render_issue
 from engine import audit
 from engine.auth import roles_required
 from engine.config import Settings
@@ -51,7 +52,8 @@ _CHECK_FIELDS = {"image_alt": "alt", "citation_undefined": "refs"}
 
 def problems_as_checks(data: dict[str, Any], details: list[dict[str, str]]) -> list[dict[str, Any]]:
     """Turn validation problems into check results that name the block they come from."""
-    blocks = data.get("blocks") if isinstance(data.get("blocks"), list) else []
+    raw_blocks = data.get("blocks")
+    blocks = raw_blocks if isinstance(raw_blocks, list) else []
     checks = []
     for problem in details:
         match = _BLOCK_PATH.match(problem["path"])
@@ -154,7 +156,7 @@ def new() -> str:
 
 @bp.post("/new")
 @roles_required(Role.EDITOR)
-def create() -> Response:
+def create() -> WerkzeugResponse:
     session = request_session()
     source_id = request.form.get("source_issue", type=int)
     source = get_issue(session, source_id) if source_id else None
@@ -194,7 +196,8 @@ def save(issue_id: int) -> Response:
 def preview(issue_id: int) -> Response:
     issue = get_issue(request_session(), issue_id)
     payload = request.get_json(silent=True) or {}
-    data = payload.get("content") if isinstance(payload.get("content"), dict) else issue.content
+    content = payload.get("content")
+    data = content if isinstance(content, dict) else issue.content
     return jsonify(preview_payload(get_settings(), issue, data))
 
 
@@ -213,7 +216,7 @@ def compare(issue_id: int) -> Response:
 
 @bp.post("/<int:issue_id>/submit")
 @roles_required(Role.EDITOR)
-def submit(issue_id: int) -> Response:
+def submit(issue_id: int) -> WerkzeugResponse:
     session = request_session()
     submit_for_review(session, get_issue(session, issue_id), current_user, settings=get_settings())
     session.commit()
@@ -232,7 +235,7 @@ def review(issue_id: int) -> str:
 
 @bp.post("/<int:issue_id>/approve")
 @roles_required(Role.APPROVER)
-def approve_issue(issue_id: int) -> Response:
+def approve_issue(issue_id: int) -> WerkzeugResponse:
     session = request_session()
     topic_ids = [int(t) for t in request.form.getlist("topic_ids") if t.isdigit()]
     segment = _segment(request.form.get("segment_key", ""), request.form.get("segment_value", ""))
@@ -244,7 +247,7 @@ def approve_issue(issue_id: int) -> Response:
 
 @bp.post("/<int:issue_id>/return")
 @roles_required(Role.APPROVER)
-def return_issue(issue_id: int) -> Response:
+def return_issue(issue_id: int) -> WerkzeugResponse:
     session = request_session()
     return_to_draft(
         session, get_issue(session, issue_id), current_user, request.form.get("reason", "").strip()
@@ -277,7 +280,7 @@ def diff(issue_id: int) -> str:
 
 @bp.post("/<int:issue_id>/history/<int:number>/restore")
 @roles_required(Role.EDITOR)
-def restore(issue_id: int, number: int) -> Response:
+def restore(issue_id: int, number: int) -> WerkzeugResponse:
     session = request_session()
     issue = restore_revision(session, get_issue(session, issue_id), number, current_user)
     session.commit()

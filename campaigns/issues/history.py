@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaigns.issues import Layout
+from campaigns.content.document import Layout
 from campaigns.issues.models import Issue, IssueRevision
 from campaigns.issues.service import create_issue, save_revision
 from campaigns.issues.workflow import revision_row

@@ -40,7 +40,7 @@ class Issue(Base):
     language: Mapped[str] = mapped_column(sa.String(16), default="en")
     #: Slug of a catalogue or staff observance this issue is written for.
     observance_slug: Mapped[str | None] = mapped_column(sa.String(80))
-    #: The validated content (``campaigns.issues.blocks.content_to_dict``) of the latest revision.
+    #: The validated content (``campaigns.content.blocks.content_to_dict``) of the latest revision.
     content: Mapped[dict[str, Any]] = mapped_column(default=dict)
     #: Number of the latest revision; bumps on every save, used for conflict detection.
     revision: Mapped[int] = mapped_column(default=1)

@@ -10,8 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaigns.issues import ContentError, content_from_dict, content_to_dict
+from campaigns.content.document import ContentError, content_from_dict, content_to_dict
 from campaigns.issues.models import Issue, IssueRevision, IssueStatus
+from engine.db import rowcount
 from engine.errors import Conflict, NotFound, ValidationFailed
 from subscribers.models import Topic
 
@@ -81,12 +82,14 @@ def save_revision(
     """
     data = validated_content(content)
     # Compare-and-set on the revision number: two tabs never silently overwrite each other.
-    updated = session.execute(
-        sa.update(Issue)
-        .where(Issue.id == issue.id, Issue.revision == base_revision)
-        .values(revision=base_revision + 1)
+    updated = rowcount(
+        session.execute(
+            sa.update(Issue)
+            .where(Issue.id == issue.id, Issue.revision == base_revision)
+            .values(revision=base_revision + 1)
+        )
     )
-    if updated.rowcount != 1:
+    if updated != 1:
         session.refresh(issue)
         raise Conflict(
             f"This issue was saved by someone else (revision {issue.revision}) after you opened "

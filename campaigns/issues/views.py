@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, Flask, render_template, request
 
+from campaigns.issues.compiled import render_stored_issue
 from campaigns.issues.models import Issue, IssueStatus
-from campaigns.issues.rendering import render_stored_issue
 from campaigns.issues.service import get_issue
 from engine.auth import roles_required
 from engine.db import request_session

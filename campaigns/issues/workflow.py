@@ -10,21 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from campaigns.issues.compiled import render_stored_issue
 from campaigns.issues.models import Issue, IssueRevision, IssueStatus
-from campaigns.issues.rendering import render_stored_issue
 from engine import audit
 from engine.clock import now
 from engine.config import Settings
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.users import Role, StaffUser
-
-if TYPE_CHECKING:
-    from campaigns.sending.models import Campaign
 
 APPROVE_ACTION = "issue.approve"
 
@@ -159,33 +156,6 @@ def is_approved_for(
         return False
     expected = approval_hash(revision_row(session, issue.id, revision), topic_ids, segment)
     return expected == issue.approval_hash
-
-
-def ensure_send_allowed(
-    session: Session,
-    campaign: Campaign,
-    recipient_count: int,
-    threshold: int,
-    *,
-    test: bool = False,
-) -> None:
-    """Raise ``Forbidden`` unless this send may go out.
-
-    Test sends to staff always may. Sends to more than ``threshold`` recipients need an
-    approval whose hash matches the campaign's frozen revision and its topics and segment.
-    """
-    if test or recipient_count <= threshold:
-        return
-    issue = session.get(Issue, campaign.issue_id)
-    topic_ids = [topic.id for topic in campaign.topics]
-    if issue is None or not is_approved_for(
-        session, issue, campaign.issue_revision, topic_ids, campaign.segment
-    ):
-        raise Forbidden(
-            f"This campaign reaches {recipient_count:,} recipients (more than {threshold:,}): "
-            "it needs an approver's approval of this exact revision and audience.",
-            details={"recipients": recipient_count, "threshold": threshold},
-        )
 
 
 def workflow_state(issue: Issue, campaign_statuses: Iterable[str]) -> str:

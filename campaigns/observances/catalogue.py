@@ -122,10 +122,12 @@ def _text(
 def _kind(data: Mapping[str, object], who: str) -> ObservanceKind:
     value = data.get("kind")
     try:
-        return ObservanceKind(value)
+        if isinstance(value, str):
+            return ObservanceKind(value)
     except ValueError:
-        allowed = ", ".join(kind.value for kind in ObservanceKind)
-        raise ObservanceError(f"{who}: kind: must be one of {allowed}; got {value!r}") from None
+        pass
+    allowed = ", ".join(kind.value for kind in ObservanceKind)
+    raise ObservanceError(f"{who}: kind: must be one of {allowed}; got {value!r}")
 
 
 def parse_catalogue(text: str) -> tuple[Observance, ...]:

@@ -43,8 +43,9 @@ class Weekday(StrEnum):
     SATURDAY = "saturday"
     SUNDAY = "sunday"
 
+    # Deliberately shadows str.index with an int; callers rely on the name.
     @property
-    def index(self) -> int:
+    def index(self) -> int:  # type: ignore[override]
         """Return the weekday number as :meth:`datetime.date.weekday` counts it (Monday is 0)."""
         return list(Weekday).index(self)
 

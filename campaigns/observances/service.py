@@ -8,8 +8,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaigns.issues.models import Issue
-from campaigns.issues.service import create_issue
 from campaigns.observances.catalogue import (
     CATALOGUE_TOPICS,
     Observance,
@@ -19,10 +17,9 @@ from campaigns.observances.catalogue import (
     load_catalogue,
     observance_from_dict,
     observances_in_year,
-    window,
 )
 from campaigns.observances.models import StaffObservance
-from campaigns.observances.rules import DateWindow, ObservanceError, rule_to_dict
+from campaigns.observances.rules import ObservanceError, rule_to_dict
 from engine.errors import NotFound, ValidationFailed
 from subscribers.models import Topic
 
@@ -140,43 +137,3 @@ def _copy(observance: Observance, row: StaffObservance) -> None:
     row.topic = observance.topic
     row.colour = observance.colour
     row.banner = observance.banner
-
-
-def starter_content(observance: Observance, window: DateWindow) -> dict[str, Any]:
-    """Return spotlight content for a new issue about the observance's window."""
-    banner = observance.banner or observance.name
-    span = f"{window.start:%B} {window.start.day}"
-    if window.days > 1:
-        span += f" to {window.end:%B} {window.end.day}"
-    return {
-        "title": f"{observance.name} {window.start.year}"[:300],
-        "subject": f"{observance.name}: {banner}"[:300],
-        "layout": "spotlight",
-        "kicker": observance.name[:120],
-        "preheader": observance.description[:300],
-        "date_label": f"{span}, {window.start.year}",
-        "theme": {"accent": observance.colour.lower(), "banner": banner[:200]},
-        "blocks": [
-            {"id": "intro-heading", "type": "heading", "text": banner[:300]},
-            {"id": "intro", "type": "paragraph", "text": observance.description},
-        ],
-    }
-
-
-def draft_for_observance(
-    session: Session, slug: str, year: int, *, author_id: int | None = None
-) -> Issue:
-    """Create a draft spotlight issue for observance ``slug`` in ``year``."""
-    observance = find_observance(session, slug)
-    try:
-        occurrence_window = window(observance, year)
-    except ObservanceError as error:
-        raise ValidationFailed(str(error)) from None
-    topics = session.scalars(sa.select(Topic).where(Topic.slug == observance.topic)).all()
-    return create_issue(
-        session,
-        starter_content(observance, occurrence_window),
-        author_id=author_id,
-        topics=topics,
-        observance_slug=observance.slug,
-    )

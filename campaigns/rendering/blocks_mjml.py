@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from campaigns.issues import Block, Heading, ResourceKind, Resources, Toc
+from campaigns.content.document import Block, Heading, ResourceKind, Resources, Toc
 from campaigns.rendering.layouts import environment
 from campaigns.rendering.palette import Palette
 

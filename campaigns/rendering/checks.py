@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING
 
-from campaigns.issues import (
+from campaigns.content.document import (
     Block,
     Bullets,
     Callout,
@@ -25,9 +24,6 @@ from campaigns.rendering.blocks_mjml import BlockLook, TocEntry, render_block, t
 from campaigns.rendering.markup import EDITOR_TAG, LOOSE_TAG
 from campaigns.rendering.palette import MIN_CONTRAST, Palette, contrast_ratio, palette_for
 from engine.render.merge import KNOWN_KEYS, MERGE_TAG
-
-if TYPE_CHECKING:
-    from campaigns.rendering.render import RenderedIssue
 
 GMAIL_CLIP_BYTES = 102 * 1024
 SIZE_WARNING_BYTES = 90 * 1024
@@ -111,15 +107,15 @@ class HtmlFacts(HTMLParser):
             self.postal += data
 
 
-def run_checks(content: IssueContent, rendered: RenderedIssue) -> list[CheckResult]:
+def run_checks(content: IssueContent, html: str) -> list[CheckResult]:
     """Run every pre-send check over an issue and its rendering, naming the block at fault."""
-    facts = HtmlFacts(rendered.html)
+    facts = HtmlFacts(html)
     results = [
         *_check_compliance(facts),
-        *_check_size(rendered.html),
+        *_check_size(html),
         *_check_envelope(content),
         *_check_headings(content),
-        *_check_merge_tags(content, rendered.html),
+        *_check_merge_tags(content, html),
         *_check_citations(content),
         *_check_contrast(content),
     ]

@@ -9,7 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from campaigns.issues import Layout
+from campaigns.content.document import Layout
 from campaigns.rendering import markup
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"

@@ -19,10 +19,14 @@ _TAGS = {"p", "em", "strong", "a", "ul", "ol", "li", "br"}
 _BLOCK_RULES = ["heading", "lheading", "code", "fence", "blockquote", "hr", "html_block", "table"]
 
 
+class _SafeLinkMarkdown(MarkdownIt):
+    def validateLink(self, url: str) -> bool:  # noqa: N802 - markdown-it's hook name
+        return bool(_SAFE_LINK.fullmatch(url))
+
+
 def _build_markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "breaks": False, "linkify": False})
+    md = _SafeLinkMarkdown("commonmark", {"html": False, "breaks": False, "linkify": False})
     md.disable([*_BLOCK_RULES, "image", "html_inline", "backticks"], ignoreInvalid=True)
-    md.validateLink = lambda url: bool(_SAFE_LINK.fullmatch(url))
     return md
 
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-from campaigns.issues import IssueContent, Theme
+from campaigns.content.document import IssueContent, Theme
 from campaigns.rendering.blocks_mjml import BlockLook, render_blocks
 from campaigns.rendering.checks import CheckResult, run_checks
 from campaigns.rendering.layouts import environment, layout_spec
@@ -82,7 +82,7 @@ def render_issue(content: IssueContent, context: RenderContext) -> RenderedIssue
     source = build_mjml(content, context)
     html = _finish_html(compile_mjml(source, default_lang=content.language))
     rendered = RenderedIssue(mjml=source, html=html, text=html_to_text(html), checks=[])
-    return dataclasses.replace(rendered, checks=run_checks(content, rendered))
+    return dataclasses.replace(rendered, checks=run_checks(content, rendered.html))
 
 
 def _finish_html(html: str) -> str:

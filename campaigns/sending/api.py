@@ -1,4 +1,8 @@
-"""The campaign API: create, schedule, send and steer campaigns; progress, deliveries, report."""
+"""The campaign API: create, test-send and steer campaigns; progress and deliveries.
+
+Scheduling and sending now live in ``campaigns.scheduling.api``, the report in
+``campaigns.events.api``: the same ``/api/v1/campaigns/…`` paths.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 from flask_smorest import Blueprint
-from sqlalchemy.orm import Session
 
-from campaigns.events.reports import campaign_report
 from campaigns.issues.service import get_issue
-from campaigns.issues.workflow import ensure_send_allowed
-from campaigns.schedule import schedule_at, schedule_for_observance, unschedule
 from campaigns.sending import api_schemas as s
 from campaigns.sending.dispatch import dispatch_campaign
 from campaigns.sending.models import Campaign, Delivery
@@ -25,7 +25,6 @@ from campaigns.sending.service import (
     get_campaign,
     pause_campaign,
     resume_campaign,
-    send_now,
 )
 from engine import audit
 from engine.api import register
@@ -33,22 +32,12 @@ from engine.api.actor import token_actor
 from engine.api.auth import require_role
 from engine.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from engine.api.pagination import cursor_page
-from engine.clock import now
 from engine.db import get_database, request_session
 from engine.users import Role
 from engine.web import get_settings
-from subscribers.audience import count_audience
 from subscribers.models import Topic
 
 bp = Blueprint("campaigns_api", __name__, url_prefix="/api/v1", description="Campaigns.")
-READERS = (Role.EDITOR, Role.APPROVER)
-
-
-def _ensure_allowed(session: Session, campaign: Campaign) -> None:
-    """Refuse a send whose audience is past the threshold without a matching approval."""
-    settings = get_settings()
-    count = count_audience(session, [topic.id for topic in campaign.topics], campaign.segment)
-    ensure_send_allowed(session, campaign, count, settings.APPROVAL_THRESHOLD)
 
 
 def _deliver(campaign_id: int) -> None:
@@ -92,58 +81,6 @@ def campaigns_create(data: dict[str, Any]) -> Campaign:
 def campaigns_show(campaign_id: int) -> Campaign:
     """Return a campaign."""
     return get_campaign(request_session(), campaign_id)
-
-
-@bp.post("/campaigns/<id:campaign_id>/schedule")
-@require_role(Role.EDITOR)
-@bp.arguments(s.ScheduleSchema)
-@bp.response(200, s.CampaignSchema)
-def campaigns_schedule(data: dict[str, Any], campaign_id: int) -> Campaign:
-    """Schedule at a wall-clock time in a zone, or by an observance and a send rule."""
-    session = request_session()
-    _ensure_allowed(session, get_campaign(session, campaign_id))
-    tz = data["tz"] or get_settings().TIMEZONE
-    per_reader = data["local_time_zones"]
-    if data["mode"] == "absolute":
-        campaign = schedule_at(
-            session, campaign_id, data["local"], tz, now=now(), local_time_zones=per_reader
-        )
-    else:
-        campaign = schedule_for_observance(
-            session, campaign_id, observance=data["observance"], rule=data["rule"], tz=tz,
-            now=now(), year=data.get("year"), skip_weekends=data["skip_weekends"],
-            skip_holidays=data["skip_holidays"], local_time_zones=per_reader,
-        )  # fmt: skip
-    audit.record(session, token_actor(), "campaign.schedule", campaign, send_at=campaign.send_at)
-    session.commit()
-    return campaign
-
-
-@bp.delete("/campaigns/<id:campaign_id>/schedule")
-@require_role(Role.EDITOR)
-@bp.response(200, s.CampaignSchema)
-def campaigns_unschedule(campaign_id: int) -> Campaign:
-    """Turn a scheduled campaign back into a draft."""
-    session = request_session()
-    campaign = unschedule(session, campaign_id, now=now())
-    session.commit()
-    return campaign
-
-
-@bp.post("/campaigns/<id:campaign_id>/send")
-@idempotent
-@require_role(Role.EDITOR)
-@bp.doc(parameters=[IDEMPOTENCY_PARAMETER])
-@bp.response(202, s.CampaignSchema)
-def campaigns_send(campaign_id: int) -> Campaign:
-    """Start a draft or scheduled campaign now; it can only be sent once."""
-    session = request_session()
-    _ensure_allowed(session, get_campaign(session, campaign_id))
-    campaign = send_now(session, campaign_id, batch_size=get_settings().BATCH_SIZE)
-    audit.record(session, token_actor(), "campaign.send", campaign)
-    session.commit()
-    _deliver(campaign_id)
-    return campaign
 
 
 @bp.post("/campaigns/<id:campaign_id>/test-send")
@@ -235,29 +172,6 @@ def campaigns_deliveries(args: dict[str, Any], campaign_id: int) -> dict[str, An
     if args.get("status"):
         query = query.where(Delivery.status == args["status"])
     return cursor_page(session, query, Delivery.id, args)
-
-
-@bp.get("/campaigns/<id:campaign_id>/report")
-@require_role(*READERS)
-@bp.response(200, s.ReportSchema)
-def campaigns_report(campaign_id: int) -> dict[str, Any]:
-    """Return counts and rates from delivery events, clicks per link and an hourly timeline."""
-    report = campaign_report(request_session(), campaign_id)
-    counts = report.counts
-    rates = {
-        name: getattr(counts, f"{name}_rate")
-        for name in ("delivery", "bounce", "complaint", "unsubscribe", "open", "click")
-    }
-    return {
-        "campaign_id": campaign_id,
-        "status": str(report.campaign.status),
-        "auto_paused": report.auto_paused,
-        "counts": counts,
-        "rates": rates,
-        "links": report.links,
-        "timeline": report.timeline,
-        "pixel_opens": report.pixel_opens,
-    }
 
 
 def init_app(app: Flask) -> None:

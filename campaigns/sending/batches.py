@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from campaigns.issues.models import Issue
-from campaigns.sending.compose import FrozenCampaign, Recipient
 from campaigns.sending.models import (
     Batch,
     BatchStatus,
@@ -22,7 +21,9 @@ from campaigns.sending.models import (
     Delivery,
     DeliveryStatus,
 )
+from campaigns.sending.personalize import FrozenCampaign, Recipient
 from engine.clock import now
+from engine.db import rowcount
 from engine.delivery.base import ResultStatus, SendResult
 from subscribers.models import Subscriber, Suppression
 
@@ -135,16 +136,18 @@ def mark_submitting(session: Session, batch_id: int, *, worker: str, lease_until
     record that the provider may already have the messages.
     """
     sending = sa.exists().where(_c.c.id == _b.c.campaign_id, _c.c.status == CampaignStatus.SENDING)
-    moved = session.execute(
-        sa.update(_b)
-        .where(
-            _b.c.id == batch_id,
-            _b.c.status == BatchStatus.CLAIMED,
-            _b.c.claimed_by == worker,
-            sending,
+    moved = rowcount(
+        session.execute(
+            sa.update(_b)
+            .where(
+                _b.c.id == batch_id,
+                _b.c.status == BatchStatus.CLAIMED,
+                _b.c.claimed_by == worker,
+                sending,
+            )
+            .values(status=BatchStatus.SUBMITTING, lease_expires_at=lease_until)
         )
-        .values(status=BatchStatus.SUBMITTING, lease_expires_at=lease_until)
-    ).rowcount
+    )
     if moved != 1:
         return False
     _move(session, batch_id, DeliveryStatus.CLAIMED, DeliveryStatus.SUBMITTING)
@@ -153,11 +156,13 @@ def mark_submitting(session: Session, batch_id: int, *, worker: str, lease_until
 
 def release_batch(session: Session, batch_id: int, *, worker: str, source: BatchStatus) -> None:
     """Give a batch we hold back to the queue, its unsent deliveries with it."""
-    released = session.execute(
-        sa.update(_b)
-        .where(_b.c.id == batch_id, _b.c.status == source, _b.c.claimed_by == worker)
-        .values(status=BatchStatus.QUEUED, claimed_by=None, lease_expires_at=None)
-    ).rowcount
+    released = rowcount(
+        session.execute(
+            sa.update(_b)
+            .where(_b.c.id == batch_id, _b.c.status == source, _b.c.claimed_by == worker)
+            .values(status=BatchStatus.QUEUED, claimed_by=None, lease_expires_at=None)
+        )
+    )
     if released == 1:
         held = DeliveryStatus(source.value)
         _move(session, batch_id, held, DeliveryStatus.QUEUED)

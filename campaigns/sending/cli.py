@@ -23,10 +23,10 @@ from campaigns.sending.service import (
     get_campaign,
     pause_campaign,
     resume_campaign,
-    send_now,
 )
 from campaigns.sending.worker import run_worker
 from engine.cli import FeatureGroup, fail
+from engine.config import Settings
 from engine.db import Database, get_database
 from engine.executor import Executor, relax_garbage_collection
 from engine.web import get_settings
@@ -70,17 +70,6 @@ def create_command(issue_id: int, topics: tuple[str, ...], name: str | None) -> 
         click.echo(f"Created campaign {campaign.id} ({campaign.name}).")
 
 
-@group.command("send")
-@click.argument("campaign_id", type=int)
-def send_command(campaign_id: int) -> None:
-    """Start a campaign now and deliver it (or queue its batches when a broker is set)."""
-    settings = get_settings()
-    with get_database().session() as session:
-        campaign = send_now(session, campaign_id, batch_size=settings.BATCH_SIZE)
-        click.echo(f"Campaign {campaign_id} started: {campaign.recipients} recipients.")
-    _deliver(campaign_id)
-
-
 @group.command("status")
 @click.argument("campaign_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -113,7 +102,7 @@ def resume_command(campaign_id: int) -> None:
     with get_database().session() as session:
         resume_campaign(session, campaign_id)
     click.echo(f"Campaign {campaign_id} resumed.")
-    _deliver(campaign_id)
+    deliver(campaign_id)
 
 
 @group.command("cancel")
@@ -160,7 +149,7 @@ def resend_uncertain_command(campaign_id: int) -> None:
         count = resend_uncertain(session, campaign_id)
     click.echo(f"{count} uncertain recipient(s) queued again.")
     if count:
-        _deliver(campaign_id)
+        deliver(campaign_id)
 
 
 @group.command("test-send")
@@ -175,25 +164,26 @@ def test_send_command(campaign_id: int, addresses: tuple[str, ...]) -> None:
         click.echo(f"{address}: {result.status}{f' ({result.error})' if result.error else ''}")
 
 
-def _deliver(campaign_id: int) -> None:
+def deliver(campaign_id: int) -> None:
+    """Get a started campaign's batches moving: queued for workers, or sent here with a bar."""
     settings = get_settings()
     database = get_database()
-    if settings.BROKER_URL:
-        dispatch_campaign(database, settings, campaign_id)
+    executor = dispatch_campaign(database, settings, campaign_id, background=False)
+    if executor is None:
         click.echo(f"Batches of campaign {campaign_id} queued for the workers.")
         return
-    executor = Executor(settings.WORKER_THREADS)
     with executor.stop_on_signals():
-        _run_with_progress(database, campaign_id, executor)
+        _run_with_progress(database, settings, campaign_id, executor)
     with database.session() as session:
         click.echo(_summary(campaign_progress(session, campaign_id)))
 
 
-def _run_with_progress(database: Database, campaign_id: int, executor: Executor) -> None:
+def _run_with_progress(
+    database: Database, settings: Settings, campaign_id: int, executor: Executor
+) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
     from rich.progress import Progress as Bar
 
-    settings = get_settings()
     thread = threading.Thread(
         target=run_campaign, args=(database, settings, campaign_id, executor), daemon=True
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,30 +13,53 @@ from sqlalchemy.orm import Session
 
 from campaigns.sending.models import Batch, BatchStatus, Campaign, Delivery, DeliveryStatus
 from engine.clock import now
+from engine.db import rowcount
 from subscribers.audience import audience_select
+from subscribers.models import Subscriber
 
 _deliveries = Delivery.__table__
 _batches = Batch.__table__
 
 
-def freeze_audience(session: Session, campaign: Campaign, batch_size: int) -> int:
+@dataclass(frozen=True, slots=True)
+class Wave:
+    """The recipients in some time zones, released at one instant (``zones=None``: all the rest).
+
+    A ``held`` wave's batches wait until the scheduler releases them at ``release_at``.
+    """
+
+    release_at: datetime
+    zones: tuple[str, ...] | None
+    held: bool
+
+
+def freeze_audience(
+    session: Session, campaign: Campaign, batch_size: int, waves: Sequence[Wave] = ()
+) -> int:
     """Insert one delivery per mailable recipient, each already in its batch; set ``recipients``.
 
     The audience never passes through Python. Batches are created first and every delivery
     is inserted with its batch id (row number // batch size), so nothing is updated twice.
     A re-run inserts nothing new (unique keys, ``ON CONFLICT DO NOTHING`` when deliveries
     exist); recipients who joined between the count and the insert are cut into extra batches
-    afterwards.
+    afterwards. With ``waves`` (a local-time send), deliveries are inserted unbatched and each
+    wave is cut in turn; the last wave should have ``zones=None`` to take everyone left.
     """
     session.flush()
     audience = _audience(campaign)
-    expected = session.scalar(sa.select(sa.func.count()).select_from(audience)) or 0
     # Conflict handling costs a quarter of the insert; only a re-run can meet existing rows.
     rerun = _has_deliveries(session, campaign.id)
-    first, batch_ids = _create_batches(session, campaign.id, -(-expected // batch_size))
-    rows = _audience_rows(session, campaign.id, audience, first, batch_ids, batch_size)
-    session.execute(_insert_deliveries(session, rows, skip_existing=rerun))
-    cut_batches(session, campaign.id, batch_size)
+    if waves:
+        rows = _audience_rows(session, campaign.id, audience, 0, [], batch_size, batched=False)
+        session.execute(_insert_deliveries(session, rows, skip_existing=rerun))
+        for wave in waves:
+            cut_batches(session, campaign.id, batch_size, wave)
+    else:
+        expected = session.scalar(sa.select(sa.func.count()).select_from(audience)) or 0
+        first, batch_ids = _create_batches(session, campaign.id, -(-expected // batch_size))
+        rows = _audience_rows(session, campaign.id, audience, first, batch_ids, batch_size)
+        session.execute(_insert_deliveries(session, rows, skip_existing=rerun))
+        cut_batches(session, campaign.id, batch_size)
     _settle_batch_sizes(session, campaign.id)
     total = session.scalar(
         sa.select(sa.func.count())
@@ -51,11 +77,12 @@ def _audience(campaign: Campaign) -> sa.Subquery:
 
 
 def _next_number(session: Session, campaign_id: int) -> int:
-    return 1 + session.scalar(
+    last = session.scalar(
         sa.select(sa.func.coalesce(sa.func.max(_batches.c.number), 0)).where(
             _batches.c.campaign_id == campaign_id
         )
     )
+    return 1 + (last or 0)
 
 
 def _create_batches(session: Session, campaign_id: int, count: int) -> tuple[int, list[int]]:
@@ -96,20 +123,22 @@ def _audience_rows(
     first: int,
     batch_ids: list[int],
     batch_size: int,
+    *,
+    batched: bool = True,
 ) -> sa.Select[Any]:
-    """Select each recipient's delivery row, in batch ``first + rank // batch_size``."""
+    """Select each recipient's delivery row, in batch ``first + rank // batch_size`` (or none)."""
     rank = sa.func.row_number().over(order_by=audience.c.id) - 1
     numbered = sa.select(audience.c.id, audience.c.email, rank.label("rank")).subquery()
     # Integer division on both databases (SQLAlchemy's // would go through floats).
     position = numbered.c.rank.op("/")(batch_size)
     source: Any = numbered
-    if session.get_bind().dialect.name == "postgresql":
+    if not batched:
+        batch_id: Any = sa.null()
+    elif session.get_bind().dialect.name == "postgresql":
         # An array lookup: a join on the batch number would compare every recipient with every
         # batch when the planner has no statistics for the batches just created.
         array = postgresql.ARRAY(sa.Integer)
-        batch_id: Any = sa.type_coerce(sa.Grouping(sa.literal(batch_ids, array)), array)[
-            position + 1
-        ]
+        batch_id = sa.type_coerce(sa.Grouping(sa.literal(batch_ids, array)), array)[position + 1]
     else:
         batch = _batches.alias("target")
         into_batch = sa.and_(batch.c.campaign_id == campaign_id, batch.c.number == first + position)
@@ -154,54 +183,62 @@ def _settle_batch_sizes(session: Session, campaign_id: int) -> None:
     )
 
 
-def cut_batches(session: Session, campaign_id: int, batch_size: int) -> int:
-    """Give every unbatched delivery a batch of at most ``batch_size``, in id order."""
+def cut_batches(
+    session: Session,
+    campaign_id: int,
+    batch_size: int,
+    wave: Wave | None = None,
+) -> int:
+    """Give every unbatched delivery a batch of at most ``batch_size``, in id order; return them.
+
+    With a ``wave``, only its subscribers' deliveries, in batches that carry its release time.
+    """
+    unbatched = sa.and_(_deliveries.c.campaign_id == campaign_id, _deliveries.c.batch_id.is_(None))
+    if wave is not None and wave.zones is not None:
+        members = sa.select(Subscriber.id).where(Subscriber.timezone.in_(wave.zones))
+        unbatched = sa.and_(unbatched, _deliveries.c.subscriber_id.in_(members))
+    first_id = session.scalar(sa.select(sa.func.min(_deliveries.c.id)).where(unbatched))
+    if first_id is None:
+        return 0
     number = _next_number(session, campaign_id) - 1
-    # Only deliveries inserted after the last cut lack a batch, and ids only grow: ranges
-    # above the highest batched id never touch a delivery that already has its batch.
-    last_id = session.scalar(
-        sa.select(sa.func.coalesce(sa.func.max(_deliveries.c.id), 0)).where(
-            _deliveries.c.campaign_id == campaign_id, _deliveries.c.batch_id.is_not(None)
-        )
-    )
-    cut = 0
-    while (upper := _batch_upper_bound(session, campaign_id, last_id, batch_size)) is not None:
+    status = BatchStatus.HELD if wave and wave.held else BatchStatus.QUEUED
+    release_at = wave.release_at if wave else None
+    last_id, total = first_id - 1, 0
+    while (upper := _batch_upper_bound(session, unbatched, last_id, batch_size)) is not None:
         number += 1
         batch_id = session.execute(
             sa.insert(_batches)
             .values(
                 campaign_id=campaign_id,
                 number=number,
-                status=BatchStatus.QUEUED,
+                status=status,
+                release_at=release_at,
                 size=0,
                 attempts=0,
                 created_at=now(),
             )
             .returning(_batches.c.id)
         ).scalar_one()
-        size = session.execute(
-            sa.update(_deliveries)
-            .where(
-                _deliveries.c.campaign_id == campaign_id,
-                _deliveries.c.id > last_id,
-                _deliveries.c.id <= upper,
+        size = rowcount(
+            session.execute(
+                sa.update(_deliveries)
+                .where(unbatched, _deliveries.c.id > last_id, _deliveries.c.id <= upper)
+                .values(batch_id=batch_id)
             )
-            .values(batch_id=batch_id)
-        ).rowcount
+        )
         session.execute(sa.update(_batches).where(_batches.c.id == batch_id).values(size=size))
-        last_id = upper
-        cut += 1
-    return cut
+        last_id, total = upper, total + size
+    return total
 
 
 def _batch_upper_bound(
-    session: Session, campaign_id: int, after_id: int, batch_size: int
+    session: Session, unbatched: sa.ColumnElement[bool], after_id: int, batch_size: int
 ) -> int | None:
     # Keyset step: the id of the batch_size-th unbatched delivery after the last cut, or the
     # last one when fewer remain. Only ids are read, never the audience itself.
     window = (
         sa.select(_deliveries.c.id)
-        .where(_deliveries.c.campaign_id == campaign_id, _deliveries.c.id > after_id)
+        .where(unbatched, _deliveries.c.id > after_id)
         .order_by(_deliveries.c.id)
         .limit(batch_size)
         .subquery()

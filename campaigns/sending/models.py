@@ -122,7 +122,7 @@ class Batch(Base):
     #: Who holds the claim and until when; an expired lease is taken back by recovery.
     claimed_by: Mapped[str | None] = mapped_column(sa.String(120))
     lease_expires_at: Mapped[datetime | None]
-    #: For a time-zone wave: when the batch may leave ``held`` (``campaigns.waves``).
+    #: For a time-zone wave: when the batch may leave ``held`` (``campaigns.scheduling.waves``).
     release_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=now)

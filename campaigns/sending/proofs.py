@@ -9,9 +9,8 @@ from collections.abc import Iterable
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
-from campaigns.sending.compose import CampaignMessages, FrozenCampaign, Recipient
 from campaigns.sending.models import Campaign
-from campaigns.sending.service import current_settings
+from campaigns.sending.personalize import CampaignMessages, FrozenCampaign, Recipient
 from engine.config import Settings
 from engine.delivery.base import DeliveryBackend, OutgoingMessage, SendResult
 from engine.delivery.registry import backend_from_settings
@@ -26,7 +25,7 @@ def test_send(
     campaign: Campaign,
     addresses: Iterable[str],
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     backend: DeliveryBackend | None = None,
 ) -> list[SendResult]:
     """Send the campaign's frozen message to ``addresses`` with a ``[Test]`` subject prefix.
@@ -34,7 +33,6 @@ def test_send(
     No delivery, batch or counter is written; links carry subscriber id 0, which no page accepts.
     """
     targets = _valid_addresses(addresses)
-    settings = settings or current_settings()
     frozen = FrozenCampaign(
         campaign.id,
         campaign.issue.slug,

@@ -20,6 +20,7 @@ from campaigns.sending.models import (
 )
 from campaigns.sending.service import get_campaign
 from engine.clock import now
+from engine.db import rowcount
 from engine.errors import Conflict
 
 _OPEN_STATES = [s.value for s in DeliveryStatus if s not in TERMINAL_DELIVERY_STATUSES]
@@ -104,20 +105,24 @@ def _retry_due_failures(session: Session, at: datetime) -> tuple[int, list[int]]
     )
     if not ids:
         return 0, []
-    moved = session.execute(
-        sa.update(_d).where(due, _d.c.batch_id.in_(ids)).values(status=DeliveryStatus.QUEUED)
-    ).rowcount
+    moved = rowcount(
+        session.execute(
+            sa.update(_d).where(due, _d.c.batch_id.in_(ids)).values(status=DeliveryStatus.QUEUED)
+        )
+    )
     return moved, ids
 
 
 def _move_deliveries(
     session: Session, batch_ids: list[int], source: DeliveryStatus, target: DeliveryStatus
 ) -> int:
-    return session.execute(
-        sa.update(_d)
-        .where(_d.c.batch_id.in_(batch_ids), _d.c.status == source)
-        .values(status=target, updated_at=now())
-    ).rowcount
+    return rowcount(
+        session.execute(
+            sa.update(_d)
+            .where(_d.c.batch_id.in_(batch_ids), _d.c.status == source)
+            .values(status=target, updated_at=now())
+        )
+    )
 
 
 def _sending_campaigns(session: Session) -> list[int]:
@@ -153,15 +158,17 @@ def finish_if_complete(session: Session, campaign_id: int) -> bool:
         return False
     accounted = sum(counts[status] for status in TERMINAL_DELIVERY_STATUSES)
     at = now()
-    moved = session.execute(
-        sa.update(_c)
-        .where(
-            _c.c.id == campaign_id,
-            _c.c.status == CampaignStatus.SENDING,
-            _c.c.recipients == accounted,
+    moved = rowcount(
+        session.execute(
+            sa.update(_c)
+            .where(
+                _c.c.id == campaign_id,
+                _c.c.status == CampaignStatus.SENDING,
+                _c.c.recipients == accounted,
+            )
+            .values(status=CampaignStatus.SENT, finished_at=at, updated_at=at)
         )
-        .values(status=CampaignStatus.SENT, finished_at=at, updated_at=at)
-    ).rowcount
+    )
     if moved != 1:
         return False
     issue_id = session.scalar(sa.select(_c.c.issue_id).where(_c.c.id == campaign_id))
@@ -183,9 +190,11 @@ def resend_uncertain(session: Session, campaign_id: int) -> int:
     batch_ids = list(session.scalars(sa.select(_d.c.batch_id).where(uncertain).distinct()))
     if not batch_ids:
         return 0
-    moved = session.execute(
-        sa.update(_d).where(uncertain).values(status=DeliveryStatus.QUEUED, updated_at=now())
-    ).rowcount
+    moved = rowcount(
+        session.execute(
+            sa.update(_d).where(uncertain).values(status=DeliveryStatus.QUEUED, updated_at=now())
+        )
+    )
     session.execute(
         sa.update(_b)
         .where(_b.c.id.in_(batch_ids), _b.c.status == BatchStatus.DONE)

@@ -27,8 +27,8 @@ from campaigns.sending.batches import (
     record_results,
     release_batch,
 )
-from campaigns.sending.compose import CampaignMessages, Recipient, messages_cache
 from campaigns.sending.models import BatchStatus, DeliveryStatus
+from campaigns.sending.personalize import CampaignMessages, Recipient, messages_cache
 from campaigns.sending.recovery import finish_if_complete
 from campaigns.sending.service import pause_campaign
 from campaigns.sending.templated import template_batch
@@ -40,6 +40,7 @@ from engine.delivery.base import (
     DeliveryBackend,
     OutcomeUnknownError,
     SendResult,
+    TemplateBackend,
 )
 from engine.errors import Conflict
 
@@ -129,10 +130,10 @@ class BatchRunner:
         self, builder: CampaignMessages, recipients: list[Recipient]
     ) -> Callable[[], Sequence[SendResult]]:
         """Build the batch in the backend's cheapest form while it is still only claimed."""
-        send_template = getattr(self.backend, "send_template", None)
-        if send_template is not None:
+        backend = self.backend
+        if isinstance(backend, TemplateBackend):
             batch = template_batch(builder, recipients)
-            return lambda: send_template(batch)
+            return lambda: backend.send_template(batch)
         messages = [builder.message(recipient) for recipient in recipients]
         return lambda: self.backend.send_batch(messages)
 

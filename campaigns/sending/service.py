@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaigns.events.tracking import rewrite_links_for_tracking
 from campaigns.issues.models import Issue
-from campaigns.issues.workflow import ensure_send_allowed
-from campaigns.sending.freeze import freeze_audience
+from campaigns.sending.approval import ensure_send_allowed
+from campaigns.sending.freeze import Wave, freeze_audience
 from campaigns.sending.models import Campaign, CampaignStatus
 from engine.clock import now
 from engine.config import Settings
+from engine.db import rowcount
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.users import StaffUser
 from subscribers.models import Topic
@@ -31,12 +31,9 @@ CANCELLABLE = frozenset(
     }
 )
 
-
-def current_settings() -> Settings:
-    """Return the running application's settings (services called outside an adapter)."""
-    from engine.web import get_settings
-
-    return get_settings()
+#: A step run on a campaign's frozen HTML as it starts, before its audience is frozen (link
+#: tracking is one); the caller passes them in, so the pipeline knows no feature above it.
+StartStep = Callable[[Session, Campaign, Settings], object]
 
 
 def create_campaign(
@@ -47,7 +44,7 @@ def create_campaign(
     name: str | None = None,
     segment: Mapping[str, Any] | None = None,
     created_by: StaffUser | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> Campaign:
     """Create a draft campaign that freezes the issue's current revision, rendered once.
 
@@ -57,9 +54,8 @@ def create_campaign(
     if not topic_list:
         raise ValidationFailed("Choose at least one topic to send the campaign to.")
     # Imported here: workers load this module but never render (MJML is a heavy import).
-    from campaigns.issues.rendering import render_stored_issue
+    from campaigns.issues.compiled import render_stored_issue
 
-    settings = settings or current_settings()
     rendered = render_stored_issue(settings, issue)
     if rendered.errors:
         messages = [check.message for check in rendered.errors]
@@ -99,13 +95,16 @@ def start_campaign(
     campaign_id: int,
     *,
     expected: CampaignStatus,
+    settings: Settings,
     batch_size: int | None = None,
-    settings: Settings | None = None,
+    waves: Sequence[Wave] = (),
+    steps: Sequence[StartStep] = (),
 ) -> bool:
     """Move the campaign from ``expected`` to ``sending`` and freeze its audience; return if we won.
 
     The compare-and-set UPDATE is the lock: two schedulers or a double click race on the
-    ``WHERE status = expected`` and exactly one of them sees a changed row.
+    ``WHERE status = expected`` and exactly one of them sees a changed row. ``steps`` run on
+    the campaign first; ``waves`` cut a local-time send into batches released zone by zone.
     """
     if expected not in STARTABLE:
         raise ValueError(f"a campaign cannot be started from {expected}")
@@ -115,28 +114,17 @@ def start_campaign(
         .values(status=CampaignStatus.SENDING, started_at=now(), paused_reason="")
         .execution_options(synchronize_session=False)
     )
-    if moved.rowcount != 1:
+    if rowcount(moved) != 1:
         get_campaign(session, campaign_id)
         return False
     campaign = get_campaign(session, campaign_id)
-    settings = settings or current_settings()
-    rewrite_links_for_tracking(session, campaign, settings)
-    freeze_audience(session, campaign, batch_size or settings.BATCH_SIZE)
-    # Checked on the frozen audience, whoever starts the send (staff, API, CLI or scheduler);
-    # a refusal rolls the whole start back.
+    for step in steps:
+        step(session, campaign, settings)
+    freeze_audience(session, campaign, batch_size or settings.BATCH_SIZE, waves)
+    # The one gate, on the frozen audience, whoever starts the send (staff, API, CLI or
+    # scheduler); a refusal rolls the whole start back.
     ensure_send_allowed(session, campaign, campaign.recipients, settings.APPROVAL_THRESHOLD)
     return True
-
-
-def send_now(session: Session, campaign_id: int, *, batch_size: int | None = None) -> Campaign:
-    """Start a draft or scheduled campaign at once; refuse one that already started."""
-    campaign = get_campaign(session, campaign_id)
-    status = CampaignStatus(campaign.status)
-    if status not in STARTABLE:
-        raise Conflict(f"Campaign {campaign_id} is {status}: it can only be sent once.")
-    if not start_campaign(session, campaign_id, expected=status, batch_size=batch_size):
-        raise Conflict(f"Campaign {campaign_id} was started by someone else a moment ago.")
-    return campaign
 
 
 def pause_campaign(session: Session, campaign_id: int, reason: str = "Paused by staff.") -> None:
@@ -169,7 +157,7 @@ def _transition(
         .execution_options(synchronize_session=False)
     )
     campaign = get_campaign(session, campaign_id)
-    if moved.rowcount != 1:
+    if rowcount(moved) != 1:
         raise Conflict(
             f"Campaign {campaign_id} is {campaign.status}; it cannot become {target} from there."
         )

@@ -12,9 +12,8 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from campaigns.sending.compose import CampaignMessages, Recipient
-from engine.delivery.sendgrid_request import Recipient as SendGridRecipient
-from engine.delivery.sendgrid_request import TemplateBatch
+from campaigns.sending.personalize import CampaignMessages, Recipient
+from engine.delivery.base import TemplateBatch, TemplateRecipient
 from engine.render.merge import MERGE_TAG
 
 
@@ -70,7 +69,7 @@ def template_batch(builder: CampaignMessages, recipients: Sequence[Recipient]) -
         unsubscribe_url = builder.links.unsubscribe(recipient.subscriber_id)
         values = builder.values(recipient, unsubscribe_url)
         entries.append(
-            SendGridRecipient(
+            TemplateRecipient(
                 delivery_id=recipient.delivery_id,
                 to_address=recipient.address,
                 to_name=recipient.name,

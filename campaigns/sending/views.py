@@ -16,7 +16,6 @@ from campaigns.sending.service import (
     get_campaign,
     pause_campaign,
     resume_campaign,
-    send_now,
 )
 from engine import audit
 from engine.auth import roles_required
@@ -63,19 +62,6 @@ def _act(
         dispatch_campaign(get_database(), get_settings(), campaign_id)
     flash(message, "info")
     return redirect(url_for("campaigns.show", campaign_id=campaign_id))
-
-
-@bp.post("/<int:campaign_id>/send")
-@roles_required(Role.EDITOR)
-def send(campaign_id: int) -> WerkzeugResponse:
-    batch_size = get_settings().BATCH_SIZE
-    return _act(
-        campaign_id,
-        lambda: send_now(request_session(), campaign_id, batch_size=batch_size),
-        "Sending started.",
-        run=True,
-        name="send",
-    )
 
 
 @bp.post("/<int:campaign_id>/pause")

@@ -66,7 +66,7 @@ def register(app: Flask, blueprint: Blueprint) -> None:
             blueprint.register_error_handler(error, _invalid_request)
         limit_per_token(blueprint)
         csrf.exempt(blueprint)
-        blueprint.pinwheel_api_ready = True  # type: ignore[attr-defined]
+        blueprint.pinwheel_api_ready = True
     app.extensions["pinwheel.api"].register_blueprint(blueprint)
 
 

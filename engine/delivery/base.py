@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class ResultStatus(StrEnum):
@@ -64,6 +64,35 @@ class OutcomeUnknownError(Exception):
         self.detail = detail
 
 
+@dataclass(frozen=True, slots=True)
+class TemplateRecipient:
+    """One recipient of a template: the address, its own headers, ids and merge-tag values.
+
+    ``substitutions`` maps bare tag names (``"unsubscribe_url"``) to this recipient's values;
+    the template carries them in the provider's placeholder form (SendGrid: ``%%name%%``).
+    """
+
+    delivery_id: int
+    to_address: str
+    to_name: str = ""
+    substitutions: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    custom_args: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateBatch:
+    """A shared subject and bodies with merge-tag placeholders, plus one entry per recipient."""
+
+    from_address: str
+    subject: str
+    html: str
+    text: str
+    recipients: Sequence[TemplateRecipient]
+    categories: Sequence[str] = ()
+    custom_args: Mapping[str, str] = field(default_factory=dict)
+
+
 class DeliveryBackend(Protocol):
     """Hands a batch of messages to a provider and reports one result per message."""
 
@@ -72,3 +101,13 @@ class DeliveryBackend(Protocol):
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class TemplateBackend(DeliveryBackend, Protocol):
+    """A backend that also takes one template and per-recipient substitutions in one request.
+
+    The send pipeline prefers it: the body travels once per batch instead of once per reader.
+    """
+
+    def send_template(self, batch: TemplateBatch) -> list[SendResult]: ...

@@ -142,17 +142,21 @@ def _status_blocks(message: EmailMessage) -> list[Message]:
 
 
 def _parts(message: Message) -> Iterator[Message]:
-    payload = message.get_payload()
-    if isinstance(payload, list):
-        yield from payload
+    yield from _messages(message.get_payload())
+
+
+def _messages(payload: object) -> list[Message]:
+    """Return the sub-messages of a multipart payload; any other payload has none."""
+    # typeshed allows str items in a multipart list; the parser only ever puts messages there.
+    return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
 
 
 def _header_blocks(part: Message) -> list[Message]:
     payload = part.get_payload()
     if not isinstance(payload, list):
-        return _split_blocks(_text(part.get_payload(decode=True) or b""))
+        return _split_blocks(_body_text(part))
     blocks: list[Message] = []
-    for block in payload:
+    for block in _messages(payload):
         blocks.append(block)
         # The stdlib reads message/global-delivery-status as one message: the per-recipient
         # blocks end up in its body.
@@ -172,6 +176,12 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def _body_text(part: Message) -> str:
+    # Decoding a non-multipart part gives bytes (None when it has no payload).
+    raw = part.get_payload(decode=True)
+    return _text(raw if isinstance(raw, bytes) else b"")
+
+
 def _original_message_id(message: Message) -> str | None:
     for part in _parts(message):
         content_type = part.get_content_type()
@@ -179,10 +189,10 @@ def _original_message_id(message: Message) -> str | None:
             continue
         if content_type == "message/rfc822":
             inner = part.get_payload()
-            headers = inner[0] if isinstance(inner, list) and inner else None
+            attached = _messages(inner)
+            headers = attached[0] if attached else None
         else:
-            text = _text(part.get_payload(decode=True) or b"")
-            headers = HeaderParser(policy=policy.default).parsestr(text)
+            headers = HeaderParser(policy=policy.default).parsestr(_body_text(part))
         if headers is not None and headers.get("Message-ID"):
             return str(headers["Message-ID"]).strip()
     return None

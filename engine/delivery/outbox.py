@@ -80,4 +80,4 @@ def read_outbox_message(folder: Path, name: str) -> EmailMessage | None:
     if not path.is_file():
         return None
     with path.open("rb") as handle:
-        return email.message_from_binary_file(handle, policy=email.policy.default)  # type: ignore[return-value]
+        return email.message_from_binary_file(handle, policy=email.policy.default)

@@ -24,12 +24,12 @@ from engine.delivery.base import (
     OutgoingMessage,
     ResultStatus,
     SendResult,
+    TemplateBatch,
+    TemplateRecipient,
 )
 from engine.delivery.sendgrid_request import (
     MAX_PERSONALIZATIONS,
     MAX_REQUEST_BYTES,
-    Recipient,
-    TemplateBatch,
     batch_error,
     batches_from_messages,
     recipient_error,
@@ -155,7 +155,7 @@ class SendGridBackend:
         if error := batch_error(batch):
             outcome.results += [_permanent(r, error) for r in batch.recipients]
             return
-        valid: list[Recipient] = []
+        valid: list[TemplateRecipient] = []
         for recipient in batch.recipients:
             if error := recipient_error(batch, recipient):
                 outcome.results.append(_permanent(recipient, error))
@@ -165,7 +165,7 @@ class SendGridBackend:
             self._deliver(batch, valid[start : start + MAX_PERSONALIZATIONS], outcome)
 
     def _deliver(
-        self, batch: TemplateBatch, recipients: list[Recipient], outcome: _Outcome
+        self, batch: TemplateBatch, recipients: list[TemplateRecipient], outcome: _Outcome
     ) -> None:
         payload = request_body(batch, recipients)
         if len(payload) > MAX_REQUEST_BYTES and len(recipients) > 1:
@@ -191,7 +191,11 @@ class SendGridBackend:
             outcome.results += [_transient(r, error, retry_at) for r in recipients]
 
     def _refused(
-        self, batch: TemplateBatch, recipients: list[Recipient], reply: _Reply, outcome: _Outcome
+        self,
+        batch: TemplateBatch,
+        recipients: list[TemplateRecipient],
+        reply: _Reply,
+        outcome: _Outcome,
     ) -> None:
         errors = _errors(reply.body)
         batch_level = reply.status == 400 and not any(
@@ -202,7 +206,9 @@ class SendGridBackend:
         else:
             self._split(batch, recipients, outcome)
 
-    def _split(self, batch: TemplateBatch, recipients: list[Recipient], outcome: _Outcome) -> None:
+    def _split(
+        self, batch: TemplateBatch, recipients: list[TemplateRecipient], outcome: _Outcome
+    ) -> None:
         # Halving isolates the refused recipients in O(k log n) requests for k bad ones.
         middle = len(recipients) // 2
         self._deliver(batch, recipients[:middle], outcome)
@@ -282,15 +288,15 @@ def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def _accepted(recipient: Recipient, message_id: str | None) -> SendResult:
+def _accepted(recipient: TemplateRecipient, message_id: str | None) -> SendResult:
     return SendResult(recipient.delivery_id, ResultStatus.ACCEPTED, provider_message_id=message_id)
 
 
-def _permanent(recipient: Recipient, error: str) -> SendResult:
+def _permanent(recipient: TemplateRecipient, error: str) -> SendResult:
     return SendResult(recipient.delivery_id, ResultStatus.FAILED_PERMANENT, error=error)
 
 
-def _transient(recipient: Recipient, error: str, retry_at: datetime) -> SendResult:
+def _transient(recipient: TemplateRecipient, error: str, retry_at: datetime) -> SendResult:
     return SendResult(
         recipient.delivery_id, ResultStatus.FAILED_TRANSIENT, error=error, retry_at=retry_at
     )

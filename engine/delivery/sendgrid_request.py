@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from engine.delivery.base import OutgoingMessage
+from engine.delivery.base import OutgoingMessage, TemplateBatch, TemplateRecipient
 from engine.delivery.mime import split_address
 
 #: SendGrid accepts at most 1,000 personalizations in one request.
@@ -33,35 +32,6 @@ def merge_tag(name: str) -> str:
     return f"%%{name}%%"
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """One personalization: the address, its own headers, ids and merge-tag values.
-
-    ``substitutions`` maps bare tag names (``"unsubscribe_url"``) to this recipient's values;
-    the template carries them as ``%%unsubscribe_url%%``.
-    """
-
-    delivery_id: int
-    to_address: str
-    to_name: str = ""
-    substitutions: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
-    custom_args: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class TemplateBatch:
-    """A shared subject and bodies with ``%%tag%%`` placeholders, plus one entry per recipient."""
-
-    from_address: str
-    subject: str
-    html: str
-    text: str
-    recipients: Sequence[Recipient]
-    categories: Sequence[str] = ()
-    custom_args: Mapping[str, str] = field(default_factory=dict)
-
-
 def batches_from_messages(messages: Sequence[OutgoingMessage]) -> Iterator[TemplateBatch]:
     """Group fully personalized messages that share sender, subject and bodies into batches."""
     groups: dict[tuple[object, ...], list[OutgoingMessage]] = {}
@@ -77,7 +47,9 @@ def batches_from_messages(messages: Sequence[OutgoingMessage]) -> Iterator[Templ
             text=first.text,
             categories=tuple(first.categories),
             recipients=[
-                Recipient(m.delivery_id, m.to_address, m.to_name, {}, m.headers, m.custom_args)
+                TemplateRecipient(
+                    m.delivery_id, m.to_address, m.to_name, {}, m.headers, m.custom_args
+                )
                 for m in group
             ],
         )
@@ -100,7 +72,7 @@ def batch_error(batch: TemplateBatch) -> str | None:
     return _ids_error(batch.custom_args)
 
 
-def recipient_error(batch: TemplateBatch, recipient: Recipient) -> str | None:
+def recipient_error(batch: TemplateBatch, recipient: TemplateRecipient) -> str | None:
     """Return why SendGrid would refuse this recipient's personalization, or ``None``."""
     if "@" not in recipient.to_address or _UNUSABLE_ADDRESS.search(recipient.to_address):
         return "not a usable email address"
@@ -144,7 +116,7 @@ _NO_PROVIDER_TRACKING = {
 }
 
 
-def request_body(batch: TemplateBatch, recipients: Sequence[Recipient]) -> bytes:
+def request_body(batch: TemplateBatch, recipients: Sequence[TemplateRecipient]) -> bytes:
     """Serialize one ``/v3/mail/send`` request for ``recipients`` (at most 1,000) as JSON."""
     name, address = split_address(batch.from_address)
     body: dict[str, Any] = {
@@ -169,7 +141,7 @@ def _content(batch: TemplateBatch) -> list[dict[str, str]]:
     return [{"type": kind, "value": value} for kind, value in parts if value]
 
 
-def _personalization(recipient: Recipient) -> dict[str, Any]:
+def _personalization(recipient: TemplateRecipient) -> dict[str, Any]:
     to = {"email": recipient.to_address}
     if recipient.to_name.strip():
         to["name"] = " ".join(recipient.to_name.split())

@@ -19,6 +19,7 @@ from campaigns.issues.service import create_issue
 from campaigns.sending.models import Campaign, CampaignStatus
 from campaigns.sending.service import create_campaign
 from engine.users import Role, create_api_token
+from engine.web import get_settings
 from tests.factories import make_subscriber, make_topic
 
 CONTENT: dict[str, Any] = {
@@ -103,7 +104,7 @@ def seed(app: Flask, session: Session) -> Seed:
     topic = make_topic(session, slug="foster-care", name="Foster care")
     readers = [make_subscriber(session, topics=[topic]) for _ in range(3)]
     issue = create_issue(session, content(), topics=[topic])
-    campaign = create_campaign(session, issue, [topic])
+    campaign = create_campaign(session, issue, [topic], settings=get_settings())
     session.commit()
     return Seed(topic.id, topic.slug, readers[0].id, issue.id, campaign.id)
 

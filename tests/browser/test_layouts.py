@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from campaigns.issues import content_from_dict
-from campaigns.rendering import RenderContext, render_issue
+from campaigns.content.document import content_from_dict
+from campaigns.rendering.render import RenderContext, render_issue
 from tests.campaigns.seed_issues import SEEDS
 
 pytestmark = pytest.mark.browser

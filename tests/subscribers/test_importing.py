@@ -255,3 +255,12 @@ def test_cli_topics_seed_is_repeatable(runner: FlaskCliRunner) -> None:
     listed = json.loads(runner.invoke(args=["topics", "list", "--json"]).output)
     categories = {topic["category"] for topic in listed}
     assert categories == {"Child welfare practice", "Digests"}
+
+
+def test_erased_subscribers_are_left_out_of_every_export(session: Session) -> None:
+    topic = make_topic(session)
+    make_subscriber(session, "kept@example.org", topics=[topic])
+    make_subscriber(session, "erased@example.org", topics=[topic], status=SubscriberStatus.ERASED)
+    for chosen in (None, topic):
+        header, *rows = list(export_rows(session, chosen))
+        assert [row[header.index("email")] for row in rows] == ["kept@example.org"]

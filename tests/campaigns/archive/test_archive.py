@@ -10,9 +10,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from campaigns.demo_content import SPOTLIGHT_ISSUE
+from campaigns.demo.content import SPOTLIGHT_ISSUE
+from campaigns.issues.compiled import render_stored_issue
 from campaigns.issues.models import Issue
-from campaigns.issues.rendering import render_stored_issue
 from campaigns.issues.service import create_issue
 from campaigns.sending.models import Campaign, CampaignStatus
 from engine.app import create_app

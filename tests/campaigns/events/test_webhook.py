@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy.orm import Session
 
-from campaigns.events.batches import SENDGRID, store_batch
 from campaigns.events.models import DeliveryEvent, WebhookBatch
+from campaigns.events.webhook_batches import SENDGRID, store_batch
 from engine.clock import now
 from engine.delivery.sendgrid_webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from subscribers.audience import audience_select
@@ -255,7 +255,7 @@ def test_failed_processing_keeps_the_verified_batch(
         raise RuntimeError("database went away")
 
     with monkeypatch.context() as patch:
-        patch.setattr("campaigns.events.batches.ingest_events", broken)
+        patch.setattr("campaigns.events.webhook_batches.ingest_events", broken)
         assert post_events(elements).status_code == 200  # the answer does not wait
     batch = session.scalars(sa.select(WebhookBatch)).one()
     assert batch.attempts == 1 and "went away" in batch.last_error

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from campaigns.issues import IssueContent, content_from_dict
-from campaigns.rendering import RenderContext, RenderedIssue, render_issue
+from campaigns.content.document import IssueContent, content_from_dict
+from campaigns.rendering.render import RenderContext, RenderedIssue, render_issue
 
 
 def make_context(**overrides: Any) -> RenderContext:

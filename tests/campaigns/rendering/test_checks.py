@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from campaigns.issues import Button, Image, content_from_dict
-from campaigns.rendering import RenderedIssue, Severity, run_checks
+from campaigns.content.document import Button, Image, content_from_dict
+from campaigns.rendering.checks import Severity, run_checks
 from tests.campaigns.rendering.factories import make_issue, render
 
 GOOD_HTML = (
@@ -26,7 +26,7 @@ def _checks_for(blocks=None, **fields):
 
 def _checks_of_html(page: str, **fields):
     content = content_from_dict(make_issue(**fields))
-    return run_checks(content, RenderedIssue(mjml="", html=page, text="", checks=[]))
+    return run_checks(content, page)
 
 
 def test_a_good_issue_has_no_findings():
@@ -54,8 +54,8 @@ def test_images_need_alt_text_unless_decorative():
     rendered = render(
         make_issue([{"id": "pic", "type": "image", "src": "https://x.org/a.png", "alt": "A"}])
     )[1]
-    assert ("image_alt", "pic") in _codes(run_checks(bare, rendered), Severity.ERROR)
-    assert run_checks(content, rendered) == []
+    assert ("image_alt", "pic") in _codes(run_checks(bare, rendered.html), Severity.ERROR)
+    assert run_checks(content, rendered.html) == []
     decorative = [{"id": "pic", "type": "image", "src": "https://x.org/a.png", "decorative": True}]
     assert _checks_for(decorative) == []
     page = GOOD_HTML.replace("<p>Hi</p>", '<img src="https://x.org/b.png">')
@@ -127,7 +127,7 @@ def test_links_need_text_and_an_address():
     no_label = dataclasses.replace(
         content, blocks=(Button(id="btn", label="", url="https://x.org"),)
     )
-    assert ("link_empty", "btn") in _codes(run_checks(no_label, rendered))
+    assert ("link_empty", "btn") in _codes(run_checks(no_label, rendered.html))
 
 
 def test_html_size_against_gmail_clipping():

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from campaigns.issues import Layout
-from campaigns.rendering import compile_merge_tags
+from campaigns.content.document import Layout
+from campaigns.rendering.markup import compile_merge_tags
 from campaigns.rendering.palette import (
     MIN_CONTRAST,
     Palette,
@@ -154,7 +154,7 @@ def test_content_language_reaches_the_document():
 
 
 def test_context_theme_applies_when_content_has_none():
-    from campaigns.issues import Theme
+    from campaigns.content.document import Theme
 
     _, rendered = render(make_issue(), theme=Theme(accent="#224488", banner="Observance banner"))
     assert "#224488" in rendered.mjml and "Observance banner" in rendered.text

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from campaigns.issues import content_from_dict
-from campaigns.rendering import RenderedIssue, render_issue
+from campaigns.content.document import content_from_dict
+from campaigns.rendering.render import RenderedIssue, render_issue
 from tests.campaigns.rendering.factories import make_context
 from tests.campaigns.seed_issues import SEEDS, seed_text
 

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from campaigns.issues.models import IssueRevision, IssueStatus
-from campaigns.schedule import DispatchOutcome, dispatch_campaign
+from campaigns.scheduling.starting import StartOutcome, send_now, start_due_campaign
 from campaigns.sending.models import Campaign, CampaignStatus
-from campaigns.sending.service import send_now
 from engine.clock import now
 from engine.errors import Forbidden
+from engine.web import get_settings
 from subscribers.models import Topic
 from tests.campaigns.sending.conftest import make_audience
 
@@ -30,7 +30,7 @@ def test_manual_send_over_threshold_without_approval_is_refused(
     make_audience(session, topic, 3)
     campaign = new_campaign()
     with pytest.raises(Forbidden, match="needs an approver"):
-        send_now(session, campaign.id)
+        send_now(session, campaign.id, get_settings())
     session.rollback()
     assert session.get(Campaign, campaign.id).status == CampaignStatus.DRAFT
 
@@ -40,7 +40,7 @@ def test_send_within_threshold_needs_no_approval(
 ) -> None:
     make_audience(session, topic, 2)
     campaign = new_campaign()
-    send_now(session, campaign.id)
+    send_now(session, campaign.id, get_settings())
     assert campaign.status == CampaignStatus.SENDING
 
 
@@ -51,9 +51,9 @@ def test_scheduler_sends_unapproved_large_campaign_to_review(
     campaign = new_campaign()
     campaign.status, campaign.send_at = CampaignStatus.SCHEDULED, now() - timedelta(minutes=1)
     session.commit()
-    result = dispatch_campaign(session, campaign.id, now(), timedelta(hours=1))
+    result = start_due_campaign(session, campaign.id, now(), get_settings())
     session.commit()
-    assert result.outcome is DispatchOutcome.NEEDS_REVIEW
+    assert result.outcome is StartOutcome.NEEDS_REVIEW
     session.refresh(campaign)
     assert campaign.status == CampaignStatus.NEEDS_REVIEW
     assert "needs an approver" in campaign.paused_reason
@@ -73,5 +73,5 @@ def test_approved_revision_and_audience_may_go(
     issue.status = IssueStatus.APPROVED
     issue.approval_hash = approval_hash(revision, [topic.id], campaign.segment)
     session.commit()
-    send_now(session, campaign.id)
+    send_now(session, campaign.id, get_settings())
     assert campaign.status == CampaignStatus.SENDING and campaign.recipients == 3

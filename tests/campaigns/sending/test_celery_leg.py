@@ -17,6 +17,7 @@ from campaigns.sending.dispatch import dispatch_campaign
 from campaigns.sending.models import Campaign, CampaignStatus
 from campaigns.sending.service import start_campaign
 from engine.celery_app import QUEUE
+from engine.web import get_settings
 from tests.campaigns.sending.conftest import bulk_audience
 from tests.campaigns.sending.test_crashes import _environ
 from tests.fakes.sendgrid_server import fake_sendgrid_process, read_state
@@ -56,16 +57,19 @@ def test_celery_worker_delivers_every_batch_once(
     redis.Redis.from_url(BROKER_URL).delete(QUEUE)
     bulk_audience(session, topic, RECIPIENTS)
     campaign = new_campaign()
-    assert start_campaign(session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=50)
+    assert start_campaign(
+        session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=50, settings=get_settings()
+    )
     session.commit()
     state = tmp_path / "sendgrid.jsonl"
     with fake_sendgrid_process(state) as url:
         environ = _environ(settings, url, BROKER_URL=BROKER_URL, BATCH_LEASE_SECONDS="120")
+        log = tmp_path / "worker.log"
         worker = subprocess.Popen(
             [str(Path(sys.executable).parent / "pinwheel"), "worker", "--threads", "2"],
             env={**os.environ, **environ},
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=log.open("w"),
         )
         try:
             broker_settings = settings.with_overrides(BROKER_URL=BROKER_URL)
@@ -74,6 +78,6 @@ def test_celery_worker_delivers_every_batch_once(
         finally:
             worker.send_signal(signal.SIGTERM)
             worker.wait(30)
-    assert status == CampaignStatus.SENT
+    assert status == CampaignStatus.SENT, log.read_text()[-4000:]
     sink = read_state(state).counts()
     assert len(sink) == RECIPIENTS and set(sink.values()) == {1}

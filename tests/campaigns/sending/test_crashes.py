@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from campaigns.sending.models import Campaign, CampaignStatus, Delivery
 from campaigns.sending.models import DeliveryStatus as Ds
 from campaigns.sending.service import start_campaign
+from engine.web import get_settings
 from tests.campaigns.sending.conftest import bulk_audience
 from tests.campaigns.sending.workers import (
     kill,
@@ -85,7 +86,9 @@ def test_sigkilled_worker_never_sends_twice_nor_loses_anyone(
     session, settings, topic, new_campaign, tmp_path: Path
 ):
     campaign = _campaign(session, topic, new_campaign, RECIPIENTS)
-    assert start_campaign(session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=100)
+    assert start_campaign(
+        session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=100, settings=get_settings()
+    )
     session.commit()
     state = tmp_path / "sendgrid.jsonl"
     rng = random.Random(20)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from campaigns.scheduling.starting import send_now
 from campaigns.sending import proofs
 from campaigns.sending.models import Batch, Campaign, CampaignStatus, Delivery
 from campaigns.sending.service import (
@@ -12,10 +13,10 @@ from campaigns.sending.service import (
     create_campaign,
     pause_campaign,
     resume_campaign,
-    send_now,
     start_campaign,
 )
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.web import get_settings
 from tests.campaigns.sending.conftest import make_audience, make_issue
 
 
@@ -40,8 +41,12 @@ def test_create_refuses_an_issue_that_fails_the_checks(session, settings, topic)
 def test_start_is_a_compare_and_set(session, topic, new_campaign) -> None:
     make_audience(session, topic, 2)
     campaign = new_campaign()
-    assert start_campaign(session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=10)
-    assert not start_campaign(session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=10)
+    assert start_campaign(
+        session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=10, settings=get_settings()
+    )
+    assert not start_campaign(
+        session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=10, settings=get_settings()
+    )
     session.commit()
     assert session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 2
     assert session.scalar(sa.select(sa.func.count()).select_from(Batch)) == 1
@@ -49,30 +54,38 @@ def test_start_is_a_compare_and_set(session, topic, new_campaign) -> None:
 
 def test_scheduled_start_only_from_scheduled(session, topic, new_campaign) -> None:
     campaign = new_campaign()
-    assert not start_campaign(session, campaign.id, expected=CampaignStatus.SCHEDULED)
+    assert not start_campaign(
+        session, campaign.id, expected=CampaignStatus.SCHEDULED, settings=get_settings()
+    )
     campaign.status = CampaignStatus.SCHEDULED
     session.commit()
-    assert start_campaign(session, campaign.id, expected=CampaignStatus.SCHEDULED, batch_size=5)
+    assert start_campaign(
+        session,
+        campaign.id,
+        expected=CampaignStatus.SCHEDULED,
+        batch_size=5,
+        settings=get_settings(),
+    )
 
 
 def test_sending_twice_is_refused_and_unknown_ids_are_not_found(
     session, topic, new_campaign
 ) -> None:
     campaign = new_campaign()
-    send_now(session, campaign.id, batch_size=10)
+    send_now(session, campaign.id, get_settings(), batch_size=10)
     with pytest.raises(Conflict, match="only be sent once"):
-        send_now(session, campaign.id, batch_size=10)
+        send_now(session, campaign.id, get_settings(), batch_size=10)
     with pytest.raises(NotFound):
-        send_now(session, 9999)
+        send_now(session, 9999, get_settings())
     with pytest.raises(NotFound):
-        start_campaign(session, 9999, expected=CampaignStatus.DRAFT)
+        start_campaign(session, 9999, expected=CampaignStatus.DRAFT, settings=get_settings())
 
 
 def test_pause_resume_cancel(session, topic, new_campaign) -> None:
     campaign = new_campaign()
     with pytest.raises(Conflict):
         pause_campaign(session, campaign.id)
-    send_now(session, campaign.id, batch_size=10)
+    send_now(session, campaign.id, get_settings(), batch_size=10)
     pause_campaign(session, campaign.id)
     assert campaign.status == CampaignStatus.PAUSED
     resume_campaign(session, campaign.id)

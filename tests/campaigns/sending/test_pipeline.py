@@ -15,6 +15,7 @@ from campaigns.sending.service import pause_campaign, start_campaign
 from engine.clock import now
 from engine.delivery.base import BackendAuthError, OutcomeUnknownError, ResultStatus, SendResult
 from engine.delivery.dsn import make_message_id, parse_message_id
+from engine.web import get_settings
 from subscribers.models import SuppressionReason
 from subscribers.suppression import suppress
 from subscribers.tokens import Purpose, TokenSigner
@@ -26,7 +27,11 @@ def _started(session, topic, new_campaign, count=5, batch_size=2):
     make_audience(session, topic, count)
     campaign = new_campaign()
     assert start_campaign(
-        session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=batch_size
+        session,
+        campaign.id,
+        expected=CampaignStatus.DRAFT,
+        batch_size=batch_size,
+        settings=get_settings(),
     )
     session.commit()
     return campaign

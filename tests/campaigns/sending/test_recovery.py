@@ -14,13 +14,16 @@ from campaigns.sending.recovery import delivery_counts, recover, resend_uncertai
 from campaigns.sending.service import start_campaign
 from engine.clock import now
 from engine.delivery.base import ResultStatus, SendResult
+from engine.web import get_settings
 from tests.campaigns.sending.conftest import make_audience
 
 
 def _claimed(session, topic, new_campaign, *, submit: bool):
     make_audience(session, topic, 3)
     campaign = new_campaign()
-    start_campaign(session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=2)
+    start_campaign(
+        session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=2, settings=get_settings()
+    )
     lease = now() + timedelta(seconds=30)
     batch_id, _ = claim_next_batch(session, worker="crashed", lease_until=lease)
     if submit:
@@ -102,7 +105,9 @@ def test_a_late_answer_never_lands_on_another_workers_recipients(
     # One batch of four: two to send now, two waiting for a retry that falls due meanwhile.
     make_audience(session, topic, 4)
     campaign = new_campaign()
-    start_campaign(session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=4)
+    start_campaign(
+        session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=4, settings=get_settings()
+    )
     ids = session.scalars(
         sa.select(Delivery.id).where(Delivery.campaign_id == campaign.id).order_by(Delivery.id)
     ).all()

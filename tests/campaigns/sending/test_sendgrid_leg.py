@@ -15,6 +15,7 @@ from campaigns.sending.recovery import delivery_counts, recover, resend_uncertai
 from campaigns.sending.runner import BatchRunner
 from campaigns.sending.service import start_campaign
 from engine.delivery.sendgrid import SendGridBackend
+from engine.web import get_settings
 from tests.campaigns.sending.conftest import make_audience
 from tests.fakes.sendgrid_server import FakeSendGrid
 
@@ -23,7 +24,11 @@ def _start(session, topic, new_campaign, count: int, batch_size: int) -> Campaig
     make_audience(session, topic, count)
     campaign = new_campaign()
     assert start_campaign(
-        session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=batch_size
+        session,
+        campaign.id,
+        expected=CampaignStatus.DRAFT,
+        batch_size=batch_size,
+        settings=get_settings(),
     )
     session.commit()
     return campaign

@@ -34,6 +34,7 @@ from campaigns.sending.service import pause_campaign, resume_campaign, start_cam
 from engine.clock import now
 from engine.delivery.base import ResultStatus, SendResult
 from engine.errors import Conflict
+from engine.web import get_settings
 from subscribers.models import Suppression, SuppressionReason
 from subscribers.suppression import suppress
 from tests.campaigns.sending.conftest import make_audience
@@ -86,7 +87,13 @@ def test_delivery_state_machine(session, database, settings, topic, new_campaign
             session.add(campaign)
             session.flush()
             self.campaign_id = campaign.id
-            start_campaign(session, campaign.id, expected=CampaignStatus.DRAFT, batch_size=2)
+            start_campaign(
+                session,
+                campaign.id,
+                expected=CampaignStatus.DRAFT,
+                batch_size=2,
+                settings=get_settings(),
+            )
             session.commit()
             self.backend = ScriptedBackend()
             self.runner = BatchRunner(database, settings, self.backend, worker="machine")

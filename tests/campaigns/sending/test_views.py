@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from campaigns.scheduling.starting import send_now
 from campaigns.sending.models import Campaign, CampaignStatus
-from campaigns.sending.service import send_now
+from engine.web import get_settings
 from tests.campaigns.sending.conftest import make_audience
 from tests.factories import csrf_token_from, login, make_user
 
@@ -21,7 +22,7 @@ def editor_client(client, session):
 def test_list_and_show_with_progress(editor_client, session, topic, new_campaign) -> None:
     make_audience(session, topic, 2)
     campaign = new_campaign()
-    send_now(session, campaign.id, batch_size=10)
+    send_now(session, campaign.id, get_settings(), batch_size=10)
     session.commit()
     page = editor_client.get("/admin/campaigns/")
     assert page.status_code == 200 and campaign.name in page.get_data(as_text=True)
@@ -33,7 +34,7 @@ def test_list_and_show_with_progress(editor_client, session, topic, new_campaign
 
 def test_pause_needs_a_csrf_token(editor_client, session, topic, new_campaign) -> None:
     campaign = new_campaign()
-    send_now(session, campaign.id, batch_size=10)
+    send_now(session, campaign.id, get_settings(), batch_size=10)
     session.commit()
     assert editor_client.post(f"/admin/campaigns/{campaign.id}/pause").status_code == 400
     page = editor_client.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)

@@ -12,26 +12,26 @@ import sqlalchemy as sa
 from campaigns.sending.models import Campaign, CampaignStatus
 from campaigns.sending.service import start_campaign
 from campaigns.sending.worker import run_worker
-from engine.config import load_settings
+from engine.config import Settings, load_settings
 from engine.db import Database
 
 _fork = multiprocessing.get_context("fork")
 
 
-def _database(environ: Mapping[str, str]) -> tuple[Database, object]:
+def _database(environ: Mapping[str, str]) -> tuple[Database, Settings]:
     settings = load_settings(environ)
     return Database(settings), settings
 
 
 def _work(environ: Mapping[str, str], once: bool) -> None:
     database, settings = _database(environ)
-    run_worker(database, settings, once=once)  # type: ignore[arg-type]
+    run_worker(database, settings, once=once)
 
 
 def _work_until_sent(environ: Mapping[str, str], campaign_id: int, deadline: float) -> None:
     database, settings = _database(environ)
     while time.time() < deadline:
-        run_worker(database, settings, once=True)  # type: ignore[arg-type]
+        run_worker(database, settings, once=True)
         with database.session() as session:
             status = session.scalar(sa.select(Campaign.status).where(Campaign.id == campaign_id))
         if status == CampaignStatus.SENT:
@@ -46,7 +46,8 @@ def _schedule(environ: Mapping[str, str], campaign_id: int, wins: object) -> Non
             session,
             campaign_id,
             expected=CampaignStatus.SCHEDULED,
-            batch_size=settings.BATCH_SIZE,  # type: ignore[attr-defined]
+            batch_size=settings.BATCH_SIZE,
+            settings=settings,
         )
     if won:
         with wins.get_lock():  # type: ignore[attr-defined]

@@ -12,9 +12,15 @@ import pytest
 import requests
 
 from engine.config import Settings
-from engine.delivery.base import BackendAuthError, OutcomeUnknownError, OutgoingMessage
+from engine.delivery.base import (
+    BackendAuthError,
+    OutcomeUnknownError,
+    OutgoingMessage,
+    TemplateBatch,
+    TemplateRecipient,
+)
 from engine.delivery.sendgrid import SendGridBackend, TokenBucket
-from engine.delivery.sendgrid_request import Recipient, TemplateBatch, request_body
+from engine.delivery.sendgrid_request import request_body
 from tests.fakes.sendgrid_server import FakeSendGrid, fake_sendgrid_process, read_state
 
 SENDER = "Pinwheel Newsletters <newsletters@pinwheel.example.org>"
@@ -22,9 +28,9 @@ HTML = '<p>Hi %%first_name%%</p><a href="%%unsubscribe_url%%">Unsubscribe</a>'
 TEXT = "Hi %%first_name%%\nUnsubscribe: %%unsubscribe_url%%"
 
 
-def recipient(n: int, address: str | None = None) -> Recipient:
+def recipient(n: int, address: str | None = None) -> TemplateRecipient:
     url = f"https://pinwheel.example.org/u/tok{n}"
-    return Recipient(
+    return TemplateRecipient(
         delivery_id=n,
         to_address=address or f"reader{n}@example.org",
         to_name=f"Reader {n}",
@@ -230,8 +236,12 @@ def test_limits_are_checked_before_sending(fake: FakeSendGrid) -> None:
     assert {r.status for r in too_many + no_subject} == {"failed_permanent"}
     assert fake.requests == []
     recipients = [recipient(n) for n in range(3)]
-    recipients[1] = Recipient(1, "big@example.org", substitutions={"first_name": "x" * 10_000})
-    recipients[2] = Recipient(2, "pii@example.org", custom_args={"email": "pii@example.org"})
+    recipients[1] = TemplateRecipient(
+        1, "big@example.org", substitutions={"first_name": "x" * 10_000}
+    )
+    recipients[2] = TemplateRecipient(
+        2, "pii@example.org", custom_args={"email": "pii@example.org"}
+    )
     results = backend.send_template(batch(0, recipients=recipients))
     assert [r.status for r in results] == ["accepted", "failed_permanent", "failed_permanent"]
     assert fake.counts() == {"0": 1}

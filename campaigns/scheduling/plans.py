@@ -1,4 +1,4 @@
-"""The campaign composition page: audience, live recipient count, schedule and approval."""
+"""Send plans: the audience, send time and approval status a campaign is composed with."""
 
 from __future__ import annotations
 
@@ -7,37 +7,30 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy.orm import Session
-from werkzeug.wrappers import Response as WerkzeugResponse
 
 from campaigns.issues.models import Issue
-from campaigns.issues.service import get_issue
-from campaigns.issues.workflow import ensure_send_allowed, is_approved_for
-from campaigns.observances.service import all_observances, find_observance
-from campaigns.schedule import schedule_at, schedule_for_observance
-from campaigns.scheduling import (
+from campaigns.issues.workflow import is_approved_for
+from campaigns.observances.service import find_observance
+from campaigns.scheduling.rules import (
     SchedulingError,
     absolute_send_time,
+    next_observance_send_time,
     resolve_zone,
-    send_time_for_observance,
 )
-from campaigns.sending.dispatch import dispatch_campaign
+from campaigns.scheduling.service import schedule_at, schedule_for_observance
+from campaigns.scheduling.starting import send_now
+from campaigns.sending.approval import needs_approval
 from campaigns.sending.models import Campaign
-from campaigns.sending.service import create_campaign, send_now
+from campaigns.sending.service import create_campaign
 from engine import audit
-from engine.auth import roles_required
 from engine.clock import now
 from engine.config import Settings
-from engine.db import get_database, request_session
 from engine.errors import ValidationFailed
-from engine.users import Role, StaffUser
-from engine.web import get_settings
+from engine.users import StaffUser
 from subscribers.audience import count_audience
 from subscribers.models import Topic
 
-bp = Blueprint("compose", __name__, url_prefix="/admin/issues/<int:issue_id>/campaigns")
 MODES = ("now", "absolute", "observance")
 
 
@@ -91,11 +84,10 @@ def send_time(session: Session, plan: SendPlan, at: datetime) -> datetime | None
             return absolute_send_time(plan.local, plan.tz)
         if plan.mode == "observance":
             observance = find_observance(session, plan.observance)
-            for year in (at.year, at.year + 1):
-                instant = send_time_for_observance(observance, year, plan.rule, plan.tz)
-                if instant > at:
-                    return instant
-            raise ValidationFailed(f"{observance.name} has no future send time for this rule.")
+            try:
+                return next_observance_send_time(observance, plan.rule, plan.tz, after=at)[1]
+            except SchedulingError as error:
+                raise ValidationFailed(f"Cannot schedule {observance.name}: {error}.") from None
     except SchedulingError as error:
         raise ValidationFailed(f"Cannot schedule: {error}.") from None
     return None
@@ -109,7 +101,7 @@ def approval_status(
         count_audience(session, audience.topic_ids, audience.segment) if audience.topic_ids else 0
     )
     approved = is_approved_for(session, issue, issue.revision, audience.topic_ids, audience.segment)
-    needs = count > settings.APPROVAL_THRESHOLD
+    needs = needs_approval(count, settings.APPROVAL_THRESHOLD)
     return {
         "count": count,
         "threshold": settings.APPROVAL_THRESHOLD,
@@ -127,13 +119,12 @@ def compose_campaign(
     settings: Settings,
     actor: StaffUser,
 ) -> Campaign:
-    """Create the campaign, check the approval for its audience and schedule or start it."""
+    """Create the campaign and schedule or start it (each checks the approval)."""
     topics = list(session.scalars(sa.select(Topic).where(Topic.id.in_(audience.topic_ids))))
     campaign = create_campaign(
         session, issue, topics, segment=audience.segment, created_by=actor, settings=settings
     )
     count = count_audience(session, audience.topic_ids, audience.segment)
-    ensure_send_allowed(session, campaign, count, settings.APPROVAL_THRESHOLD)
     audit.record(
         session,
         actor,
@@ -145,10 +136,10 @@ def compose_campaign(
         segment=audience.segment,
     )
     if plan.mode == "now":
-        send_now(session, campaign.id, batch_size=settings.BATCH_SIZE)
-        audit.record(session, actor, "campaign.send", campaign, recipients=count)
+        send_now(session, campaign.id, settings)
+        audit.record(session, actor, "campaign.send", campaign, recipients=campaign.recipients)
         return campaign
-    _schedule(session, campaign, plan)
+    _schedule(session, campaign, plan, settings.APPROVAL_THRESHOLD)
     audit.record(
         session,
         actor,
@@ -161,80 +152,18 @@ def compose_campaign(
     return campaign
 
 
-def _schedule(session: Session, campaign: Campaign, plan: SendPlan) -> None:
+def _schedule(session: Session, campaign: Campaign, plan: SendPlan, threshold: int) -> None:
     if plan.mode == "absolute" and plan.local is not None:
-        schedule_at(session, campaign.id, plan.local, plan.tz, now=now())
+        schedule_at(
+            session, campaign.id, plan.local, plan.tz, now=now(), approval_threshold=threshold
+        )
     else:
         schedule_for_observance(
-            session, campaign.id, observance=plan.observance, rule=plan.rule, tz=plan.tz, now=now()
+            session,
+            campaign.id,
+            observance=plan.observance,
+            rule=plan.rule,
+            tz=plan.tz,
+            now=now(),
+            approval_threshold=threshold,
         )
-
-
-@bp.get("/new")
-@roles_required(Role.EDITOR)
-def new(issue_id: int) -> str:
-    session = request_session()
-    issue = get_issue(session, issue_id)
-    topics = session.scalars(sa.select(Topic).order_by(Topic.position, Topic.name)).all()
-    audience = Audience([t.id for t in issue.topics], {})
-    status = approval_status(session, issue, audience, get_settings())
-    return render_template(
-        "compose/new.html",
-        issue=issue,
-        topics=topics,
-        audience=audience,
-        status=status,
-        observances=all_observances(session),
-        default_tz=get_settings().TIMEZONE,
-    )
-
-
-@bp.get("/audience.json")
-@roles_required(Role.EDITOR)
-def audience_count(issue_id: int) -> Response:
-    session = request_session()
-    issue = get_issue(session, issue_id)
-    return jsonify(
-        approval_status(session, issue, Audience.from_args(request.args), get_settings())
-    )
-
-
-@bp.get("/send-time.json")
-@roles_required(Role.EDITOR)
-def send_time_json(issue_id: int) -> Response:
-    plan = SendPlan.from_args(request.args, get_settings().TIMEZONE)
-    instant = send_time(request_session(), plan, now())
-    if instant is None:
-        return jsonify(mode=plan.mode, local="As soon as you confirm", utc="")
-    local = instant.astimezone(resolve_zone(plan.tz))
-    return jsonify(
-        mode=plan.mode,
-        local=local.strftime("%A %d %B %Y, %H:%M ") + plan.tz,
-        utc=instant.strftime("%Y-%m-%d %H:%M UTC"),
-        past=instant <= now(),
-    )
-
-
-@bp.post("/new")
-@roles_required(Role.EDITOR)
-def create(issue_id: int) -> WerkzeugResponse:
-    session = request_session()
-    settings = get_settings()
-    plan = SendPlan.from_args(request.form, settings.TIMEZONE)
-    campaign = compose_campaign(
-        session,
-        get_issue(session, issue_id),
-        Audience.from_args(request.form),
-        plan,
-        settings,
-        current_user,
-    )
-    session.commit()
-    if plan.mode == "now":
-        dispatch_campaign(get_database(), settings, campaign.id)
-    return redirect(url_for("campaigns.show", campaign_id=campaign.id))
-
-
-def init_app(app: Flask) -> None:
-    """Register the composition page."""
-    app.register_blueprint(bp)

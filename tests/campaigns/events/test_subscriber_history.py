@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from campaigns.events.subscriber_history import erase_send_records, send_history
 from campaigns.sending.models import Campaign, Delivery, DeliveryStatus
-from campaigns.subscriber_history import erase_send_records, send_history
 from tests.campaigns.sending.conftest import make_issue
 from tests.factories import make_subscriber
 

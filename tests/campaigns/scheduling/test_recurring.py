@@ -10,14 +10,14 @@ import time_machine
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from campaigns.housekeeping import purge_stale_signups
 from campaigns.issues.models import Issue
 from campaigns.issues.service import create_issue
 from campaigns.jobs import prepare_recurring_campaigns
 from campaigns.observances.models import Notification
-from campaigns.recurring import create_series, prepare_recurring_drafts
+from campaigns.scheduling.recurring import create_series, prepare_recurring_drafts
 from engine.delivery.memory import MemoryBackend
 from engine.errors import NotFound, ValidationFailed
+from subscribers.housekeeping import purge_stale_signups
 from subscribers.models import Subscriber, Subscription, SubscriptionStatus
 from tests.factories import login, make_subscriber, make_topic, make_user
 

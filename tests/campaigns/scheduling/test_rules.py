@@ -18,17 +18,20 @@ from campaigns.observances.catalogue import (
     window,
 )
 from campaigns.observances.rules import FixedDate, PerYear
-from campaigns.scheduling import (
+from campaigns.scheduling.rules import (
     SchedulingError,
     SendAnchor,
     SendRule,
     absolute_send_time,
+    earliest_wave,
     is_business_day,
     is_federal_holiday,
     local_to_utc,
+    next_observance_send_time,
     parse_rule,
     recurring_draft_date,
     send_time_for_observance,
+    wave_groups,
     wave_send_times,
 )
 
@@ -387,3 +390,42 @@ def test_staff_observances_schedule_like_catalogue_ones() -> None:
     leap_day = staff_day(2, 29)
     assert send_time_for_observance(leap_day, 2028, "start 12:00", "UTC") == utc(2028, 2, 29, 12)
     assert send_time_for_observance(leap_day, 2027, "start 12:00", "UTC") == utc(2027, 2, 28, 12)
+
+
+def test_next_observance_send_time_moves_to_next_year_once_this_years_has_passed() -> None:
+    january = find("human-trafficking-prevention-month")
+    before = datetime(2026, 12, 6, tzinfo=UTC)
+    after = datetime(2027, 1, 2, tzinfo=UTC)
+    assert next_observance_send_time(january, "start 10:00", NEW_YORK, after=before) == (
+        2027,
+        datetime(2027, 1, 1, 15, tzinfo=UTC),
+    )
+    assert next_observance_send_time(january, "start 10:00", NEW_YORK, after=after)[0] == 2028
+
+
+def test_next_observance_send_time_in_a_passed_year_says_so() -> None:
+    january = find("human-trafficking-prevention-month")
+    with pytest.raises(SchedulingError, match=r"send time for 2026 .* has passed"):
+        next_observance_send_time(
+            january, "start 10:00", NEW_YORK, after=datetime(2026, 6, 1, tzinfo=UTC), year=2026
+        )
+
+
+def test_wave_groups_put_zones_that_share_an_instant_together() -> None:
+    groups = wave_groups(
+        date(2027, 1, 4),
+        time(10),
+        ["America/New_York", "America/Toronto", "Europe/London", "Nowhere/Else"],
+        default_tz=NEW_YORK,
+    )
+    assert groups == {
+        datetime(2027, 1, 4, 15, tzinfo=UTC): [
+            "America/New_York",
+            "America/Toronto",
+            "Nowhere/Else",
+        ],
+        datetime(2027, 1, 4, 10, tzinfo=UTC): ["Europe/London"],
+    }
+    assert earliest_wave(date(2027, 1, 4), time(10), ["Europe/London"], default_tz=NEW_YORK) == (
+        datetime(2027, 1, 4, 10, tzinfo=UTC)
+    )

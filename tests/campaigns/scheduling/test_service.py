@@ -8,22 +8,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaigns.schedule import (
-    DispatchOutcome,
-    dispatch_campaign,
-    dispatch_due,
-    schedule_at,
-    schedule_for_observance,
-    unschedule,
-)
+from campaigns.scheduling.service import schedule_at, schedule_for_observance, unschedule
+from campaigns.scheduling.starting import StartOutcome, start_due_campaign, start_due_campaigns
+from campaigns.scheduling.waves import release_due_waves
 from campaigns.sending.models import Batch, BatchStatus, Campaign, CampaignStatus, Delivery
-from campaigns.waves import release_due_waves
 from engine.errors import Conflict, NotFound, ValidationFailed
-from tests.campaigns.schedule.builders import make_campaign
+from engine.web import get_settings
+from tests.campaigns.scheduling.builders import make_campaign
 
 NY = "America/New_York"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-GRACE = timedelta(minutes=60)
 
 
 def utc(*parts: int) -> datetime:
@@ -47,7 +41,14 @@ def utc(*parts: int) -> datetime:
 def test_schedule_by_every_rule_kind(session: Session, slug: str, rule: str, expected: datetime):
     campaign = make_campaign(session)
     scheduled = schedule_for_observance(
-        session, campaign.id, observance=slug, rule=rule, tz=NY, now=NOW, year=2027
+        session,
+        campaign.id,
+        observance=slug,
+        rule=rule,
+        tz=NY,
+        now=NOW,
+        year=2027,
+        approval_threshold=1000,
     )
     assert scheduled.status == CampaignStatus.SCHEDULED
     assert scheduled.send_at == expected
@@ -67,6 +68,7 @@ def test_next_window_is_chosen_without_a_year(session: Session):
         rule="start 10:00",
         tz=NY,
         now=NOW,
+        approval_threshold=1000,
     )
     assert scheduled.send_at == utc(2027, 1, 1, 15)
     assert scheduled.schedule["year"] == 2027
@@ -94,6 +96,7 @@ def test_holidays_and_weekends_are_skipped(
         year=2027,
         skip_weekends=weekends,
         skip_holidays=holidays,
+        approval_threshold=1000,
     )
     assert scheduled.send_at == expected
     assert scheduled.schedule["skip_weekends"] is weekends
@@ -112,6 +115,7 @@ def test_weekend_day_moves_to_monday(session: Session):
         now=utc(2025, 12, 1),
         year=2026,
         skip_weekends=True,
+        approval_threshold=1000,
     )
     assert scheduled.send_at == utc(2026, 1, 12, 15)
 
@@ -129,7 +133,7 @@ def test_weekend_day_moves_to_monday(session: Session):
 )
 def test_absolute_times_across_dst(session: Session, local: datetime, expected: datetime):
     campaign = make_campaign(session)
-    scheduled = schedule_at(session, campaign.id, local, NY, now=NOW)
+    scheduled = schedule_at(session, campaign.id, local, NY, now=NOW, approval_threshold=1000)
     assert scheduled.send_at == expected
     assert scheduled.schedule["kind"] == "absolute"
 
@@ -137,16 +141,37 @@ def test_absolute_times_across_dst(session: Session, local: datetime, expected: 
 def test_bad_schedules_are_refused(session: Session):
     campaign = make_campaign(session)
     with pytest.raises(ValidationFailed, match="has passed"):
-        schedule_at(session, campaign.id, datetime(2026, 1, 1, 10), NY, now=NOW)
+        schedule_at(
+            session, campaign.id, datetime(2026, 1, 1, 10), NY, now=NOW, approval_threshold=1000
+        )
     with pytest.raises(ValidationFailed, match="time zone"):
-        schedule_at(session, campaign.id, datetime(2027, 1, 1, 10), "Mars/Olympus", now=NOW)
+        schedule_at(
+            session,
+            campaign.id,
+            datetime(2027, 1, 1, 10),
+            "Mars/Olympus",
+            now=NOW,
+            approval_threshold=1000,
+        )
     with pytest.raises(ValidationFailed, match="send rule"):
         schedule_for_observance(
-            session, campaign.id, observance="mentoring-month", rule="whenever", tz=NY, now=NOW
+            session,
+            campaign.id,
+            observance="mentoring-month",
+            rule="whenever",
+            tz=NY,
+            now=NOW,
+            approval_threshold=1000,
         )
     with pytest.raises(NotFound, match="did you mean"):
         schedule_for_observance(
-            session, campaign.id, observance="mentoring-mont", rule="start 10:00", tz=NY, now=NOW
+            session,
+            campaign.id,
+            observance="mentoring-mont",
+            rule="start 10:00",
+            tz=NY,
+            now=NOW,
+            approval_threshold=1000,
         )
     with pytest.raises(ValidationFailed, match="past the end"):
         schedule_for_observance(
@@ -157,6 +182,7 @@ def test_bad_schedules_are_refused(session: Session):
             tz=NY,
             now=NOW,
             year=2027,
+            approval_threshold=1000,
         )
     assert session.get(Campaign, campaign.id).status == CampaignStatus.DRAFT
 
@@ -166,23 +192,29 @@ def test_started_campaign_cannot_be_rescheduled(session: Session):
     campaign.status = CampaignStatus.SENDING
     session.flush()
     with pytest.raises(Conflict):
-        schedule_at(session, campaign.id, datetime(2027, 1, 4, 10), NY, now=NOW)
+        schedule_at(
+            session, campaign.id, datetime(2027, 1, 4, 10), NY, now=NOW, approval_threshold=1000
+        )
     with pytest.raises(Conflict):
         unschedule(session, campaign.id, now=NOW)
 
 
 def _scheduled(session: Session, send_at: datetime) -> Campaign:
     campaign = make_campaign(session, zones=[NY, NY])
-    return schedule_at(session, campaign.id, send_at, NY, now=send_at - timedelta(days=1))
+    return schedule_at(
+        session, campaign.id, send_at, NY, now=send_at - timedelta(days=1), approval_threshold=1000
+    )
 
 
 def test_due_campaign_starts_within_grace(session: Session):
     campaign = _scheduled(session, utc(2027, 1, 4, 15))
     session.commit()
-    assert dispatch_due(session, utc(2027, 1, 4, 14, 59), GRACE, batch_size=10) == []
-    results = dispatch_due(session, utc(2027, 1, 4, 15, 59), GRACE, batch_size=10)
+    assert (
+        start_due_campaigns(session, utc(2027, 1, 4, 14, 59), get_settings(), batch_size=10) == []
+    )
+    results = start_due_campaigns(session, utc(2027, 1, 4, 15, 59), get_settings(), batch_size=10)
     session.commit()
-    assert [r.outcome for r in results] == [DispatchOutcome.STARTED]
+    assert [r.outcome for r in results] == [StartOutcome.STARTED]
     session.refresh(campaign)
     assert campaign.status == CampaignStatus.SENDING
     assert campaign.recipients == 2
@@ -191,15 +223,22 @@ def test_due_campaign_starts_within_grace(session: Session):
 def test_late_campaign_needs_review_and_is_not_sent(session: Session):
     campaign = _scheduled(session, utc(2027, 1, 4, 15))
     session.commit()
-    results = dispatch_due(session, utc(2027, 1, 4, 16, 1), GRACE, batch_size=10)
+    results = start_due_campaigns(session, utc(2027, 1, 4, 16, 1), get_settings(), batch_size=10)
     session.commit()
-    assert [r.outcome for r in results] == [DispatchOutcome.NEEDS_REVIEW]
+    assert [r.outcome for r in results] == [StartOutcome.NEEDS_REVIEW]
     session.refresh(campaign)
     assert campaign.status == CampaignStatus.NEEDS_REVIEW
     assert "61 minutes" in campaign.paused_reason
     assert session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 0
     # Staff may reschedule it.
-    again = schedule_at(session, campaign.id, datetime(2027, 1, 5, 10), NY, now=utc(2027, 1, 4, 17))
+    again = schedule_at(
+        session,
+        campaign.id,
+        datetime(2027, 1, 5, 10),
+        NY,
+        now=utc(2027, 1, 4, 17),
+        approval_threshold=1000,
+    )
     assert again.status == CampaignStatus.SCHEDULED
 
 
@@ -212,13 +251,13 @@ def test_double_tick_starts_once(session: Session, database):
         stale = other.scalar(sa.select(Campaign.status).where(Campaign.id == campaign.id))
         assert stale == CampaignStatus.SCHEDULED
         other.rollback()
-        first = dispatch_due(session, at, GRACE, batch_size=10)
+        first = start_due_campaigns(session, at, get_settings(), batch_size=10)
         session.commit()
-        second = dispatch_campaign(other, campaign.id, at, GRACE, 10)
+        second = start_due_campaign(other, campaign.id, at, get_settings(), batch_size=10)
         other.commit()
-    third = dispatch_due(session, at, GRACE, batch_size=10)
-    assert [r.outcome for r in first] == [DispatchOutcome.STARTED]
-    assert second.outcome == DispatchOutcome.SKIPPED
+    third = start_due_campaigns(session, at, get_settings(), batch_size=10)
+    assert [r.outcome for r in first] == [StartOutcome.STARTED]
+    assert second.outcome == StartOutcome.SKIPPED
     assert third == []
     batches = session.scalars(sa.select(Batch).where(Batch.campaign_id == campaign.id)).all()
     assert sum(b.size for b in batches) == 2
@@ -228,15 +267,21 @@ def test_waves_send_at_each_readers_local_time(session: Session):
     zones = [NY, "America/Los_Angeles", "Europe/London", "", "Not/AZone", "America/Los_Angeles"]
     campaign = make_campaign(session, zones=zones)
     scheduled = schedule_at(
-        session, campaign.id, datetime(2027, 1, 4, 10), NY, now=NOW, local_time_zones=True
+        session,
+        campaign.id,
+        datetime(2027, 1, 4, 10),
+        NY,
+        now=NOW,
+        local_time_zones=True,
+        approval_threshold=1000,
     )
     # The earliest wave is London's 10:00, which is 10:00 UTC in January.
     assert scheduled.send_at == utc(2027, 1, 4, 10)
     assert scheduled.schedule["local_time"] is True
     session.commit()
-    started = dispatch_due(session, utc(2027, 1, 4, 10, 1), GRACE, batch_size=10)
+    started = start_due_campaigns(session, utc(2027, 1, 4, 10, 1), get_settings(), batch_size=10)
     session.commit()
-    assert [r.outcome for r in started] == [DispatchOutcome.STARTED]
+    assert [r.outcome for r in started] == [StartOutcome.STARTED]
     assert _waves(session, campaign.id) == [
         (utc(2027, 1, 4, 10), BatchStatus.QUEUED, 1),
         # New York, plus the reader without a zone and the one with an unknown zone.
@@ -263,9 +308,17 @@ def _waves(session: Session, campaign_id: int) -> list[tuple[datetime, str, int]
 
 def test_waves_split_into_batches(session: Session):
     campaign = make_campaign(session, zones=[NY] * 5 + ["Europe/London"] * 3)
-    schedule_at(session, campaign.id, datetime(2027, 1, 4, 10), NY, now=NOW, local_time_zones=True)
+    schedule_at(
+        session,
+        campaign.id,
+        datetime(2027, 1, 4, 10),
+        NY,
+        now=NOW,
+        local_time_zones=True,
+        approval_threshold=1000,
+    )
     session.commit()
-    dispatch_due(session, utc(2027, 1, 4, 10), GRACE, batch_size=2)
+    start_due_campaigns(session, utc(2027, 1, 4, 10), get_settings(), batch_size=2)
     session.commit()
     sizes = [(release.hour, size) for release, _, size in _waves(session, campaign.id)]
     assert sorted(sizes) == [(10, 1), (10, 2), (15, 1), (15, 2), (15, 2)]

@@ -17,7 +17,7 @@ from campaigns.sending.models import Campaign, CampaignStatus
 from engine.app import create_app
 from engine.config import load_settings
 from engine.db import get_database
-from tests.campaigns.schedule.builders import make_campaign
+from tests.campaigns.scheduling.builders import make_campaign
 from tests.conftest import SECRET, _truncate_postgres
 
 PROCESSES = 3

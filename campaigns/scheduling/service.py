@@ -1,33 +1,36 @@
-"""Schedule campaigns (an absolute time or an observance rule) and start them when they are due.
+"""Schedule campaigns: at an absolute time or by an observance rule, in one zone or each reader's.
 
 The campaign row is the schedule: ``status=scheduled`` with ``send_at``, ``timezone`` and the
-``schedule`` dict that says how ``send_at`` was derived. Starting is the send pipeline's
-compare-and-set, so any number of dispatchers ticking at once start a campaign once.
+``schedule`` dict that says how ``send_at`` was derived. ``campaigns.scheduling.starting``
+starts it when it is due.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaigns.observances.catalogue import Observance
 from campaigns.observances.service import find_observance
-from campaigns.scheduling import (
+from campaigns.scheduling.rules import (
     SchedulingError,
     absolute_send_time,
+    earliest_wave,
+    next_observance_send_time,
     parse_rule,
     resolve_zone,
-    send_time_for_observance,
 )
+from campaigns.scheduling.waves import audience_timezones
+from campaigns.sending.approval import ensure_send_allowed
 from campaigns.sending.models import Campaign, CampaignStatus
-from campaigns.sending.service import get_campaign, start_campaign
-from campaigns.waves import assign_waves, audience_timezones, earliest_wave
-from engine.errors import Conflict, Forbidden, ValidationFailed
+from campaigns.sending.service import get_campaign
+from engine.db import rowcount
+from engine.errors import Conflict, ValidationFailed
+from subscribers.audience import count_audience
 
 #: A campaign can be (re)scheduled from these states; a started one cannot.
 SCHEDULABLE = frozenset(
@@ -38,19 +41,6 @@ SCHEDULABLE = frozenset(
 class ScheduleKind(StrEnum):
     ABSOLUTE = "absolute"
     OBSERVANCE = "observance"
-
-
-class DispatchOutcome(StrEnum):
-    STARTED = "started"
-    NEEDS_REVIEW = "needs_review"
-    #: Another dispatcher (or staff) moved the campaign first.
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True, slots=True)
-class Dispatched:
-    campaign_id: int
-    outcome: DispatchOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +59,7 @@ def schedule_at(
     tz: str,
     *,
     now: datetime,
+    approval_threshold: int,
     local_time_zones: bool = False,
 ) -> Campaign:
     """Schedule the campaign for a wall-clock time in ``tz`` (or in each subscriber's zone)."""
@@ -86,7 +77,7 @@ def schedule_at(
         "skip_weekends": False,
         "skip_holidays": False,
     }
-    return _store(session, campaign_id, send_at, tz, plan, detail, now)
+    return _store(session, campaign_id, send_at, tz, plan, detail, now, approval_threshold)
 
 
 def schedule_for_observance(
@@ -97,6 +88,7 @@ def schedule_for_observance(
     rule: str,
     tz: str,
     now: datetime,
+    approval_threshold: int,
     year: int | None = None,
     skip_weekends: bool = False,
     skip_holidays: bool = False,
@@ -110,7 +102,12 @@ def schedule_for_observance(
     except SchedulingError as error:
         raise ValidationFailed(f"Cannot schedule: {error}.") from None
     options = {"skip_weekends": skip_weekends, "skip_holidays": skip_holidays}
-    chosen_year, send_at = _observance_send_time(found, str(send_rule), tz, now, year, options)
+    try:
+        chosen_year, send_at = next_observance_send_time(
+            found, send_rule, tz, after=now, year=year, **options
+        )
+    except SchedulingError as error:
+        raise ValidationFailed(f"Cannot schedule {found.name}: {error}.") from None
     local = send_at.astimezone(resolve_zone(tz))
     plan = LocalSend(local.date(), send_rule.at, local_time_zones)
     detail = {
@@ -120,29 +117,7 @@ def schedule_for_observance(
         "year": chosen_year,
         **options,
     }
-    return _store(session, campaign_id, send_at, tz, plan, detail, now)
-
-
-def _observance_send_time(
-    observance: Observance,
-    rule: str,
-    tz: str,
-    now: datetime,
-    year: int | None,
-    options: dict[str, bool],
-) -> tuple[int, datetime]:
-    years = [year] if year is not None else [now.year, now.year + 1]
-    problem = ""
-    for candidate in years:
-        try:
-            send_at = send_time_for_observance(observance, candidate, rule, tz, **options)
-        except SchedulingError as error:
-            problem = str(error)
-            continue
-        if send_at > now:
-            return candidate, send_at
-        problem = f"the send time for {candidate} ({send_at:%Y-%m-%d %H:%M} UTC) has passed"
-    raise ValidationFailed(f"Cannot schedule {observance.name}: {problem}.")
+    return _store(session, campaign_id, send_at, tz, plan, detail, now, approval_threshold)
 
 
 def _store(
@@ -153,6 +128,7 @@ def _store(
     plan: LocalSend,
     detail: dict[str, Any],
     now: datetime,
+    approval_threshold: int,
 ) -> Campaign:
     campaign = get_campaign(session, campaign_id)
     if plan.per_subscriber:
@@ -160,6 +136,9 @@ def _store(
         send_at = earliest_wave(plan.day, plan.at, zones, default_tz=tz)
     if send_at <= now:
         raise ValidationFailed(f"Cannot schedule: {send_at:%Y-%m-%d %H:%M} UTC has passed.")
+    # Early notice of a missing approval; the start checks again on the frozen audience.
+    recipients = count_audience(session, [t.id for t in campaign.topics], campaign.segment)
+    ensure_send_allowed(session, campaign, recipients, approval_threshold)
     schedule = {
         **detail,
         "local_time": plan.per_subscriber,
@@ -180,7 +159,7 @@ def _store(
         .execution_options(synchronize_session=False)
     )
     session.refresh(campaign)
-    if moved.rowcount != 1:
+    if rowcount(moved) != 1:
         raise Conflict(
             f"Campaign {campaign_id} is {campaign.status}; it can no longer be scheduled."
         )
@@ -200,84 +179,9 @@ def unschedule(session: Session, campaign_id: int, *, now: datetime) -> Campaign
     )
     campaign = get_campaign(session, campaign_id)
     session.refresh(campaign)
-    if moved.rowcount != 1:
+    if rowcount(moved) != 1:
         raise Conflict(f"Campaign {campaign_id} is {campaign.status}, not scheduled.")
     return campaign
-
-
-def due_campaign_ids(session: Session, now: datetime) -> list[int]:
-    """Return the ids of scheduled campaigns whose ``send_at`` has come, oldest first."""
-    return list(
-        session.scalars(
-            sa.select(Campaign.id)
-            .where(Campaign.status == CampaignStatus.SCHEDULED, Campaign.send_at <= now)
-            .order_by(Campaign.send_at, Campaign.id)
-        )
-    )
-
-
-def dispatch_campaign(
-    session: Session,
-    campaign_id: int,
-    now: datetime,
-    grace: timedelta,
-    batch_size: int | None = None,
-) -> Dispatched:
-    """Start one due campaign, or send it to review when it is later than ``grace``.
-
-    A campaign whose time passed long ago (the scheduler was down) is never sent by surprise:
-    staff decide whether it still makes sense.
-    """
-    send_at = session.scalar(
-        sa.select(Campaign.send_at).where(
-            Campaign.id == campaign_id, Campaign.status == CampaignStatus.SCHEDULED
-        )
-    )
-    if send_at is None or send_at > now:
-        return Dispatched(campaign_id, DispatchOutcome.SKIPPED)
-    if now - send_at > grace:
-        late = int((now - send_at).total_seconds() // 60)
-        reason = (
-            f"Not started: its send time passed {late} minutes ago while nothing was running. "
-            "Reschedule it or send it now."
-        )
-        return Dispatched(campaign_id, _send_to_review(session, campaign_id, reason, now))
-    try:
-        with session.begin_nested():
-            started = start_campaign(
-                session, campaign_id, expected=CampaignStatus.SCHEDULED, batch_size=batch_size
-            )
-    except Forbidden as refusal:
-        reason = f"Not started: {refusal.message}"
-        return Dispatched(campaign_id, _send_to_review(session, campaign_id, reason, now))
-    if not started:
-        return Dispatched(campaign_id, DispatchOutcome.SKIPPED)
-    campaign = get_campaign(session, campaign_id)
-    if campaign.schedule.get("local_time"):
-        assign_waves(session, campaign, now=now, batch_size=batch_size)
-    return Dispatched(campaign_id, DispatchOutcome.STARTED)
-
-
-def _send_to_review(
-    session: Session, campaign_id: int, reason: str, now: datetime
-) -> DispatchOutcome:
-    moved = session.execute(
-        sa.update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.SCHEDULED)
-        .values(status=CampaignStatus.NEEDS_REVIEW, paused_reason=reason, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return DispatchOutcome.NEEDS_REVIEW if moved.rowcount == 1 else DispatchOutcome.SKIPPED
-
-
-def dispatch_due(
-    session: Session, now: datetime, grace: timedelta, *, batch_size: int | None = None
-) -> list[Dispatched]:
-    """Start (or send to review) every scheduled campaign whose time has come."""
-    return [
-        dispatch_campaign(session, campaign_id, now, grace, batch_size)
-        for campaign_id in due_campaign_ids(session, now)
-    ]
 
 
 def describe_schedule(campaign: Campaign) -> str:

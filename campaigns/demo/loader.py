@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import itertools
 
-import click
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaigns.demo_content import (
+from campaigns.demo.content import (
     DEMO_TOPICS,
     FIRST_NAMES,
     LAST_NAMES,
@@ -16,13 +15,10 @@ from campaigns.demo_content import (
     SPOTLIGHT_ISSUE,
     STATES,
 )
-from campaigns.issues.models import Issue
 from campaigns.issues.service import create_issue
-from engine.cli import fail
 from engine.clock import now
-from engine.db import get_database
+from engine.config import Settings
 from engine.users import StaffUser, create_user
-from engine.web import get_settings
 from subscribers.models import OptIn, Subscriber, Subscription, SubscriptionStatus, Topic
 
 DEMO_ADMIN = "admin@example.org"
@@ -30,7 +26,7 @@ DEMO_PASSWORD = "pinwheel-demo-admin"  # noqa: S105 (printed by make run on purp
 DEMO_SUBSCRIBERS = 50
 
 
-def load_demo(session: Session, *, admin_password: str) -> dict[str, object]:
+def load_demo(session: Session, settings: Settings, *, admin_password: str) -> dict[str, object]:
     """Create demo topics, subscribers, an admin, a spotlight issue and a campaign ready to send."""
     topics = [
         Topic(slug=slug, name=name, category=category, description=text, opt_in=OptIn(opt_in),
@@ -61,6 +57,7 @@ def load_demo(session: Session, *, admin_password: str) -> dict[str, object]:
         [by_slug["human-trafficking"], by_slug["monthly-digest"]],
         name="Spotlight: protecting youth from trafficking",
         created_by=admin,
+        settings=settings,
     )
     return {"admin": admin.email, "issue": issue.id, "campaign": campaign.id}
 
@@ -92,25 +89,3 @@ def _add_subscribers(session: Session, topics: list[Topic]) -> None:
             for topic_id in sorted(chosen)
         )
     session.flush()
-
-
-@click.command("demo")
-@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has issues.")
-def demo_command(if_empty: bool) -> None:
-    """Load the demo content (topics, 50 subscribers, an issue and a campaign)."""
-    settings = get_settings()
-    password = settings.ADMIN_PASSWORD or DEMO_PASSWORD
-    with get_database().session() as session:
-        if session.scalar(sa.select(sa.func.count()).select_from(Issue)):
-            if if_empty:
-                click.echo(
-                    f"Demo content already loaded. Staff sign-in at {settings.BASE_URL}/admin/ "
-                    f"as {DEMO_ADMIN} / {password}"
-                )
-                return
-            fail("The database already has content; the demo was not loaded.")
-        loaded = load_demo(session, admin_password=password)
-    click.echo(
-        f"Demo loaded: issue {loaded['issue']}, campaign {loaded['campaign']} ready to send.\n"
-        f"Staff sign-in at {settings.BASE_URL}/admin/ as {DEMO_ADMIN} / {password}"
-    )

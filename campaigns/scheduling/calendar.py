@@ -1,4 +1,7 @@
-"""The staff calendar: observances and campaigns by month, as an agenda and as an iCalendar feed."""
+"""The staff calendar: observances and campaigns by month, as an agenda and an iCalendar feed.
+
+Also drafts a spotlight issue for an observance the calendar shows.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,22 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import icalendar
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
-from campaigns.observances.catalogue import Occurrence
-from campaigns.observances.service import occurrences_in_year
-from campaigns.scheduling import resolve_zone
+from campaigns.issues.models import Issue
+from campaigns.issues.service import create_issue
+from campaigns.observances.catalogue import Observance, Occurrence, window
+from campaigns.observances.rules import DateWindow, ObservanceError
+from campaigns.observances.service import find_observance, occurrences_in_year
+from campaigns.scheduling.rules import resolve_zone
 from campaigns.sending.models import Campaign, CampaignStatus
+from engine.errors import ValidationFailed
+from subscribers.models import Topic
 
 #: Campaigns shown on the calendar: the ones with a time that happened or will happen.
 SHOWN_STATUSES = (
@@ -159,3 +168,43 @@ def _campaign_event(entry: CampaignEntry, host: str, base_url: str) -> icalendar
     event.add("categories", ["campaign", str(campaign.status)])
     event.add("dtstamp", campaign.updated_at)
     return event
+
+
+def observance_starter_content(observance: Observance, window: DateWindow) -> dict[str, Any]:
+    """Return spotlight content for a new issue about the observance's window."""
+    banner = observance.banner or observance.name
+    span = f"{window.start:%B} {window.start.day}"
+    if window.days > 1:
+        span += f" to {window.end:%B} {window.end.day}"
+    return {
+        "title": f"{observance.name} {window.start.year}"[:300],
+        "subject": f"{observance.name}: {banner}"[:300],
+        "layout": "spotlight",
+        "kicker": observance.name[:120],
+        "preheader": observance.description[:300],
+        "date_label": f"{span}, {window.start.year}",
+        "theme": {"accent": observance.colour.lower(), "banner": banner[:200]},
+        "blocks": [
+            {"id": "intro-heading", "type": "heading", "text": banner[:300]},
+            {"id": "intro", "type": "paragraph", "text": observance.description},
+        ],
+    }
+
+
+def draft_for_observance(
+    session: Session, slug: str, year: int, *, author_id: int | None = None
+) -> Issue:
+    """Create a draft spotlight issue for observance ``slug`` in ``year``."""
+    observance = find_observance(session, slug)
+    try:
+        occurrence_window = window(observance, year)
+    except ObservanceError as error:
+        raise ValidationFailed(str(error)) from None
+    topics = session.scalars(sa.select(Topic).where(Topic.slug == observance.topic)).all()
+    return create_issue(
+        session,
+        observance_starter_content(observance, occurrence_window),
+        author_id=author_id,
+        topics=topics,
+        observance_slug=observance.slug,
+    )

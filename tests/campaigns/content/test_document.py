@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campaigns.issues import (
+from campaigns.content.document import (
     MAX_BLOCKS,
     Bullets,
     ContentError,

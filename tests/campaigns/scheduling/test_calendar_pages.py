@@ -10,11 +10,11 @@ import time_machine
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from campaigns.calendar import feed_token
 from campaigns.issues.models import Issue
 from campaigns.observances.models import StaffObservance
-from campaigns.schedule import schedule_at
-from tests.campaigns.schedule.builders import make_campaign
+from campaigns.scheduling.calendar import feed_token
+from campaigns.scheduling.service import schedule_at
+from tests.campaigns.scheduling.builders import make_campaign
 from tests.conftest import SECRET
 from tests.factories import csrf_token_from, login, make_topic, make_user
 
@@ -128,6 +128,7 @@ def test_ics_feed_has_observances_and_timed_campaigns(client: FlaskClient, sessi
         datetime(2027, 1, 4, 10),
         "America/Chicago",
         now=datetime(2026, 12, 1, tzinfo=UTC),
+        approval_threshold=1000,
     )
     session.commit()
     assert client.get("/calendar.ics").status_code == 404

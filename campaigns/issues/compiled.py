@@ -1,13 +1,16 @@
-"""Render a stored issue with the service's identity: one renderer for email, preview and web."""
+"""Compile a stored issue into its email with the service's identity (sender, address, links).
+
+One renderer for the email, the editor's preview and the web view: ``campaigns.rendering``.
+"""
 
 from __future__ import annotations
 
 from email.utils import parseaddr
 from typing import Any
 
-from campaigns.issues import content_from_dict
+from campaigns.content.document import content_from_dict
 from campaigns.issues.models import Issue
-from campaigns.rendering import RenderContext, RenderedIssue, render_issue
+from campaigns.rendering.render import RenderContext, RenderedIssue, render_issue
 from engine.config import Settings
 
 

@@ -11,7 +11,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy.orm import Session
 
 from campaigns.sending.models import Campaign, CampaignStatus
-from tests.campaigns.schedule.builders import make_campaign
+from tests.campaigns.scheduling.builders import make_campaign
 
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
 

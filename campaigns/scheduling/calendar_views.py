@@ -8,10 +8,16 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from campaigns.calendar import agenda, build_feed, feed_token, feed_token_valid, month_weeks
-from campaigns.observances.service import draft_for_observance
-from campaigns.recurring import recent_notifications
-from campaigns.scheduling import resolve_zone
+from campaigns.scheduling.calendar import (
+    agenda,
+    build_feed,
+    draft_for_observance,
+    feed_token,
+    feed_token_valid,
+    month_weeks,
+)
+from campaigns.scheduling.recurring import recent_notifications
+from campaigns.scheduling.rules import resolve_zone
 from engine.auth import roles_required
 from engine.clock import now
 from engine.db import request_session

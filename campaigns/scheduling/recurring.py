@@ -7,7 +7,6 @@ email to editors goes out after the commit, so nobody is told about a draft that
 from __future__ import annotations
 
 import copy
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -23,10 +22,11 @@ from campaigns.observances.catalogue import next_window
 from campaigns.observances.models import Notification, NotificationKind, RecurringSeries
 from campaigns.observances.rules import DateWindow
 from campaigns.observances.service import find_observance
-from campaigns.scheduling import SchedulingError, parse_rule, recurring_draft_date
+from campaigns.scheduling.rules import SchedulingError, parse_rule, recurring_draft_date
 from engine.config import Settings
-from engine.delivery.base import OutgoingMessage, SendResult
-from engine.delivery.registry import backend_from_settings
+from engine.db import rowcount
+from engine.delivery.base import SendResult
+from engine.delivery.system import send_system_messages, system_message
 from engine.errors import NotFound, ValidationFailed
 from engine.users import Role, StaffUser
 from subscribers.models import Topic
@@ -101,17 +101,20 @@ def _prepare(session: Session, series_id: int, today: date) -> PreparedDraft | N
     if window is None or today < recurring_draft_date(window.start, series.weeks_before):
         return None
     # Compare-and-set on the window: two schedulers ticking at once make one draft.
-    claimed = session.execute(
-        sa.update(RecurringSeries)
-        .where(
-            RecurringSeries.id == series_id,
-            sa.or_(
-                RecurringSeries.prepared_for.is_(None), RecurringSeries.prepared_for < window.start
-            ),
+    claimed = rowcount(
+        session.execute(
+            sa.update(RecurringSeries)
+            .where(
+                RecurringSeries.id == series_id,
+                sa.or_(
+                    RecurringSeries.prepared_for.is_(None),
+                    RecurringSeries.prepared_for < window.start,
+                ),
+            )
+            .values(prepared_for=window.start)
+            .execution_options(synchronize_session=False)
         )
-        .values(prepared_for=window.start)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if claimed != 1:
         return None
     session.refresh(series)
@@ -176,25 +179,18 @@ def notify_editors(
         return []
     lines = [f"- {draft.message}\n  {settings.BASE_URL}{draft.link}" for draft in drafts]
     text = "New recurring drafts are waiting for you:\n\n" + "\n".join(lines) + "\n"
-    domain = settings.BASE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]
     messages = [
-        OutgoingMessage(
-            delivery_id=0,
+        system_message(
+            settings,
+            kind="recurring-notice",
             to_address=address,
-            to_name="",
-            from_address=settings.SENDER_ADDRESS,
             subject=f"{len(drafts)} new recurring draft(s) in Pinwheel",
             html=_html(settings, drafts),
             text=text,
-            headers={"Message-ID": f"<recurring.{uuid.uuid4().hex}@{domain}>"},
         )
         for address in targets
     ]
-    backend = backend_from_settings(settings)
-    try:
-        return backend.send_batch(messages)
-    finally:
-        backend.close()
+    return send_system_messages(settings, messages)
 
 
 def _html(settings: Settings, drafts: Sequence[PreparedDraft]) -> str:

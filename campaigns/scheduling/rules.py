@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -191,6 +192,37 @@ def send_time_for_observance(
     return local_to_utc(day, send_rule.at, tz)
 
 
+def next_observance_send_time(
+    observance: Observance,
+    rule: SendRule | str,
+    tz: str,
+    *,
+    after: datetime,
+    year: int | None = None,
+    skip_weekends: bool = False,
+    skip_holidays: bool = False,
+) -> tuple[int, datetime]:
+    """Return the year and instant of the first send by ``rule`` later than ``after``.
+
+    Tries ``year`` alone when given, else this year and next; raises ``SchedulingError`` saying
+    why no candidate works (the last problem met).
+    """
+    years = [year] if year is not None else [after.year, after.year + 1]
+    problem = ""
+    for candidate in years:
+        try:
+            send_at = send_time_for_observance(
+                observance, candidate, rule, tz, skip_weekends, skip_holidays
+            )
+        except SchedulingError as error:
+            problem = str(error)
+            continue
+        if send_at > after:
+            return candidate, send_at
+        problem = f"the send time for {candidate} ({send_at:%Y-%m-%d %H:%M} UTC) has passed"
+    raise SchedulingError(problem)
+
+
 def local_to_utc(day: date, at: time, tz: str) -> datetime:
     """Return the aware UTC instant when the wall clock in ``tz`` shows ``day`` at ``at``.
 
@@ -250,6 +282,21 @@ def wave_send_times(
         except SchedulingError:
             waves[name] = fallback
     return waves
+
+
+def earliest_wave(day: date, at: time, zones: Iterable[str], *, default_tz: str) -> datetime:
+    """Return the first instant at which any of ``zones`` (or ``default_tz``) shows ``at``."""
+    return min(wave_send_times(day, at, [default_tz, *zones], default_tz=default_tz).values())
+
+
+def wave_groups(
+    day: date, at: time, zones: Iterable[str], *, default_tz: str
+) -> dict[datetime, list[str]]:
+    """Group time-zone names by the UTC instant their wave leaves."""
+    groups: dict[datetime, list[str]] = defaultdict(list)
+    for zone, instant in wave_send_times(day, at, zones, default_tz=default_tz).items():
+        groups[instant].append(zone)
+    return dict(groups)
 
 
 def recurring_draft_date(next_window_start: date, weeks_before: int) -> date:

@@ -381,8 +381,10 @@ def block_from_dict(r: Reader) -> Block | None:
         r.fail("id", "must be letters, digits, '-' or '_' (up to 64)")
     type_ = r.data.get("type")
     try:
-        parse = _PARSERS[BlockType(type_)]
+        parse = _PARSERS[BlockType(type_)] if isinstance(type_, str) else None
     except ValueError:
+        parse = None
+    if parse is None:
         r.fail("type", "must be one of " + ", ".join(t.value for t in BlockType))
         return None
     return parse(r, id_)

@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.db import rowcount
 from subscribers.models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
 
 
@@ -40,15 +41,17 @@ def purge_stale_signups(session: Session, *, created_before: datetime) -> PurgeR
     ids = list(session.scalars(stale))
     subscriptions = 0
     if ids:
-        subscriptions += session.execute(
-            sa.delete(Subscription).where(Subscription.subscriber_id.in_(ids))
-        ).rowcount
-        session.execute(sa.delete(Subscriber).where(Subscriber.id.in_(ids)))
-    subscriptions += session.execute(
-        sa.delete(Subscription).where(
-            Subscription.status == SubscriptionStatus.UNCONFIRMED,
-            Subscription.created_at < created_before,
+        subscriptions += rowcount(
+            session.execute(sa.delete(Subscription).where(Subscription.subscriber_id.in_(ids)))
         )
-    ).rowcount
+        session.execute(sa.delete(Subscriber).where(Subscriber.id.in_(ids)))
+    subscriptions += rowcount(
+        session.execute(
+            sa.delete(Subscription).where(
+                Subscription.status == SubscriptionStatus.UNCONFIRMED,
+                Subscription.created_at < created_before,
+            )
+        )
+    )
     session.expire_all()
     return PurgeReport(len(ids), subscriptions)

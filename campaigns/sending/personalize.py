@@ -10,12 +10,12 @@ import html
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from email.utils import parseaddr
 
 from campaigns.sending.links import SendLinks
 from engine.config import Settings
 from engine.delivery.base import OutgoingMessage
 from engine.delivery.dsn import MessageIds
+from engine.delivery.system import sender_domain
 from engine.render.merge import MergeTemplate
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -53,7 +53,7 @@ class CampaignMessages:
         self.text = MergeTemplate(campaign.text)
         self.keys = frozenset(self.html.keys) | frozenset(self.text.keys)
         self.links = SendLinks.for_campaign(settings, campaign.issue_slug, campaign.id)
-        self.domain = parseaddr(campaign.from_address)[1].rpartition("@")[2] or "localhost"
+        self.domain = sender_domain(campaign.from_address)
         self.message_ids = MessageIds(campaign.id, settings.SECRET_KEY, self.domain)
         self.mailto = _mailto(settings.UNSUBSCRIBE_MAILTO)
         self.custom_campaign = str(campaign.id)

@@ -1,0 +1,1 @@
+"""The demo content that ``make run`` loads into an empty database."""

@@ -1,0 +1,1 @@
+"""When: send-time rules, schedules, send plans, waves, the calendar and annual series."""

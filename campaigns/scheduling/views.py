@@ -1,0 +1,127 @@
+"""Staff pages for "when": compose a campaign (audience, send time, approval) and send now."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from campaigns.issues.service import get_issue
+from campaigns.observances.service import all_observances
+from campaigns.scheduling.plans import (
+    Audience,
+    SendPlan,
+    approval_status,
+    compose_campaign,
+    send_time,
+)
+from campaigns.scheduling.rules import resolve_zone
+from campaigns.scheduling.starting import send_now
+from campaigns.sending.dispatch import dispatch_campaign
+from engine import audit
+from engine.auth import roles_required
+from engine.clock import now
+from engine.db import get_database, request_session
+from engine.users import Role
+from engine.web import get_settings
+from subscribers.models import Topic
+
+bp = Blueprint("compose", __name__, url_prefix="/admin/issues/<int:issue_id>/campaigns")
+#: The campaign page's "Send now" (``/admin/campaigns/<id>/send``), beside sending's own pages.
+starting = Blueprint("campaign_start", __name__, url_prefix="/admin/campaigns")
+
+
+@bp.get("/new")
+@roles_required(Role.EDITOR)
+def new(issue_id: int) -> str:
+    session = request_session()
+    issue = get_issue(session, issue_id)
+    topics = session.scalars(sa.select(Topic).order_by(Topic.position, Topic.name)).all()
+    audience = Audience([t.id for t in issue.topics], {})
+    status = approval_status(session, issue, audience, get_settings())
+    return render_template(
+        "compose/new.html",
+        issue=issue,
+        topics=topics,
+        audience=audience,
+        status=status,
+        observances=all_observances(session),
+        default_tz=get_settings().TIMEZONE,
+    )
+
+
+@bp.get("/audience.json")
+@roles_required(Role.EDITOR)
+def audience_count(issue_id: int) -> Response:
+    session = request_session()
+    issue = get_issue(session, issue_id)
+    return jsonify(
+        approval_status(session, issue, Audience.from_args(request.args), get_settings())
+    )
+
+
+@bp.get("/send-time.json")
+@roles_required(Role.EDITOR)
+def send_time_json(issue_id: int) -> Response:
+    plan = SendPlan.from_args(request.args, get_settings().TIMEZONE)
+    instant = send_time(request_session(), plan, now())
+    if instant is None:
+        return jsonify(mode=plan.mode, local="As soon as you confirm", utc="")
+    local = instant.astimezone(resolve_zone(plan.tz))
+    return jsonify(
+        mode=plan.mode,
+        local=local.strftime("%A %d %B %Y, %H:%M ") + plan.tz,
+        utc=instant.strftime("%Y-%m-%d %H:%M UTC"),
+        past=instant <= now(),
+    )
+
+
+@bp.post("/new")
+@roles_required(Role.EDITOR)
+def create(issue_id: int) -> WerkzeugResponse:
+    session = request_session()
+    settings = get_settings()
+    plan = SendPlan.from_args(request.form, settings.TIMEZONE)
+    campaign = compose_campaign(
+        session,
+        get_issue(session, issue_id),
+        Audience.from_args(request.form),
+        plan,
+        settings,
+        current_user,
+    )
+    session.commit()
+    if plan.mode == "now":
+        dispatch_campaign(get_database(), settings, campaign.id)
+    return redirect(url_for("campaigns.show", campaign_id=campaign.id))
+
+
+@starting.post("/<int:campaign_id>/send")
+@roles_required(Role.EDITOR)
+def send(campaign_id: int) -> WerkzeugResponse:
+    """Start a draft or scheduled campaign now (the campaign page's "Send now")."""
+    session = request_session()
+    settings = get_settings()
+    send_now(session, campaign_id, settings)
+    audit.record(session, current_user, "campaign.send", ("campaign", campaign_id))
+    session.commit()
+    dispatch_campaign(get_database(), settings, campaign_id)
+    flash("Sending started.", "info")
+    return redirect(url_for("campaigns.show", campaign_id=campaign_id))
+
+
+def init_app(app: Flask) -> None:
+    """Register the composition page and the campaign page's send action."""
+    app.register_blueprint(bp)
+    app.register_blueprint(starting)
