@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from engine import (
+    account_views,
     api,
     audit,
     auth,
@@ -22,6 +23,7 @@ from engine import (
     ratelimit,
     scheduler,
     security,
+    users_views,
     web,
 )
 from engine.config import PROJECT_ROOT, Settings, load_settings
@@ -65,8 +67,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     ratelimit.init_app(app)
     api.init_app(app)
     auth.init_app(app)
+    account_views.init_app(app)
     outbox_views.init_app(app)
     audit.init_app(app)
+    users_views.init_app(app)
     media.init_app(app)
     cli.init_app(app)
     for name in FEATURES:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.auth import roles_required
 from engine.clock import now
 from engine.db import Base, request_session
-from engine.users import Role
+from engine.users import Role, StaffUser
 from engine.web import add_admin_nav
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
@@ -36,7 +36,7 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(default=now)
     #: Staff user id (when a person acted), kept beside the readable name below.
     actor_id: Mapped[int | None]
-    #: Staff email, ``token:<name>`` for the API or ``system`` for jobs.
+    #: Staff email (also for API requests: a token acts as its user), ``cli`` or ``system``.
     actor: Mapped[str] = mapped_column(sa.String(254))
     #: Dotted verb such as ``issue.save``, ``issue.approve``, ``campaign.send``.
     action: Mapped[str] = mapped_column(sa.String(80), index=True)
@@ -45,16 +45,12 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
-def _actor_fields(actor: Any) -> tuple[int | None, str]:
+def _actor_fields(actor: StaffUser | str | None) -> tuple[int | None, str]:
     if actor is None:
         return None, "system"
     if isinstance(actor, str):
         return None, actor
-    email = getattr(actor, "email", None)
-    if email:
-        return getattr(actor, "id", None), str(email)
-    name = getattr(actor, "name", None)
-    return None, f"token:{name}" if name else str(actor)
+    return actor.id, actor.email
 
 
 def _target_fields(target: Any) -> tuple[str, str]:
@@ -70,7 +66,8 @@ def record(
 ) -> AuditEntry:
     """Add an audit entry; the caller's transaction commits it with the change it describes.
 
-    ``actor`` is a ``StaffUser``, an ``ApiToken``, a string or ``None`` (the system);
+    ``actor`` is a ``StaffUser`` (also when acting through an API token), a string such as
+    ``cli``, or ``None`` (the system);
     ``target`` is a mapped object with an ``id`` or an ``(object_type, object_id)`` pair.
     """
     actor_id, actor_name = _actor_fields(actor)

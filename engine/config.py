@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+from engine.text_fields import control_character
 
 PREFIX = "PINWHEEL_"
+#: Production refuses a shorter ``SECRET_KEY``.
+MIN_SECRET_KEY_BYTES = 32
+#: From a URL's scheme to its last "@": where its user name and password would be.
+_CREDENTIALS = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://).*@", re.DOTALL)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAIL_BACKENDS = ("outbox", "smtp", "sendgrid", "memory")
 ENVIRONMENTS = ("development", "production", "testing")
@@ -57,6 +64,16 @@ def _bool(key: str, raw: str) -> bool:
     raise ConfigError(f"{PREFIX}{key} must be true or false, got {raw!r}")
 
 
+def _addresses(key: str, raw: str) -> tuple[str, ...]:
+    """Parse comma- or space-separated email addresses, lower-cased."""
+    addresses = tuple(value.lower() for value in raw.replace(",", " ").split())
+    for address in addresses:
+        local, at, domain = address.rpartition("@")
+        if not (at and local and "." in domain):
+            raise ConfigError(f"{PREFIX}{key} takes email addresses, got {address!r}")
+    return addresses
+
+
 def _origins(key: str, raw: str) -> tuple[str, ...]:
     """Parse comma- or space-separated origins (``https://host[:port]``), lower-cased."""
     origins = []
@@ -85,6 +102,8 @@ class Settings:
     MAIL_BACKEND: str = "outbox"
     #: ``smtp://user:pass@host:port``, ``smtps://`` for implicit TLS, ``?starttls=1``.
     SMTP_URL: str = "smtp://127.0.0.1:25"
+    #: The mail service takes non-ASCII before the @ (SMTPUTF8); if not, such addresses are refused.
+    SMTPUTF8: bool = False
     SENDGRID_API_KEY: str = ""
     SENDGRID_API_URL: str = "https://api.sendgrid.com"
     #: Base64 DER public key that SendGrid shows for the signed Event Webhook.
@@ -111,8 +130,9 @@ class Settings:
     SCHEDULE_GRACE_MINUTES: int = 60
     #: Days a sign-up may stay unconfirmed before the scheduler's purge deletes it.
     UNCONFIRMED_RETENTION_DAYS: int = 30
-    #: Sends to more recipients than this need an approver.
-    APPROVAL_THRESHOLD: int = 1000
+    #: An issue whose sends reach more recipients than this in all needs an approver's approval
+    #: (0: every send to subscribers does; a small team may raise it).
+    APPROVAL_THRESHOLD: int = 0
     BOUNCE_RATE_LIMIT: float = 0.05
     COMPLAINT_RATE_LIMIT: float = 0.001
     #: Days a subscriber token (unsubscribe, preferences, web view) stays valid.
@@ -128,12 +148,21 @@ class Settings:
     PAGE_CACHE_SECONDS: float = 1.0
     #: Other sites whose pages may carry a copy of the subscribe form (origins, comma-separated).
     SUBSCRIBE_FORM_ORIGINS: tuple[str, ...] = ()
+    #: Inboxes besides staff users' own that may get unapproved test sends (seed lists,
+    #: inbox-placement checkers), comma-separated.
+    TEST_SEND_ADDRESSES: tuple[str, ...] = ()
     #: Bearer token for ``/metrics``; without it only direct loopback clients may scrape.
     METRICS_TOKEN: str = ""
     #: Folder shared by the ``pinwheel serve`` workers for Prometheus metrics (default: instance).
     METRICS_DIR: str = ""
     #: Password for ``pinwheel users create`` without a prompt (scripts, ``make run``'s demo admin).
     ADMIN_PASSWORD: str = ""
+    #: Password for ``pinwheel users set-password`` without a prompt.
+    USER_PASSWORD: str = ""
+    #: Minutes a staff session lasts without a request before its user must sign in again.
+    SESSION_IDLE_MINUTES: int = 480
+    #: Make every staff user enrol in two-factor sign-in before they can use the staff pages.
+    REQUIRE_2FA: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -177,12 +206,16 @@ _CONVERTERS = {
     "BATCH_LEASE_SECONDS": _positive_int,
     "SCHEDULE_GRACE_MINUTES": _positive_int,
     "UNCONFIRMED_RETENTION_DAYS": _positive_int,
-    "APPROVAL_THRESHOLD": _positive_int,
+    "APPROVAL_THRESHOLD": _count,
     "TOKEN_MAX_AGE_DAYS": _positive_int,
+    "SESSION_IDLE_MINUTES": _positive_int,
+    "REQUIRE_2FA": _bool,
+    "SMTPUTF8": _bool,
     "RUN_SCHEDULER": _bool,
     "LOG_JSON": _bool,
     "PROXY_COUNT": _count,
     "SUBSCRIBE_FORM_ORIGINS": _origins,
+    "TEST_SEND_ADDRESSES": _addresses,
 }
 
 
@@ -230,12 +263,15 @@ def _validated(settings: Settings) -> Settings:
         raise ConfigError(
             f"{PREFIX}SENDER_ADDRESS must be an email address, got {settings.SENDER_ADDRESS!r}"
         )
+    if problem := control_character(settings.SENDER_ADDRESS):
+        # Its name is every message's From header: a line break there breaks every send.
+        raise ConfigError(f"{PREFIX}SENDER_ADDRESS contains {problem}; write it on one line")
     if settings.MAIL_BACKEND == "sendgrid" and not settings.SENDGRID_API_KEY:
         raise ConfigError(
             f"{PREFIX}SENDGRID_API_KEY is required when {PREFIX}MAIL_BACKEND=sendgrid"
         )
-    if settings.is_production and not settings.SECRET_KEY:
-        raise ConfigError(f"{PREFIX}SECRET_KEY is required in production")
+    if settings.is_production:
+        _check_production_secret(settings.SECRET_KEY)
     changes: dict[str, Any] = {"BASE_URL": settings.BASE_URL.rstrip("/")}
     if not settings.DATABASE_URL:
         changes["DATABASE_URL"] = f"sqlite:///{settings.instance_path / 'pinwheel.db'}"
@@ -244,17 +280,71 @@ def _validated(settings: Settings) -> Settings:
             f"{PREFIX}DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL, "
             f"got {settings.DATABASE_URL.split(':', 1)[0]!r}"
         )
+    else:
+        _check_port("DATABASE_URL", settings.DATABASE_URL)
     if not settings.SECRET_KEY:
         changes["SECRET_KEY"] = _development_secret(settings.instance_path)
     return replace(settings, **changes)
 
 
-def _check_url(key: str, value: str, schemes: tuple[str, ...]) -> None:
-    parts = urlsplit(value)
-    if parts.scheme not in schemes or not parts.hostname:
+def _check_production_secret(secret_key: str) -> None:
+    if not secret_key:
+        raise ConfigError(f"{PREFIX}SECRET_KEY is required in production")
+    # Sessions and every subscriber link are signed with it: it must be too long to guess.
+    if len(secret_key.encode()) < MIN_SECRET_KEY_BYTES:
         raise ConfigError(
-            f"{PREFIX}{key} must be an absolute {'/'.join(schemes)} URL, got {value!r}"
+            f"{PREFIX}SECRET_KEY is {len(secret_key.encode())} bytes long; production needs at "
+            f"least {MIN_SECRET_KEY_BYTES}. Generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
+
+
+def _check_url(key: str, value: str, schemes: tuple[str, ...]) -> None:
+    parts = _split(value)
+    if parts is None or parts.scheme not in schemes or not parts.hostname:
+        raise ConfigError(
+            f"{PREFIX}{key} must be an absolute {'/'.join(schemes)} URL, "
+            f"got {url_without_password(value)!r}"
+        )
+    _check_port(key, value)
+
+
+def _check_port(key: str, value: str) -> None:
+    if not _has_usable_port(value):
+        raise ConfigError(
+            f"{PREFIX}{key} has a port that is not a number from 0 to 65535: "
+            f"{url_without_password(value)!r}"
+        )
+
+
+def _has_usable_port(url: str) -> bool:
+    parts = _split(url)
+    if parts is None:
+        return False
+    try:
+        _ = parts.port
+    except ValueError:  # not a number, or outside 0-65535
+        return False
+    return True
+
+
+def _split(url: str) -> SplitResult | None:
+    try:
+        return urlsplit(url)
+    except ValueError:  # an IPv6 host without its closing "]"
+        return None
+
+
+def url_without_password(url: str) -> str:
+    """Return ``url`` with its password, if it has one, shown as ``***`` (for messages)."""
+    parts = _split(url)
+    if parts is not None and parts.hostname and _has_usable_port(url):
+        if parts.password is None:
+            return url
+        userinfo, _, host = parts.netloc.rpartition("@")
+        return urlunsplit(parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{host}"))
+    # Not a URL urllib understands (a password with a "/" or "#" in it): hide all credentials.
+    return _CREDENTIALS.sub(r"\g<scheme>***@", url)
 
 
 def _development_secret(instance_path: Path) -> str:

@@ -38,3 +38,9 @@ class Conflict(PinwheelError):
 class Forbidden(PinwheelError):
     status = 403
     code = "forbidden"
+
+
+class WrongCredentials(ValidationFailed):
+    """A password or code that proves who someone is was wrong (counted against sign-in limits)."""
+
+    code = "wrong_credentials"

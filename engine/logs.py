@@ -13,6 +13,13 @@ runs. Code outside a request, such as the send pipeline, binds a campaign the sa
 (thread or task). With ``PINWHEEL_LOG_JSON=true`` each line is one JSON object with ``time``,
 ``level``, ``logger``, ``message``, ``request_id``, ``campaign_id`` (when bound), ``path``, and for
 the per-request line ``status`` and ``duration_ms``.
+
+Logs never hold the secrets some URLs carry: the path segment a route names ``token``
+(``/unsubscribe/<token>``, ``/preferences/<token>``, ``/confirm/<token>``) is logged as
+``[redacted]``, and so are the values of the ``t`` and ``token`` query parameters (personal web
+views, calendar feeds) wherever a query string is logged (gunicorn's access log). Control
+characters are escaped (``\\x1b``), in plain lines as JSON does, so that a URL cannot end a
+line and forge the next one or drive the terminal that shows it.
 """
 
 from __future__ import annotations
@@ -23,16 +30,29 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import unquote
 
 from flask import Flask, Response, g, request
 
 from engine.config import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
+REDACTED = "[redacted]"
+#: ``environ`` key holding the request's path as logs show it (for ``engine.micro_cache`` and
+#: the access log, which log the request outside Flask).
+LOG_PATH = "pinwheel.log_path"
+#: The path argument and query parameters whose values are secrets (see the module docstring).
+REDACTED_ARGUMENT = "token"
+REDACTED_PARAMETERS = frozenset({"t", "token"})
+#: C0 controls, DEL, C1 controls (which include the 8-bit CSI) and the Unicode line separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: A variable part of a URL rule, as werkzeug writes it: ``<token>``, ``<int(max=9):id>``.
+_RULE_ARGUMENT = re.compile(r"<(?:[^<>:]+:)?(?P<name>\w+)>")
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 #: Probes and scrapes arrive every few seconds; logging them at INFO would drown real traffic.
 _QUIET_PATHS = frozenset({"/healthz", "/metrics"})
@@ -104,6 +124,49 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class PlainFormatter(logging.Formatter):
+    """Format a line with control characters escaped; only a traceback may span lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return escape_controls(super().formatMessage(record))
+
+
+def escape_controls(text: str) -> str:
+    """Return ``text`` with every control character written as an escape (``\\x0a``)."""
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def loggable_path(
+    path: str, rule: str | None = None, arguments: Mapping[str, Any] | None = None
+) -> str:
+    """Return ``path`` as logs show it: the ``token`` argument of its ``rule`` redacted, escaped.
+
+    ``rule`` and ``arguments`` are the matched URL rule and its values (``request.url_rule``,
+    ``request.view_args``); a path that matched no rule has no argument to hide.
+    """
+    if rule is not None and arguments and REDACTED_ARGUMENT in arguments:
+        values = {name: str(value) for name, value in arguments.items()}
+        values[REDACTED_ARGUMENT] = REDACTED
+        path = _RULE_ARGUMENT.sub(lambda found: values.get(found["name"], found.group()), rule)
+    return escape_controls(path)
+
+
+def loggable_query(query: str) -> str:
+    """Return a raw query string with the values of secret parameters redacted."""
+    pairs = []
+    for pair in query.split("&"):
+        name, equals, _value = pair.partition("=")
+        pairs.append(
+            f"{name}={REDACTED}" if equals and unquote(name) in REDACTED_PARAMETERS else pair
+        )
+    return escape_controls("&".join(pairs))
+
+
 OWN_LOGGERS = ("pinwheel", "engine", "subscribers", "campaigns")
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
@@ -113,7 +176,7 @@ def configure_logging(settings: Settings, stream: Any = None) -> logging.Handler
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.set_name("pinwheel")
     handler.addFilter(ContextFilter())
-    handler.setFormatter(JsonFormatter() if settings.LOG_JSON else logging.Formatter(PLAIN_FORMAT))
+    handler.setFormatter(JsonFormatter() if settings.LOG_JSON else PlainFormatter(PLAIN_FORMAT))
     root = logging.getLogger()
     for previous in [h for h in root.handlers if h.get_name() == "pinwheel"]:
         root.removeHandler(previous)
@@ -129,7 +192,10 @@ def configure_logging(settings: Settings, stream: Any = None) -> logging.Handler
 
 def _start_request() -> None:
     request_id = new_request_id(request.headers.get(REQUEST_ID_HEADER))
-    g.log_tokens = (_request_id.set(request_id), _path.set(request.path))
+    rule = request.url_rule.rule if request.url_rule is not None else None
+    path = loggable_path(request.path, rule, request.view_args)
+    request.environ[LOG_PATH] = path
+    g.log_tokens = (_request_id.set(request_id), _path.set(path))
     g.log_started = time.perf_counter()
 
 
@@ -139,7 +205,7 @@ def _finish_request(response: Response) -> Response:
         response.headers[REQUEST_ID_HEADER] = request_id
     started = g.get("log_started")
     if started is not None:
-        log_request(request.method, request.path, response.status_code, started)
+        log_request(request.method, _path.get() or "", response.status_code, started)
     return response
 
 
@@ -151,7 +217,10 @@ def new_request_id(supplied: str | None) -> str:
 def log_request(
     method: str, path: str, status: int, started: float, request_id: str | None = None
 ) -> None:
-    """Write the one line a request gets (``started`` is its ``time.perf_counter()``)."""
+    """Write the one line a request gets (``started`` is its ``time.perf_counter()``).
+
+    ``path`` is written as given: pass it through ``loggable_path`` first.
+    """
     level = logging.DEBUG if path in _QUIET_PATHS else logging.INFO
     if not request_log.isEnabledFor(level):
         return

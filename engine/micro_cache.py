@@ -33,7 +33,7 @@ from werkzeug.http import is_resource_modified, parse_date, unquote_etag
 from engine import metrics
 from engine.config import Settings
 from engine.http_cache import REPLAYABLE, PageCache
-from engine.logs import REQUEST_ID_HEADER, log_request, new_request_id
+from engine.logs import LOG_PATH, REQUEST_ID_HEADER, escape_controls, log_request, new_request_id
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -71,6 +71,8 @@ class StoredAnswer:
     etag: str | None
     last_modified: datetime | None
     endpoint: str
+    #: The path as the request's log line showed it (secrets redacted, controls escaped).
+    log_path: str
     expires: float
 
 
@@ -121,7 +123,8 @@ class MicroCache:
             close = getattr(body, "close", None)
             if close is not None:
                 close()
-        self.pages.put(key, _stored(status, headers, content, endpoint, self.seconds))
+        log_path = environ.get(LOG_PATH) or escape_controls(environ.get("PATH_INFO", ""))
+        self.pages.put(key, _stored(status, headers, content, endpoint, log_path, self.seconds))
         return [content]
 
     def _replay(
@@ -144,14 +147,19 @@ class MicroCache:
         headers.append((REQUEST_ID_HEADER, request_id))
         start_response(status, headers)
         code = int(status[:3])
-        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
-        log_request(method, path, code, started, request_id)
+        method = environ["REQUEST_METHOD"]
+        log_request(method, stored.log_path, code, started, request_id)
         metrics.record_request(stored.endpoint, method, code, started)
         return [body]
 
 
 def _stored(
-    status: str, headers: list[tuple[str, str]], body: bytes, endpoint: str, seconds: float
+    status: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    endpoint: str,
+    log_path: str,
+    seconds: float,
 ) -> StoredAnswer:
     kept = [(name, value) for name, value in headers if name != REQUEST_ID_HEADER]
     found = {name.lower(): value for name, value in kept}
@@ -163,6 +171,7 @@ def _stored(
         etag=etag,
         last_modified=parse_date(found.get("last-modified")),
         endpoint=endpoint,
+        log_path=log_path,
         expires=time.monotonic() + seconds,
     )
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from flask import Flask, Response
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
+from limits.errors import ConfigurationError
 
+from engine.config import ConfigError, url_without_password
 from engine.rate_counters import SCHEME as LOCAL_SCHEME
 from engine.web import error_response, get_settings
 
@@ -22,7 +24,14 @@ def init_app(app: Flask) -> None:
     url = get_settings(app).RATELIMIT_STORAGE_URL
     in_process = url.startswith("memory://")
     app.config["RATELIMIT_STORAGE_URI"] = f"{LOCAL_SCHEME}://" if in_process else url
-    limiter.init_app(app)
+    try:
+        limiter.init_app(app)
+    except (ConfigurationError, ValueError) as error:
+        # limits' own message quotes the whole URL, password included.
+        raise ConfigError(
+            f"PINWHEEL_RATELIMIT_STORAGE_URL cannot be used ({error.__class__.__name__}): "
+            f"{url_without_password(url)!r}"
+        ) from None
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many(error: RateLimitExceeded) -> Response:

@@ -26,13 +26,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from engine.config import ConfigError, load_settings
 from engine.executor import relax_garbage_collection
+from engine.logs import LOG_PATH, escape_controls, loggable_query
 from engine.metrics import metrics_dir
 from engine.web import get_settings
 
@@ -73,11 +76,41 @@ def gunicorn_options(
         "proc_name": "pinwheel",
         "child_exit": _child_exit,
         "post_worker_init": _post_worker_init,
+        "logger_class": AccessLogger,
     }
     if SHARED_MEMORY.is_dir():
         # Worker heartbeats on a disk-backed /tmp can stall under I/O load.
         options["worker_tmp_dir"] = str(SHARED_MEMORY)
     return options
+
+
+class AccessLogger(Logger):
+    """Gunicorn's logger, whose access lines hide URL secrets and escape controls as ours do."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> Any:
+        atoms = super().atoms(resp, req, environ, request_time)
+        path = environ.get(LOG_PATH) or escape_controls(environ.get("PATH_INFO", ""))
+        query = loggable_query(environ.get("QUERY_STRING", ""))
+        target = f"{path}?{query}" if query else path
+        # A page of ours refers with its full URL, tokens included: keep only where it was.
+        referer = _origin(environ.get("HTTP_REFERER", ""))
+        urls = {
+            "r": f"{atoms['m']} {target} {atoms['H']}",
+            "U": path,
+            "q": query,
+            "f": referer,
+            "{referer}i": referer,
+        }
+        return {
+            key: urls.get(key, escape_controls(value) if isinstance(value, str) else value)
+            for key, value in atoms.items()
+            if not key.endswith("}e")  # the environment holds the raw URL in several forms
+        }
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" if parts.scheme and parts.hostname else "-"
 
 
 def _post_worker_init(_worker: Any) -> None:

@@ -1,4 +1,6 @@
-"""``pinwheel users list|deactivate`` and ``pinwheel tokens list|revoke``."""
+"""Staff and token commands: ``pinwheel users list|invite|set-role|deactivate|reactivate`` and
+``pinwheel tokens list|revoke``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +10,23 @@ from typing import Any
 
 import click
 
+from engine import audit
 from engine.cli import tokens_group, users_group
 from engine.db import get_database
-from engine.users import deactivate_user, list_api_tokens, list_users, revoke_api_token
+from engine.staff_accounts import deactivate_staff, reactivate_staff, set_staff_role, staff_status
+from engine.staff_invites import INVITE_VALID_FOR, invite_link, invite_user
+from engine.users import (
+    ApiToken,
+    Role,
+    StaffUser,
+    find_user,
+    list_api_tokens,
+    list_users,
+    revoke_api_token,
+)
+from engine.web import get_settings
+
+ROLES = click.Choice([role.value for role in Role])
 
 
 def _when(value: datetime | None) -> str | None:
@@ -24,15 +40,44 @@ def users_list(as_json: bool) -> None:
     with get_database().session() as session:
         rows = [
             {"id": u.id, "email": u.email, "name": u.name, "role": str(u.role),
-             "active": u.active, "last_login_at": _when(u.last_login_at)}
+             "active": u.active, "status": str(staff_status(u)),
+             "last_login_at": _when(u.last_login_at)}
             for u in list_users(session)
         ]  # fmt: skip
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        state = "active" if row["active"] else "deactivated"
-        click.echo(f"{row['id']:>4}  {row['email']:<40} {row['role']:<9} {state}")
+        click.echo(f"{row['id']:>4}  {row['email']:<40} {row['role']:<9} {row['status']}")
+
+
+@users_group.command("invite")
+@click.argument("email")
+@click.option("--role", type=ROLES, default="editor", show_default=True)
+@click.option("--name", default="")
+def users_invite(email: str, role: str, name: str) -> None:
+    """Create a staff user without a password and print their one-time invitation link."""
+    with get_database().session() as session:
+        user = invite_user(session, email=email, role=role, name=name)
+        audit.record(session, "cli", "user.invite", user, role=role)
+        session.commit()
+        days = INVITE_VALID_FOR.days
+        click.echo(f"Invited {user.role} {user.email}. Send them this link (once, {days} days):")
+        click.echo(invite_link(get_settings(), user))
+
+
+@users_group.command("set-role")
+@click.argument("email")
+@click.argument("role", type=ROLES)
+def users_set_role(email: str, role: str) -> None:
+    """Give a staff user another role; they are signed out everywhere."""
+    with get_database().session() as session:
+        user = find_user(session, email)
+        previous = str(user.role)
+        set_staff_role(session, user, role)
+        if previous != role:
+            audit.record(session, "cli", "user.role_change", user, before=previous, role=role)
+        click.echo(f"{user.email} is now {user.role}.")
 
 
 @users_group.command("deactivate")
@@ -40,15 +85,27 @@ def users_list(as_json: bool) -> None:
 def users_deactivate(email: str) -> None:
     """Stop a staff user from signing in; their history is kept."""
     with get_database().session() as session:
-        user = deactivate_user(session, email)
+        user = deactivate_staff(session, None, find_user(session, email))
+        audit.record(session, "cli", "user.deactivate", user)
         click.echo(f"Deactivated {user.email}.")
 
 
-def _token_row(token: Any) -> dict[str, Any]:
+@users_group.command("reactivate")
+@click.argument("email")
+def users_reactivate(email: str) -> None:
+    """Let a deactivated staff user sign in again."""
+    with get_database().session() as session:
+        user = reactivate_staff(session, find_user(session, email))
+        audit.record(session, "cli", "user.reactivate", user)
+        click.echo(f"Reactivated {user.email}.")
+
+
+def _token_row(token: ApiToken, user: StaffUser | None) -> dict[str, Any]:
     return {
         "id": token.id,
         "name": token.name,
-        "role": str(token.role),
+        "user": user.email if user else None,
+        "role": str(user.role) if user else None,
         "prefix": token.prefix,
         "created_at": _when(token.created_at),
         "last_used_at": _when(token.last_used_at),
@@ -61,15 +118,16 @@ def _token_row(token: Any) -> dict[str, Any]:
 def tokens_list(as_json: bool) -> None:
     """List API tokens (never their secrets) with their last use."""
     with get_database().session() as session:
-        rows = [_token_row(token) for token in list_api_tokens(session)]
+        rows = [_token_row(token, user) for token, user in list_api_tokens(session)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
         state = f"revoked {row['revoked_at'][:10]}" if row["revoked_at"] else "live"
         used = (row["last_used_at"] or "never")[:16]
+        owner = row["user"] or "nobody (refused)"
         click.echo(
-            f"{row['id']:>4}  {row['name']:<30} {row['role']:<9} {row['prefix']}…  "
+            f"{row['id']:>4}  {row['name']:<24} {owner:<32} {row['prefix']}…  "
             f"last used {used:<16}  {state}"
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -23,10 +24,17 @@ class InvalidAddress(ValidationFailed):
         super().__init__(message, details=[{"path": "email", "message": message}])
 
 
-def normalise_address(raw: str) -> str:
+class UnsupportedAddress(InvalidAddress):
+    """A valid address the configured mail service cannot deliver to; the message says why."""
+
+
+def normalise_address(raw: str, *, smtputf8: bool = False) -> str:
     """Return the stored form of ``raw`` (lower-cased, IDNA domain) or raise ``InvalidAddress``.
 
-    No DNS lookups: deliverability is learnt from bounces, not guessed at sign-up.
+    Without ``smtputf8`` (``Settings.SMTPUTF8``: the mail service takes internationalised
+    addresses) a character outside ASCII before the @ raises ``UnsupportedAddress``; an
+    internationalised domain is accepted either way. No DNS lookups: deliverability is learnt
+    from bounces, not guessed at sign-up.
     """
     text = raw.strip()
     if not text:
@@ -37,6 +45,8 @@ def normalise_address(raw: str) -> str:
         # a 100,000-row import from spending most of its time in the validator.
         address = f"{local.lower()}@{_normalise_domain(domain)}"
     else:
+        if at and not smtputf8 and not local.isascii():
+            raise UnsupportedAddress(_foreign_local_part(local))
         address = _validate(text)
     if len(address) > MAX_ADDRESS_LENGTH:
         raise InvalidAddress("This email address is too long.")
@@ -45,14 +55,27 @@ def normalise_address(raw: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _normalise_domain(domain: str) -> str:
+    # Stored in its ASCII (IDNA) form: every mail server takes it, SMTPUTF8 or not.
     return _validate(f"a@{domain}").rpartition("@")[2]
 
 
 def _validate(text: str) -> str:
     try:
-        return validate_email(text, check_deliverability=False).normalized.lower()
+        valid = validate_email(text, check_deliverability=False)
     except EmailNotValidError as error:
         raise InvalidAddress(f"This is not a valid email address: {error}") from None
+    return f"{valid.local_part}@{valid.ascii_domain}".lower()
+
+
+def _foreign_local_part(local: str) -> str:
+    char = next(char for char in local if not char.isascii())
+    name = unicodedata.name(char, "")
+    described = f"U+{ord(char):04X} {name}".rstrip()
+    return (
+        f"The address contains {char} ({described}) before the @. Our mail service can only "
+        "deliver to addresses written there with plain letters (a to z), digits and ASCII "
+        "punctuation such as . _ - + ': retype it, or use another address."
+    )
 
 
 def address_hash(address: str) -> str:

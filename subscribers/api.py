@@ -14,8 +14,7 @@ from werkzeug.datastructures import FileStorage
 
 from engine import audit
 from engine.api import register
-from engine.api.actor import token_actor
-from engine.api.auth import require_role
+from engine.api.auth import current_api_user, require_role
 from engine.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from engine.api.pagination import cursor_page
 from engine.db import get_database, request_session
@@ -49,7 +48,7 @@ SOURCE = "api"
 
 
 def _source() -> str:
-    return f"token:{token_actor().name}"
+    return f"api:staff:{current_api_user().id}"
 
 
 # --- topics ------------------------------------------------------------------------------------
@@ -123,12 +122,13 @@ def subscribers_search(args: dict[str, Any]) -> dict[str, Any]:
 def subscribers_create(data: dict[str, Any]) -> Subscriber:
     """Add a subscriber whose consent the caller holds, confirmed on ``topics`` at once."""
     session = request_session()
-    address = normalise_address(data["email"])
+    address = normalise_address(data["email"], smtputf8=get_settings().SMTPUTF8)
     if find_subscriber(session, address) is not None:
         raise Conflict(f"A subscriber {address} already exists; update it instead.")
     summary, problems = _upsert(session, data.pop("topics"), [{**data, "email": address}])
     if problems:
-        raise ValidationFailed("The subscriber is not valid.", details=problems)
+        reasons = "; ".join(f"{problem['column']}: {problem['reason']}" for problem in problems)
+        raise ValidationFailed(f"The subscriber is not valid ({reasons}).", details=problems)
     if summary.skipped:
         raise Conflict(f"{address} is suppressed and cannot be added.")
     session.commit()
@@ -184,7 +184,7 @@ def subscribers_erase(subscriber_id: int) -> None:
     """Erase a subscriber for good: personal data goes, a suppression hash stays."""
     session = request_session()
     erase_subscriber(session, get_subscriber(session, subscriber_id), source=_source())
-    audit.record(session, token_actor(), "subscriber.erase", ("subscriber", subscriber_id))
+    audit.record(session, current_api_user(), "subscriber.erase", ("subscriber", subscriber_id))
     session.commit()
 
 
@@ -199,7 +199,9 @@ def subscribers_subscribe(data: dict[str, Any], subscriber_id: int) -> dict[str,
     session = request_session()
     subscriber = get_subscriber(session, subscriber_id)
     topics = topics_by_slugs(session, data["topics"])
-    outcome = subscribe(session, subscriber.email, topics, source=SOURCE)
+    outcome = subscribe(
+        session, subscriber.email, topics, source=SOURCE, smtputf8=get_settings().SMTPUTF8
+    )
     if outcome.subscriber_id is None:
         raise Conflict(f"{subscriber.email} is suppressed; staff must lift that first.")
     session.commit()
@@ -249,7 +251,9 @@ def _upsert(
     """Apply JSON rows through the CSV importer, so both follow the same consent rules."""
     topics = topics_by_slugs(session, topic_slugs)
     report = _CollectedErrors()
-    importer = SubscriberImport(session, topics, report=report, source=SOURCE)
+    importer = SubscriberImport(
+        session, topics, report=report, source=SOURCE, smtputf8=get_settings().SMTPUTF8
+    )
     for _ in importer.run(_as_csv(rows)):
         pass
     return importer.summary, report.problems
@@ -295,10 +299,11 @@ def suppressions_add(data: dict[str, Any]) -> Suppression:
     """Suppress an address (manually, or as a bounce or complaint reported elsewhere)."""
     session = request_session()
     entry = suppress(
-        session, normalise_address(data["address"]), SuppressionReason(data["reason"]),
+        session, normalise_address(data["address"], smtputf8=get_settings().SMTPUTF8),
+        SuppressionReason(data["reason"]),
         source=_source(), note=data["note"],
     )  # fmt: skip
-    audit.record(session, token_actor(), "suppression.add", entry, reason=data["reason"])
+    audit.record(session, current_api_user(), "suppression.add", entry, reason=data["reason"])
     session.commit()
     return entry
 
@@ -314,7 +319,7 @@ def suppressions_lift(entry_id: int) -> None:
         raise NotFound(f"No suppression {entry_id}.")
     if entry.address is None:
         raise Conflict("An erased address stays suppressed.")
-    audit.record(session, token_actor(), "suppression.lift", entry, reason=entry.reason)
+    audit.record(session, current_api_user(), "suppression.lift", entry, reason=entry.reason)
     lift_suppression(session, entry.address, source=_source())
     session.commit()
 

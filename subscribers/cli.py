@@ -98,7 +98,13 @@ def subscribers_import(
     with get_database().session() as session:
         topics = topics_by_slugs(session, list(topic_slugs))
         with file.open("rb") as stream, errors_path.open("w", newline="", encoding="utf-8") as out:
-            importer = SubscriberImport(session, topics, report=ErrorReport(out), source="import")
+            importer = SubscriberImport(
+                session,
+                topics,
+                report=ErrorReport(out),
+                source="import",
+                smtputf8=get_settings().SMTPUTF8,
+            )
             for _ in importer.run(stream):
                 session.commit()
         audit.record(
@@ -123,15 +129,18 @@ def subscribers_import(
               help="Write to this file instead of standard output.")  # fmt: skip
 def subscribers_export(topic_slug: str | None, out_path: Path | None) -> None:
     """Export subscribers as CSV (cells that look like formulas are escaped)."""
-    with get_database().session() as session:
-        topic = topics_by_slugs(session, [topic_slug])[0] if topic_slug else None
-        if out_path is None:
-            for chunk in export_csv(session, topic):
-                sys.stdout.write(chunk)
-            return
-        with out_path.open("w", newline="", encoding="utf-8") as out:
-            for chunk in export_csv(session, topic):
-                out.write(chunk)
+    database = get_database()
+    with database.session() as session:
+        topic_id = topics_by_slugs(session, [topic_slug])[0].id if topic_slug else None
+    # Read page by page in short transactions: the site keeps writing during a long export.
+    chunks = export_csv(database.read_sessionmaker, topic_id)
+    if out_path is None:
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+        return
+    with out_path.open("w", newline="", encoding="utf-8") as out:
+        for chunk in chunks:
+            out.write(chunk)
     click.echo(f"Wrote {out_path}.", err=True)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
 
-from subscribers.addresses import InvalidAddress, normalise_address
+from subscribers.addresses import InvalidAddress, UnsupportedAddress, normalise_address
 from subscribers.models import Topic
 from subscribers.service import Preferences
 from subscribers.topics import TopicChoice
@@ -32,14 +32,16 @@ def _topic_ids(form: MultiDict[str, str]) -> set[int]:
 
 
 def parse_subscribe(
-    form: MultiDict[str, str], public_topics: Sequence[TopicChoice]
+    form: MultiDict[str, str], public_topics: Sequence[TopicChoice], *, smtputf8: bool = False
 ) -> SubscribeForm:
     """Read the subscribe form; only public topics can be chosen."""
     parsed = SubscribeForm(email=form.get("email", "").strip(), topic_ids=_topic_ids(form))
     parsed.honeypot = bool(form.get(HONEYPOT_FIELD, "").strip())
     parsed.topics = [topic for topic in public_topics if topic.id in parsed.topic_ids]
     try:
-        normalise_address(parsed.email)
+        normalise_address(parsed.email, smtputf8=smtputf8)
+    except UnsupportedAddress as error:
+        parsed.errors["email"] = error.message
     except InvalidAddress:
         parsed.errors["email"] = (
             "Enter an email address in the format name@example.org."

@@ -53,19 +53,25 @@ def start_import_job(app: Flask, job_id: int) -> threading.Thread:
     """Run the import of ``job_id`` in a background thread and return the thread."""
     database, folder = get_database(app), import_folder(app)
     thread = threading.Thread(
-        target=run_import_job, args=(database, job_id, folder), name=f"import-{job_id}", daemon=True
+        target=run_import_job,
+        args=(database, job_id, folder, get_settings(app).SMTPUTF8),
+        name=f"import-{job_id}",
+        daemon=True,
     )
     app.extensions.setdefault("subscribers.import_threads", {})[job_id] = thread
     thread.start()
     return thread
 
 
-def run_import_job(database: Database, job_id: int, folder: Path) -> None:
-    """Import the job's upload, committing the job's progress after every chunk."""
+def run_import_job(database: Database, job_id: int, folder: Path, smtputf8: bool = False) -> None:
+    """Import the job's upload, committing the job's progress after every chunk.
+
+    ``smtputf8`` is ``Settings.SMTPUTF8`` (see ``normalise_address``).
+    """
     upload = upload_path(folder, job_id)
     try:
         with database.session() as session:
-            _import(session, job_id, upload, report_path(folder, job_id))
+            _import(session, job_id, upload, report_path(folder, job_id), smtputf8)
     except Exception as error:
         log.exception("import %s failed", job_id)
         with database.session() as session:
@@ -80,7 +86,7 @@ def run_import_job(database: Database, job_id: int, folder: Path) -> None:
         upload.unlink(missing_ok=True)
 
 
-def _import(session: Session, job_id: int, upload: Path, report: Path) -> None:
+def _import(session: Session, job_id: int, upload: Path, report: Path, smtputf8: bool) -> None:
     job = session.get(ImportJob, job_id)
     if job is None:
         return
@@ -88,7 +94,9 @@ def _import(session: Session, job_id: int, upload: Path, report: Path) -> None:
     job.status, job.size_bytes = ImportStatus.RUNNING, upload.stat().st_size
     session.commit()
     with upload.open("rb") as stream, report.open("w", newline="", encoding="utf-8") as out:
-        importer = SubscriberImport(session, topics, report=ErrorReport(out), source="import")
+        importer = SubscriberImport(
+            session, topics, report=ErrorReport(out), source="import", smtputf8=smtputf8
+        )
         for position in importer.run(stream):
             job.processed_bytes = position
             _copy_counts(job, importer)

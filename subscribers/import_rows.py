@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from engine.errors import ValidationFailed
+from engine.text_fields import control_character
 from subscribers.addresses import InvalidAddress, normalise_address
 from subscribers.profile import (
     MAX_ATTRIBUTE_KEY,
@@ -44,6 +45,7 @@ HEADER_ALIASES = {
 }
 _NOT_ALNUM = re.compile(r"[\s_\-.]+")
 _SURROGATES = re.compile("[\udc80-\udcff]")
+_ONE_LINE = "contains {}; names and attributes must be one line without special characters"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,11 @@ def map_columns(headers: list[str]) -> ColumnMap:
     for index, header in enumerate(headers):
         if _SURROGATES.search(header):
             raise ValidationFailed(f"Column {index + 1} of the header row is not valid UTF-8.")
+        if problem := control_character(header):
+            raise ValidationFailed(
+                f"Column {index + 1} of the header row ({header[:40]!r}) contains {problem}; "
+                "rename the column."
+            )
         target = HEADER_ALIASES.get(_NOT_ALNUM.sub("", header.lower()).replace("e-", "e"))
         if target and target not in known:
             known[target] = index
@@ -99,17 +106,22 @@ def map_columns(headers: list[str]) -> ColumnMap:
     return ColumnMap(headers, known, attributes)
 
 
-def read_rows(stream: BinaryIO) -> Iterator[ColumnMap | ImportRow | RowError]:
-    """Yield the column map, then one ``ImportRow`` or ``RowError`` per data row."""
+def read_rows(
+    stream: BinaryIO, *, smtputf8: bool = False
+) -> Iterator[ColumnMap | ImportRow | RowError]:
+    """Yield the column map, then one ``ImportRow`` or ``RowError`` per data row.
+
+    ``smtputf8`` is ``Settings.SMTPUTF8`` (see ``normalise_address``).
+    """
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
-        yield from _records(csv.reader(text))
+        yield from _records(csv.reader(text), smtputf8)
     finally:
         # Leave the caller's stream open: it still reads the position for progress.
         text.detach()
 
 
-def _records(reader: Any) -> Iterator[ColumnMap | ImportRow | RowError]:
+def _records(reader: Any, smtputf8: bool) -> Iterator[ColumnMap | ImportRow | RowError]:
     try:
         header = next(reader)
     except StopIteration:
@@ -126,14 +138,16 @@ def _records(reader: Any) -> Iterator[ColumnMap | ImportRow | RowError]:
         except csv.Error as error:
             yield RowError(reader.line_num, "", f"the row cannot be read as CSV: {error}")
             continue
-        yield check_row(columns, reader.line_num, cells)
+        yield check_row(columns, reader.line_num, cells, smtputf8=smtputf8)
 
 
 def _printable(value: str) -> str:
     return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")[:200]
 
 
-def check_row(columns: ColumnMap, row: int, cells: list[str]) -> ImportRow | RowError:
+def check_row(
+    columns: ColumnMap, row: int, cells: list[str], *, smtputf8: bool = False
+) -> ImportRow | RowError:
     """Check one row's cells against the column map."""
     if not any(cell.strip() for cell in cells):
         return RowError(row, "", "the row is empty")
@@ -147,7 +161,7 @@ def check_row(columns: ColumnMap, row: int, cells: list[str]) -> ImportRow | Row
         for key, index in columns.known.items()
     }
     try:
-        email = normalise_address(values["email"])
+        email = normalise_address(values["email"], smtputf8=smtputf8)
     except InvalidAddress as error:
         return RowError(
             row, columns.headers[columns.known["email"]], error.message, values["email"]
@@ -161,14 +175,18 @@ def _check_fields(
     name = values.get("name") or " ".join(
         part for part in (values.get("first_name", ""), values.get("last_name", "")) if part
     )
+    name_column = "name" if "name" in columns.known else "first/last name"
     if len(name) > MAX_NAME:
-        column = "name" if "name" in columns.known else "first/last name"
-        return RowError(row, column, f"longer than {MAX_NAME} characters", name[:200])
+        return RowError(row, name_column, f"longer than {MAX_NAME} characters", name[:200])
+    if problem := control_character(name):
+        return RowError(row, name_column, _ONE_LINE.format(problem), _printable(name))
     attributes: dict[str, str] = {}
     for index, key in columns.attributes:
         value = cells[index].strip() if index < len(cells) else ""
         if len(value) > MAX_ATTRIBUTE_VALUE:
             return RowError(row, key, f"longer than {MAX_ATTRIBUTE_VALUE} characters", value[:200])
+        if problem := control_character(value):
+            return RowError(row, key, _ONE_LINE.format(problem), _printable(value))
         if value:
             attributes[key] = value
     checked: dict[str, str | None] = {}

@@ -67,7 +67,10 @@ class ErrorReport:
 
 
 class SubscriberImport:
-    """Apply a CSV file to the subscriber list, subscribing every good row to ``topics``."""
+    """Apply a CSV file to the subscriber list, subscribing every good row to ``topics``.
+
+    ``smtputf8`` is ``Settings.SMTPUTF8`` (see ``normalise_address``).
+    """
 
     def __init__(
         self,
@@ -76,8 +79,10 @@ class SubscriberImport:
         *,
         report: ErrorReport | None = None,
         source: str = "import",
+        smtputf8: bool = False,
     ) -> None:
         self.session = session
+        self.smtputf8 = smtputf8
         self.topics = list(topics)
         self.report = report or ErrorReport(None)
         self.source = source
@@ -87,7 +92,7 @@ class SubscriberImport:
     def run(self, stream: BinaryIO) -> Iterator[int]:
         """Import ``stream``; yield the bytes read so far after each flushed chunk."""
         chunk: list[ImportRow] = []
-        for item in read_rows(stream):
+        for item in read_rows(stream, smtputf8=self.smtputf8):
             if isinstance(item, ColumnMap):
                 continue
             if isinstance(item, RowError):

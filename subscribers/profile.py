@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, ValidationFailed
+from engine.text_fields import check_line
 from subscribers.history import erasure_handlers, record_event
 from subscribers.models import EventKind, Subscriber, SuppressionReason
 from subscribers.suppression import suppress
@@ -59,7 +60,7 @@ def check_name(value: str) -> str:
             f"A name may have at most {MAX_NAME} characters.",
             [{"path": "name", "message": f"Use at most {MAX_NAME} characters."}],
         )
-    return value
+    return check_line(value, "The name", path="name")
 
 
 def check_attributes(values: dict[str, Any]) -> dict[str, str]:
@@ -74,7 +75,8 @@ def check_attributes(values: dict[str, Any]) -> dict[str, str]:
                 f"{MAX_ATTRIBUTE_VALUE}.",
                 [{"path": "attributes", "message": f"Check the attribute {key!r}."}],
             )
-        checked[key] = text
+        check_line(key, f"The attribute name {key!r}", path="attributes")
+        checked[key] = check_line(text, f"The attribute {key!r}", path="attributes")
     return checked
 
 

@@ -78,13 +78,21 @@ def subscribe_submit() -> tuple[str, int] | Response:
             "This form was sent from a page on another site. Please subscribe on our own "
             "subscribe page instead.",
         )
-    form = parse_subscribe(request.form, _public_topics())
+    smtputf8 = get_settings().SMTPUTF8
+    form = parse_subscribe(request.form, _public_topics(), smtputf8=smtputf8)
     if form.errors:
         return _subscribe_page(form, 422)
     if not form.honeypot:
         # The confirmation email is queued in this transaction; the scheduler sends it.
         session = request_session()
-        subscribe(session, form.email, form.topics, source="form", ip=request.remote_addr)
+        subscribe(
+            session,
+            form.email,
+            form.topics,
+            source="form",
+            ip=request.remote_addr,
+            smtputf8=smtputf8,
+        )
         session.commit()
     return _thank_you_page(), 200
 

@@ -55,14 +55,16 @@ def subscribe(
     language: str = "en",
     source: str = "form",
     ip: str | None = None,
+    smtputf8: bool = False,
 ) -> SubscribeOutcome:
     """Record a request to receive ``topics`` at ``email``.
 
     Single opt-in topics start at once. Double opt-in topics wait for the confirmation link, and
     so does every topic for an address that unsubscribed before: only its owner may undo that.
     Hard-suppressed addresses (bounce, complaint, manual, erased) are left untouched.
+    ``smtputf8`` is ``Settings.SMTPUTF8`` (see ``normalise_address``).
     """
-    address = normalise_address(email)
+    address = normalise_address(email, smtputf8=smtputf8)
     reason, subscriber_id = _find_address(session, address)
     if reason in HARD_REASONS:
         return SubscribeOutcome(None)

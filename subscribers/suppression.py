@@ -154,7 +154,8 @@ def _subscriber_for(session: Session, value: str | Subscriber) -> Subscriber | N
     if isinstance(value, Subscriber):
         return value
     try:
-        address = normalise_address(value)
+        # A lookup: any address the list may hold, whatever the mail service takes today.
+        address = normalise_address(value, smtputf8=True)
     except InvalidAddress:
         address = value.strip().lower()
     return session.scalar(sa.select(Subscriber).where(Subscriber.email == address))

@@ -11,7 +11,7 @@ from engine import audit
 from engine.auth import roles_required
 from engine.db import request_session
 from engine.users import Role
-from engine.web import add_admin_nav
+from engine.web import add_admin_nav, get_settings
 from subscribers.addresses import InvalidAddress, normalise_address
 from subscribers.models import Suppression, SuppressionReason
 from subscribers.suppression import lift_suppression, suppress
@@ -50,7 +50,9 @@ def add() -> Response:
     session = request_session()
     reason = request.form.get("reason", SuppressionReason.MANUAL)
     try:
-        address = normalise_address(request.form.get("address", ""))
+        address = normalise_address(
+            request.form.get("address", ""), smtputf8=get_settings().SMTPUTF8
+        )
     except InvalidAddress as error:
         flash(error.message, "error")
         return redirect(url_for(".index"))

@@ -39,8 +39,15 @@ class TokenSigner:
 
     def load(self, purpose: Purpose, token: str) -> tuple[int, str]:
         """Return ``(subscriber_id, extra)`` or raise ``InvalidToken`` with a friendly message."""
+        subscriber_id, extra, _issued = self.load_issued(purpose, token)
+        return subscriber_id, extra
+
+    def load_issued(self, purpose: Purpose, token: str) -> tuple[int, str, int]:
+        """Return ``(subscriber_id, extra, issued)``; ``issued`` is when it was signed (Unix s)."""
         try:
-            payload = self._serializers[purpose].loads(token, max_age=self.max_age_seconds)
+            payload, signed_at = self._serializers[purpose].loads(
+                token, max_age=self.max_age_seconds, return_timestamp=True
+            )
         except SignatureExpired:
             raise InvalidToken(
                 "This link has expired. Use the link in a more recent email, or subscribe again."
@@ -53,4 +60,4 @@ class TokenSigner:
         if not isinstance(payload, list) or not payload or not isinstance(payload[0], int):
             raise InvalidToken("This link is not valid.")
         extra = payload[1] if len(payload) > 1 and isinstance(payload[1], str) else ""
-        return payload[0], extra
+        return payload[0], extra, int(signed_at.timestamp())

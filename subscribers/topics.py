@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.db import Database
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.text_fields import check_line
 from subscribers.models import OptIn, Topic, TopicVisibility
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -48,6 +49,7 @@ def create_topic(
         )
     if not name.strip() or len(name) > 200:
         raise ValidationFailed("A topic needs a name of at most 200 characters.")
+    _check_labels(name, category)
     if session.scalar(sa.select(Topic.id).where(Topic.slug == slug)) is not None:
         raise Conflict(f"A topic with the slug {slug!r} already exists.")
     position = session.scalar(sa.select(sa.func.coalesce(sa.func.max(Topic.position), 0))) or 0
@@ -185,5 +187,12 @@ def update_topic(session: Session, topic: Topic, changes: dict[str, str]) -> Top
         setattr(topic, key, value.strip())
     if not topic.name:
         raise ValidationFailed("A topic needs a name.", details={"json": {"name": ["Empty."]}})
+    _check_labels(topic.name, topic.category)
     session.flush()
     return topic
+
+
+def _check_labels(name: str, category: str) -> None:
+    # Both are one-line labels: the name also goes into confirmation emails' text.
+    check_line(name.strip(), "The topic name", path="name")
+    check_line(category.strip(), "The topic category", path="category")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import (
     Blueprint,
     Flask,
@@ -18,7 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from engine import audit
 from engine.auth import roles_required
-from engine.db import request_session
+from engine.db import close_request_session, get_database, request_session
 from engine.errors import ValidationFailed
 from engine.users import Role
 from engine.web import add_admin_nav
@@ -71,6 +73,10 @@ def index() -> str:
 @bp.get("/<int:subscriber_id>")
 @roles_required(*STAFF)
 def show(subscriber_id: int) -> str:
+    return _subscriber_page(subscriber_id)
+
+
+def _subscriber_page(subscriber_id: int) -> str:
     session = request_session()
     subscriber = get_subscriber(session, subscriber_id)
     return render_template(
@@ -92,7 +98,7 @@ def _parse_attributes(text: str) -> dict[str, str]:
 
 @bp.post("/<int:subscriber_id>/edit")
 @roles_required(Role.EDITOR)
-def edit(subscriber_id: int) -> BaseResponse:
+def edit(subscriber_id: int) -> BaseResponse | tuple[str, int]:
     session = request_session()
     subscriber = get_subscriber(session, subscriber_id)
     form = request.form
@@ -109,7 +115,7 @@ def edit(subscriber_id: int) -> BaseResponse:
     except ValidationFailed as error:
         session.rollback()
         flash(error.message, "error")
-        return redirect(url_for(".show", subscriber_id=subscriber_id))
+        return _subscriber_page(subscriber_id), 422
     if changed:
         audit.record(session, current_user, "subscriber.edit", subscriber, fields=changed)
     session.commit()
@@ -139,10 +145,17 @@ def export() -> Response:
     topic = session.get(Topic, request.args.get("topic", type=int) or 0)
     name = f"subscribers-{topic.slug}.csv" if topic else "subscribers.csv"
     return Response(
-        stream_with_context(export_csv(session, topic)),
+        stream_with_context(_download(topic.id if topic else None)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def _download(topic_id: int | None) -> Iterator[str]:
+    # The request's own transaction (signing in, the topic) would stay open until the last row
+    # is sent, on SQLite holding the write lock; the export reads in short ones of its own.
+    close_request_session()
+    yield from export_csv(get_database().read_sessionmaker, topic_id)
 
 
 def init_app(app: Flask) -> None:

@@ -143,6 +143,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         BASE_URL="https://news.example.org",
         RATELIMIT_STORAGE_URL="memory://",
         PAGE_CACHE_SECONDS=0.0,
+        # Most tests are about how a send runs, not whether it may: they send small campaigns
+        # unapproved, as a small team may allow. The approval tests set the default, 0.
+        APPROVAL_THRESHOLD=1000,
     )
 
 

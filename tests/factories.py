@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from campaigns.demo.content import SPOTLIGHT_ISSUE
+from campaigns.issues.compiled import render_stored_issue
+from campaigns.issues.models import Issue
+from campaigns.issues.service import create_issue
+from campaigns.sending.models import Campaign, CampaignStatus
+from engine.config import Settings
 from engine.users import StaffUser, create_user
 from subscribers.models import (
     OptIn,
@@ -98,3 +106,31 @@ def _csrf_token(page: str) -> str:
 def csrf_token_from(page: str) -> str:
     """Return the CSRF token embedded in an HTML page."""
     return _csrf_token(page)
+
+
+def make_sent_issue(
+    session: Session,
+    settings: Settings,
+    title: str,
+    published: datetime,
+    topics: Sequence[Topic] = (),
+) -> Issue:
+    """Create an issue and the sent campaign that published it (it shows in the archive)."""
+    issue = create_issue(session, {**SPOTLIGHT_ISSUE, "title": title}, topics=list(topics))
+    rendered = render_stored_issue(settings, issue)
+    session.add(
+        Campaign(
+            issue_id=issue.id,
+            issue_revision=issue.revision,
+            name=title,
+            status=CampaignStatus.SENT,
+            subject=title,
+            from_address=settings.SENDER_ADDRESS,
+            html=rendered.html,
+            text=rendered.text,
+            started_at=published,
+        )
+    )
+    issue.published_at = published
+    session.flush()
+    return issue

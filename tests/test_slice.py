@@ -18,7 +18,10 @@ from tests.factories import login, make_user
 
 @pytest.fixture
 def outbox_app(app: Flask, settings: Settings) -> Flask:
-    app.extensions["pinwheel.settings"] = settings.with_overrides(MAIL_BACKEND="outbox")
+    # The default rule, as `make run` has it: every send needs an approval.
+    app.extensions["pinwheel.settings"] = settings.with_overrides(
+        MAIL_BACKEND="outbox", APPROVAL_THRESHOLD=0
+    )
     return app
 
 
@@ -31,6 +34,7 @@ def test_demo_send_outbox_and_staff_ui(
 ) -> None:
     loaded = runner.invoke(args=["demo"])
     assert loaded.exit_code == 0, loaded.output
+    assert "reviewer@example.org" in loaded.output
 
     listed = runner.invoke(args=["campaigns", "list", "--json"])
     assert listed.exit_code == 0, listed.output

@@ -1,25 +1,41 @@
-"""Atom feeds of sent issues, overall and per topic."""
+"""Atom feeds of sent issues, overall and per topic.
+
+The document is built as an element tree and serialized by ``xml.etree``, which escapes every
+text and attribute value: an issue title such as ``Kids & Families <2027>`` stays one title and
+cannot close its element or add an entry.
+"""
 
 from __future__ import annotations
 
+import re
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from email.utils import parseaddr
+
 import sqlalchemy as sa
-from flask import render_template
 from sqlalchemy.orm import Session
 
 from campaigns.archive.service import ArchiveFilters, search_archive
+from campaigns.issues.models import Issue
 from engine.clock import now
 from engine.config import Settings
 from engine.errors import NotFound
 from subscribers.models import Topic, TopicVisibility
 
+ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
+#: Characters XML 1.0 cannot carry at all, escaped or not (C0 controls but tab, CR and LF;
+#: lone surrogates; U+FFFE and U+FFFF): the serializer would write them and break the feed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
-def atom_document(session: Session, settings: Settings, *, topic_slug: str | None) -> str:
+
+def atom_document(session: Session, settings: Settings, *, topic_slug: str | None) -> bytes:
     """Return the Atom feed of the newest sent issues (of one public topic when given)."""
     topic = None
     if topic_slug is not None:
         topic = session.scalar(
             sa.select(Topic).where(
-                Topic.slug == topic_slug, Topic.visibility == TopicVisibility.PUBLIC
+                Topic.slug == topic_slug.replace("\x00", ""),
+                Topic.visibility == TopicVisibility.PUBLIC,
             )
         )
         if topic is None:
@@ -28,10 +44,44 @@ def atom_document(session: Session, settings: Settings, *, topic_slug: str | Non
     updated = max(
         (issue.published_at for issue in page.issues if issue.published_at), default=now()
     )
-    return render_template(
-        "archive/feed.atom",
-        issues=page.issues,
-        topic=topic,
-        updated=updated,
-        base_url=settings.BASE_URL,
+    feed = _feed_element(settings, topic, updated)
+    for issue in page.issues:
+        feed.append(_entry_element(settings.BASE_URL, issue))
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+def _feed_element(settings: Settings, topic: Topic | None, updated: datetime) -> ET.Element:
+    archive_url = f"{settings.BASE_URL}/archive"
+    topic_url = archive_url if topic is None else f"{archive_url}/topics/{topic.slug}"
+    page_url = archive_url if topic is None else f"{archive_url}?topic={topic.slug}"
+    feed = ET.Element("feed", xmlns=ATOM_NAMESPACE)
+    title = "Newsletter archive" if topic is None else f"{topic.name}: Newsletter archive"
+    _text(feed, "title", title)
+    _text(feed, "id", topic_url)
+    ET.SubElement(feed, "link", rel="alternate", type="text/html", href=page_url)
+    ET.SubElement(
+        feed, "link", rel="self", type="application/atom+xml", href=f"{topic_url}/feed.atom"
     )
+    _text(feed, "updated", updated.isoformat())
+    author = ET.SubElement(feed, "author")
+    _text(author, "name", parseaddr(settings.SENDER_ADDRESS)[0] or "Newsletter")
+    return feed
+
+
+def _entry_element(base_url: str, issue: Issue) -> ET.Element:
+    url = f"{base_url}/view/{issue.slug}"
+    published = issue.published_at.isoformat() if issue.published_at else ""
+    entry = ET.Element("entry")
+    _text(entry, "title", issue.title)
+    _text(entry, "id", url)
+    ET.SubElement(entry, "link", rel="alternate", type="text/html", href=url)
+    _text(entry, "published", published)
+    _text(entry, "updated", published)
+    preheader = issue.content.get("preheader")
+    if preheader:
+        _text(entry, "summary", str(preheader))
+    return entry
+
+
+def _text(parent: ET.Element, tag: str, text: str) -> None:
+    ET.SubElement(parent, tag).text = _NOT_XML.sub("", text)

@@ -71,13 +71,7 @@ def _framed(body: str) -> str:
 @bp.get("/archive")
 def index() -> Response:
     session = request_session(read_only=True)
-    filters = ArchiveFilters(
-        query=request.args.get("q", "")[:200],
-        topic=request.args.get("topic", "")[:80],
-        observance=request.args.get("observance", "")[:80],
-        year=request.args.get("year", type=int),
-        page=request.args.get("page", 1, type=int) or 1,
-    )
+    filters = ArchiveFilters.from_args(request.args)
 
     def render() -> str:
         return render_template(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import MAXYEAR, MINYEAR, UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,6 +16,7 @@ from engine.errors import NotFound
 from subscribers.models import Topic
 
 PAGE_SIZE = 20
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
 #: Campaign states whose frozen email may be shown publicly.
 PUBLISHED_CAMPAIGN_STATES = (CampaignStatus.SENT, CampaignStatus.SENDING)
 
@@ -25,6 +28,19 @@ class ArchiveFilters:
     observance: str = ""
     year: int | None = None
     page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> ArchiveFilters:
+        """Read the filters from a query string; a value that cannot apply is left out."""
+        year = _whole_number(args.get("year", ""))
+        return cls(
+            query=_plain_text(args.get("q", ""), 200),
+            topic=_plain_text(args.get("topic", ""), 80),
+            observance=_plain_text(args.get("observance", ""), 80),
+            # Issues are sent in years a datetime can hold, and the next year must fit too.
+            year=year if year is not None and MINYEAR <= year < MAXYEAR else None,
+            page=max(1, _whole_number(args.get("page", "")) or 1),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +116,7 @@ def search_archive(session: Session, filters: ArchiveFilters) -> ArchivePage:
 def find_published(session: Session, slug: str) -> PublishedIssue:
     """Return the sent issue with ``slug`` and its neighbours, or raise ``NotFound``."""
     issue = session.scalar(
-        sa.select(Issue).where(Issue.slug == slug, Issue.published_at.is_not(None))
+        sa.select(Issue).where(Issue.slug == _without_nul(slug), Issue.published_at.is_not(None))
     )
     campaign = None if issue is None else latest_sent_campaign(session, issue.id)
     if issue is None or campaign is None:
@@ -146,6 +162,18 @@ def archive_topics(session: Session) -> list[Topic]:
 
 
 def _year_start(year: int) -> datetime:
-    from datetime import UTC
-
     return datetime(year, 1, 1, tzinfo=UTC)
+
+
+def _plain_text(value: str, limit: int) -> str:
+    return _without_nul(value)[:limit]
+
+
+def _without_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: a query with one could only fail, never match.
+    return value.replace("\x00", "")
+
+
+def _whole_number(value: str) -> int | None:
+    # Nine digits are more than any year or page needs; a longer number is no page at all.
+    return int(value) if _WHOLE_NUMBER.fullmatch(value.strip()) else None

@@ -29,13 +29,19 @@ def public_email_html(settings: Settings, published: PublishedIssue) -> str:
 def personal_email_html(
     session: Session, settings: Settings, published: PublishedIssue, token: str
 ) -> str:
-    """Return the email exactly as ``token``'s subscriber received it (raises ``InvalidToken``)."""
+    """Return the email as ``token``'s subscriber received it (raises ``InvalidToken``).
+
+    Its links are dated when ``token`` was signed, as in the email the token came from: opening
+    the web view must not hand out fresh unsubscribe and preferences tokens, or an old or
+    forwarded link would renew itself for ever.
+    """
     signer = TokenSigner(settings.SECRET_KEY, settings.TOKEN_MAX_AGE_DAYS)
-    subscriber_id, _ = signer.load(Purpose.WEBVIEW, token)
+    subscriber_id, _, issued_at = signer.load_issued(Purpose.WEBVIEW, token)
     subscriber = session.get(Subscriber, subscriber_id)
     if subscriber is None or subscriber.status == SubscriberStatus.ERASED:
         return public_email_html(settings, published)
-    messages = CampaignMessages(settings, _frozen(published.campaign, published.issue.slug))
+    frozen = _frozen(published.campaign, published.issue.slug)
+    messages = CampaignMessages(settings, frozen, issued_at=issued_at)
     recipient = Recipient(0, subscriber.id, subscriber.email, subscriber.name)
     values = messages.values(recipient, messages.links.unsubscribe(subscriber.id))
     return messages.html.render(values)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields, is_dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from engine.text_fields import control_character
+
 MAX_TEXT = 10_000
 MAX_LINE = 500
 MAX_ITEMS = 100
@@ -71,8 +73,13 @@ class Reader:
         path = f"{self.path}.{name}" if name and self.path else name or self.path
         self.errors.append({"path": path, "message": message})
 
-    def text(self, name: str, *, required: bool = False, max_len: int = MAX_LINE) -> str:
-        """Read a string field; missing optional fields read as ''."""
+    def text(
+        self, name: str, *, required: bool = False, max_len: int = MAX_LINE, line: bool = False
+    ) -> str:
+        """Read a string field; missing optional fields read as ''.
+
+        A ``line`` (a title, subject …) may hold no control character, not even a tab.
+        """
         value = self.data.get(name)
         if value is None or value == "":
             if required:
@@ -83,6 +90,8 @@ class Reader:
             return ""
         if len(value) > max_len:
             self.fail(name, f"must be at most {max_len} characters")
+        if line and (problem := control_character(value)):
+            self.fail(name, f"contains {problem}; write it on one line")
         return value
 
     def url(self, name: str, *, required: bool = False, mailto: bool = False) -> str:

@@ -102,12 +102,12 @@ def content_from_dict(data: Any) -> IssueContent:
     errors: list[dict[str, str]] = []
     r = Reader(data, "", errors)
     content = IssueContent(
-        title=r.text("title", required=True, max_len=300),
-        subject=r.text("subject", max_len=300),
+        title=r.text("title", required=True, max_len=300, line=True),
+        subject=r.text("subject", max_len=300, line=True),
         layout=r.choice("layout", Layout, Layout.SPOTLIGHT),
         blocks=_blocks(r),
         kicker=r.text("kicker", max_len=120),
-        preheader=r.text("preheader", max_len=300),
+        preheader=r.text("preheader", max_len=300, line=True),
         date_label=r.text("date_label", max_len=80),
         volume=r.integer("volume", low=1, high=9999),
         number=r.integer("number", low=1, high=9999),

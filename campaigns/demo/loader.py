@@ -16,18 +16,26 @@ from campaigns.demo.content import (
     STATES,
 )
 from campaigns.issues.service import create_issue
+from campaigns.issues.workflow import approve, submit_for_review
+from campaigns.sending.service import create_campaign
 from engine.clock import now
 from engine.config import Settings
 from engine.users import StaffUser, create_user
 from subscribers.models import OptIn, Subscriber, Subscription, SubscriptionStatus, Topic
 
 DEMO_ADMIN = "admin@example.org"
+#: The second person: every send needs an approval by someone who did not write the issue.
+DEMO_APPROVER = "reviewer@example.org"
 DEMO_PASSWORD = "pinwheel-demo-admin"  # noqa: S105 (printed by make run on purpose)
 DEMO_SUBSCRIBERS = 50
 
 
 def load_demo(session: Session, settings: Settings, *, admin_password: str) -> dict[str, object]:
-    """Create demo topics, subscribers, an admin, a spotlight issue and a campaign ready to send."""
+    """Create demo topics, subscribers, two staff, an approved issue and a campaign to send.
+
+    The admin writes the spotlight issue and the approver approves it for the campaign's
+    audience, so the campaign may go out under the default rule (every send is approved).
+    """
     topics = [
         Topic(slug=slug, name=name, category=category, description=text, opt_in=OptIn(opt_in),
               position=position)
@@ -36,11 +44,8 @@ def load_demo(session: Session, settings: Settings, *, admin_password: str) -> d
     session.add_all(topics)
     session.flush()
     _add_subscribers(session, topics)
-    admin = session.scalar(sa.select(StaffUser).where(StaffUser.email == DEMO_ADMIN))
-    if admin is None:
-        admin = create_user(
-            session, email=DEMO_ADMIN, password=admin_password, role="admin", name="Demo Admin"
-        )
+    admin = _staff_user(session, DEMO_ADMIN, admin_password, "admin", "Demo Admin")
+    approver = _staff_user(session, DEMO_APPROVER, admin_password, "approver", "Demo Reviewer")
     by_slug = {topic.slug: topic for topic in topics}
     issue = create_issue(
         session,
@@ -49,17 +54,30 @@ def load_demo(session: Session, settings: Settings, *, admin_password: str) -> d
         topics=[by_slug["human-trafficking"]],
         observance_slug="national-human-trafficking-prevention-month",
     )
-    from campaigns.sending.service import create_campaign
-
+    audience = [by_slug["human-trafficking"], by_slug["monthly-digest"]]
+    submit_for_review(session, issue, admin, settings=settings)
+    approve(session, issue, approver, [topic.id for topic in audience])
     campaign = create_campaign(
         session,
         issue,
-        [by_slug["human-trafficking"], by_slug["monthly-digest"]],
+        audience,
         name="Spotlight: protecting youth from trafficking",
         created_by=admin,
         settings=settings,
     )
-    return {"admin": admin.email, "issue": issue.id, "campaign": campaign.id}
+    return {
+        "admin": admin.email,
+        "approver": approver.email,
+        "issue": issue.id,
+        "campaign": campaign.id,
+    }
+
+
+def _staff_user(session: Session, email: str, password: str, role: str, name: str) -> StaffUser:
+    user = session.scalar(sa.select(StaffUser).where(StaffUser.email == email))
+    if user is None:
+        user = create_user(session, email=email, password=password, role=role, name=name)
+    return user
 
 
 def _add_subscribers(session: Session, topics: list[Topic]) -> None:

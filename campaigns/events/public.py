@@ -15,9 +15,12 @@ bp = Blueprint("tracking", __name__, url_prefix="/t")
 #: The smallest transparent GIF (43 bytes).
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _NO_STORE = {"Cache-Control": "no-store, max-age=0", "Referrer-Policy": "no-referrer"}
+#: Ids are 32-bit columns: a larger number in a link names nothing (404) and must never reach
+#: the database, which refuses it as out of range.
+_ID = "int(max=2147483647)"
 
 
-@bp.get("/c/<int:campaign_id>/<int:link_id>")
+@bp.get(f"/c/<{_ID}:campaign_id>/<{_ID}:link_id>")
 def click(campaign_id: int, link_id: int) -> WerkzeugResponse:
     """Count the click and redirect to the stored link; unknown links are 404, never followed."""
     session = request_session()
@@ -31,7 +34,7 @@ def click(campaign_id: int, link_id: int) -> WerkzeugResponse:
     return response
 
 
-@bp.get("/o/<int:campaign_id>.gif")
+@bp.get(f"/o/<{_ID}:campaign_id>.gif")
 def pixel(campaign_id: int) -> Response:
     """Count an open of a tracked campaign and answer with a transparent pixel either way."""
     session = request_session()

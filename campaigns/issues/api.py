@@ -17,8 +17,7 @@ from campaigns.issues.service import create_issue, get_issue
 from campaigns.issues.workflow import approve, return_to_draft, revision_row, submit_for_review
 from engine import audit
 from engine.api import register
-from engine.api.actor import token_actor
-from engine.api.auth import require_role
+from engine.api.auth import current_api_user, require_role
 from engine.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from engine.api.pagination import cursor_page
 from engine.api.schemas import ErrorSchema
@@ -61,9 +60,13 @@ def issues_create(data: dict[str, Any]) -> Issue:
     session = request_session()
     topics = session.scalars(sa.select(Topic).where(Topic.id.in_(data["topic_ids"])))
     issue = create_issue(
-        session, data["content"], topics=list(topics), observance_slug=data["observance_slug"]
+        session,
+        data["content"],
+        topics=list(topics),
+        observance_slug=data["observance_slug"],
+        author_id=current_api_user().id,
     )
-    audit.record(session, token_actor(), "issue.create", issue, layout=issue.layout)
+    audit.record(session, current_api_user(), "issue.create", issue, layout=issue.layout)
     session.commit()
     return issue
 
@@ -84,7 +87,7 @@ def issues_show(issue_id: int) -> Issue:
 def issues_update(data: dict[str, Any], issue_id: int) -> Issue:
     """Save new content as the next revision, unless someone saved after ``base_revision``."""
     session = request_session()
-    issue = save_from_editor(session, get_issue(session, issue_id), data, token_actor())
+    issue = save_from_editor(session, get_issue(session, issue_id), data, current_api_user())
     session.commit()
     return issue
 
@@ -115,9 +118,7 @@ def revisions_show(issue_id: int, number: int) -> IssueRevision:
 def revisions_restore(issue_id: int, number: int) -> Issue:
     """Save an earlier revision's content as a new revision."""
     session = request_session()
-    # history.restore_revision is typed for StaffUser only; it uses just the actor's .id
-    # (None for a token) and passes it to the audit log, both of which TokenActor serves.
-    issue = restore_revision(session, get_issue(session, issue_id), number, token_actor())  # type: ignore[arg-type]
+    issue = restore_revision(session, get_issue(session, issue_id), number, current_api_user())
     session.commit()
     return issue
 
@@ -181,7 +182,7 @@ def issues_submit(issue_id: int) -> Issue:
     """Ask for review; refused while a blocking pre-send check fails."""
     session = request_session()
     issue = get_issue(session, issue_id)
-    submit_for_review(session, issue, token_actor(), settings=get_settings())  # type: ignore[arg-type]
+    submit_for_review(session, issue, current_api_user(), settings=get_settings())
     session.commit()
     return issue
 
@@ -194,7 +195,7 @@ def issues_approve(data: dict[str, Any], issue_id: int) -> Issue:
     """Approve the latest revision for these topics (and optional segment)."""
     session = request_session()
     issue = get_issue(session, issue_id)
-    approve(session, issue, token_actor(), data["topic_ids"], data["segment"])  # type: ignore[arg-type]
+    approve(session, issue, current_api_user(), data["topic_ids"], data["segment"])
     session.commit()
     return issue
 
@@ -207,7 +208,7 @@ def issues_return(data: dict[str, Any], issue_id: int) -> Issue:
     """Send an issue in review (or approved) back to draft."""
     session = request_session()
     issue = get_issue(session, issue_id)
-    return_to_draft(session, issue, token_actor(), data["reason"])  # type: ignore[arg-type]
+    return_to_draft(session, issue, current_api_user(), data["reason"])
     session.commit()
     return issue
 

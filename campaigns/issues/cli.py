@@ -1,4 +1,4 @@
-"""``pinwheel issues …``: list, show, create from a JSON file, render to a file, run checks."""
+"""``pinwheel issues …``: list, show, create from a JSON file, render, check, submit, approve."""
 
 from __future__ import annotations
 
@@ -10,17 +10,22 @@ from typing import Any
 import click
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from campaigns.issues.compiled import render_stored_issue
 from campaigns.issues.models import Issue, IssueStatus
 from campaigns.issues.service import create_issue, get_issue
+from campaigns.issues.workflow import approve, submit_for_review
 from engine import audit
 from engine.cli import FeatureGroup, fail
 from engine.db import get_database
+from engine.users import StaffUser, find_user
 from engine.web import get_settings
 from subscribers.topics import topics_by_slugs
 
-group = FeatureGroup("issues", help="Issues: list, show, create, render and check.")
+group = FeatureGroup(
+    "issues", help="Issues: list, show, create, render, check, submit and approve."
+)
 
 
 def _summary(issue: Issue) -> dict[str, Any]:
@@ -139,6 +144,54 @@ def checks_command(issue_id: int, as_json: bool) -> None:
         click.echo("No blocking problems." if not rendered.errors else "Blocking problems found.")
     if rendered.errors:
         sys.exit(1)
+
+
+def _staff(session: Session, email: str) -> StaffUser:
+    user = find_user(session, email)
+    if not user.active:
+        fail(f"{user.email} is deactivated.")
+    return user
+
+
+@group.command("submit")
+@click.argument("issue_id", type=int)
+@click.option("--as", "email", required=True, help="The staff user who asks for review.")
+def submit_command(issue_id: int, email: str) -> None:
+    """Ask for review of an issue's latest revision, as a staff user (same rules as the UI)."""
+    with get_database().session() as session:
+        issue = get_issue(session, issue_id)
+        submit_for_review(session, issue, _staff(session, email), settings=get_settings())
+        click.echo(f"Issue {issue.id} revision {issue.revision} is in review.")
+
+
+@group.command("approve")
+@click.argument("issue_id", type=int)
+@click.option("--as", "email", required=True, help="The approver; not someone who edited it.")
+@click.option(
+    "--topic",
+    "topic_slugs",
+    multiple=True,
+    help="Topic slug the approval covers (repeatable; default: the issue's topics).",
+)
+@click.option("--segment", "segment_pairs", multiple=True, metavar="KEY=VALUE",
+              help="Attribute filter the approval covers (repeatable).")  # fmt: skip
+def approve_command(
+    issue_id: int, email: str, topic_slugs: tuple[str, ...], segment_pairs: tuple[str, ...]
+) -> None:
+    """Approve an issue's latest revision for an audience, as a staff user."""
+    segment = {}
+    for pair in segment_pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"Write each --segment as KEY=VALUE, not {pair!r}.")
+        segment[key.strip()] = value.strip()
+    with get_database().session() as session:
+        issue = get_issue(session, issue_id)
+        topics = topics_by_slugs(session, list(topic_slugs)) if topic_slugs else issue.topics
+        approver = _staff(session, email)
+        approve(session, issue, approver, [topic.id for topic in topics], segment or None)
+        names = ", ".join(topic.slug for topic in topics)
+        click.echo(f"Approved issue {issue.id} revision {issue.revision} for {names}.")
 
 
 def init_app(app: Flask) -> None:

@@ -62,6 +62,8 @@ def submit_for_review(
     session: Session, issue: Issue, actor: StaffUser, *, settings: Settings
 ) -> Issue:
     """Move a draft to review once its latest revision passes every blocking pre-send check."""
+    if not actor.has_role(Role.EDITOR):
+        raise Forbidden("Only an editor can ask for review.")
     if issue.status != IssueStatus.DRAFT:
         raise Conflict(f"This issue is {issue.status.replace('_', ' ')}, not a draft.")
     errors = render_stored_issue(settings, issue).errors

@@ -14,8 +14,7 @@ from campaigns.sending.dispatch import dispatch_campaign
 from campaigns.sending.models import Campaign
 from engine import audit
 from engine.api import register
-from engine.api.actor import token_actor
-from engine.api.auth import require_role
+from engine.api.auth import current_api_user, require_role
 from engine.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from engine.clock import now
 from engine.db import get_database, request_session
@@ -50,7 +49,9 @@ def campaigns_schedule(data: dict[str, Any], campaign_id: int) -> Campaign:
             skip_weekends=data["skip_weekends"], skip_holidays=data["skip_holidays"],
             local_time_zones=per_reader,
         )  # fmt: skip
-    audit.record(session, token_actor(), "campaign.schedule", campaign, send_at=campaign.send_at)
+    audit.record(
+        session, current_api_user(), "campaign.schedule", campaign, send_at=campaign.send_at
+    )
     session.commit()
     return campaign
 
@@ -76,7 +77,7 @@ def campaigns_send(campaign_id: int) -> Campaign:
     session = request_session()
     settings = get_settings()
     campaign = send_now(session, campaign_id, settings)
-    audit.record(session, token_actor(), "campaign.send", campaign)
+    audit.record(session, current_api_user(), "campaign.send", campaign)
     session.commit()
     dispatch_campaign(get_database(), settings, campaign_id)
     return campaign

@@ -1,4 +1,4 @@
-"""The staff calendar: observances and campaigns by month, as an agenda and an iCalendar feed.
+"""The staff calendar: observances and campaigns by month, as an agenda and personal feeds.
 
 Also drafts a spotlight issue for an observance the calendar shows.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar as stdlib_calendar
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -25,6 +26,7 @@ from campaigns.observances.service import find_observance, occurrences_in_year
 from campaigns.scheduling.rules import resolve_zone
 from campaigns.sending.models import Campaign, CampaignStatus
 from engine.errors import ValidationFailed
+from engine.users import StaffUser
 from subscribers.models import Topic
 
 #: Campaigns shown on the calendar: the ones with a time that happened or will happen.
@@ -35,8 +37,8 @@ SHOWN_STATUSES = (
     CampaignStatus.SENT,
     CampaignStatus.NEEDS_REVIEW,
 )
-_FEED_SALT = "pinwheel.calendar-feed"
-_FEED_PAYLOAD = "staff-calendar"
+#: A new salt: the one shared link of every staff member, signed with the old one, is refused.
+_FEED_SALT = "pinwheel.calendar-feed.personal"
 
 
 class EntryKind(StrEnum):
@@ -112,18 +114,34 @@ def month_weeks(year: int, month: int) -> list[list[date]]:
     return stdlib_calendar.Calendar(firstweekday=6).monthdatescalendar(year, month)
 
 
-def feed_token(secret: str) -> str:
-    """Return the secret token that unlocks the staff iCalendar feed."""
-    return URLSafeSerializer(secret, salt=_FEED_SALT).dumps(_FEED_PAYLOAD)
+def new_calendar_key(user: StaffUser) -> None:
+    """Give ``user`` a fresh calendar key: feed links made with the old one stop working."""
+    user.calendar_key = secrets.token_urlsafe(32)
 
 
-def feed_token_valid(secret: str, token: str) -> bool:
-    """Tell whether ``token`` unlocks the staff iCalendar feed."""
+def feed_token(secret: str, user: StaffUser) -> str:
+    """Return ``user``'s personal token for the iCalendar feed (they need a calendar key)."""
+    if user.calendar_key is None:
+        raise ValueError("the user has no calendar key yet: call new_calendar_key first")
+    return URLSafeSerializer(secret, salt=_FEED_SALT).dumps([user.id, user.calendar_key])
+
+
+def feed_user(session: Session, secret: str, token: str) -> StaffUser | None:
+    """Return the active staff user whose current feed token ``token`` is, or ``None``."""
     try:
         payload = URLSafeSerializer(secret, salt=_FEED_SALT).loads(token)
     except BadSignature:
-        return False
-    return hmac.compare_digest(str(payload), _FEED_PAYLOAD)
+        return None
+    if not (isinstance(payload, list) and len(payload) == 2):
+        return None
+    user_id, key = payload
+    if type(user_id) is not int or not isinstance(key, str):
+        return None
+    user = session.get(StaffUser, user_id)
+    if user is None or not user.active or user.calendar_key is None:
+        return None
+    # The key, not only the signature, must match: resetting it revokes every older link.
+    return user if hmac.compare_digest(user.calendar_key, key) else None
 
 
 def build_feed(session: Session, start: date, end: date, base_url: str) -> bytes:

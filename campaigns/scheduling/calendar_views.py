@@ -1,4 +1,4 @@
-"""Staff calendar pages (month grid, agenda), one-click drafts and the token-protected .ics feed."""
+"""Staff calendar pages (month grid, agenda), one-click drafts and each person's .ics feed."""
 
 from __future__ import annotations
 
@@ -13,15 +13,17 @@ from campaigns.scheduling.calendar import (
     build_feed,
     draft_for_observance,
     feed_token,
-    feed_token_valid,
+    feed_user,
     month_weeks,
+    new_calendar_key,
 )
 from campaigns.scheduling.recurring import recent_notifications
 from campaigns.scheduling.rules import resolve_zone
+from engine import audit
 from engine.auth import roles_required
 from engine.clock import now
 from engine.db import request_session
-from engine.users import Role
+from engine.users import Role, StaffUser
 from engine.web import add_admin_nav, csrf, get_settings
 
 bp = Blueprint("calendar", __name__, url_prefix="/admin/calendar")
@@ -91,20 +93,48 @@ def draft(slug: str, year: int) -> Response:
     return redirect(url_for("issues.preview", issue_id=issue.id))
 
 
+def _signed_in_user() -> StaffUser:
+    user = request_session().get(StaffUser, current_user.id)
+    assert user is not None  # signed in, so the row exists
+    return user
+
+
 def _feed_url() -> str:
-    token = feed_token(get_settings().SECRET_KEY)
+    user = _signed_in_user()
+    if user.calendar_key is None:
+        # Made on the first visit, so only people who opened the calendar hold a working link.
+        new_calendar_key(user)
+        request_session().commit()
+    token = feed_token(get_settings().SECRET_KEY, user)
     return get_settings().BASE_URL + url_for("calendar_feed.feed", token=token)
+
+
+@bp.post("/feed/reset")
+@roles_required(Role.EDITOR, Role.APPROVER)
+def reset_feed() -> Response:
+    session = request_session()
+    user = _signed_in_user()
+    new_calendar_key(user)
+    audit.record(session, current_user, "user.calendar_reset", user)
+    session.commit()
+    flash(
+        "Your calendar link is reset: the old address no longer works. Copy the new one "
+        "under “Subscribe in your calendar app” into your calendar app.",
+        "success",
+    )
+    return redirect(url_for(".month"))
 
 
 @feed_bp.get("/calendar.ics")
 @csrf.exempt
 def feed() -> Response:
     settings = get_settings()
-    if not feed_token_valid(settings.SECRET_KEY, request.args.get("token", "")):
+    session = request_session(read_only=True)
+    if feed_user(session, settings.SECRET_KEY, request.args.get("token", "")) is None:
         abort(404)
     today = _today()
     body = build_feed(
-        request_session(),
+        session,
         today - timedelta(days=FEED_DAYS_BACK),
         today + timedelta(days=FEED_DAYS_AHEAD),
         settings.BASE_URL,

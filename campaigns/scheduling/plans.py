@@ -20,7 +20,7 @@ from campaigns.scheduling.rules import (
 )
 from campaigns.scheduling.service import schedule_at, schedule_for_observance
 from campaigns.scheduling.starting import send_now
-from campaigns.sending.approval import needs_approval
+from campaigns.sending.approval import approval_rule, needs_approval, recipients_already_sent
 from campaigns.sending.models import Campaign
 from campaigns.sending.service import create_campaign
 from engine import audit
@@ -96,18 +96,32 @@ def send_time(session: Session, plan: SendPlan, at: datetime) -> datetime | None
 def approval_status(
     session: Session, issue: Issue, audience: Audience, settings: Settings
 ) -> dict[str, Any]:
-    """Return the recipient count and whether this audience needs (and has) an approval."""
+    """Return the recipient count, whether this audience needs (and has) an approval, and why."""
     count = (
         count_audience(session, audience.topic_ids, audience.segment) if audience.topic_ids else 0
     )
+    threshold = settings.APPROVAL_THRESHOLD
+    earlier = recipients_already_sent(session, issue.id, besides=None)
     approved = is_approved_for(session, issue, issue.revision, audience.topic_ids, audience.segment)
-    needs = needs_approval(count, settings.APPROVAL_THRESHOLD)
+    needs = needs_approval(count + earlier, threshold)
+    if approved:
+        message = "Approved for this revision and audience."
+    elif needs:
+        message = "Not approved yet: ask an approver on the review page."
+    else:
+        message = (
+            f"Not approved; allowed because this issue reaches {count + earlier:,} recipients "
+            f"in all, at most {threshold:,}."
+        )
     return {
         "count": count,
-        "threshold": settings.APPROVAL_THRESHOLD,
+        "issue_recipients": count + earlier,
+        "threshold": threshold,
         "needs_approval": needs,
         "approved": approved,
         "allowed": approved or not needs,
+        "rule": approval_rule(threshold),
+        "message": message,
     }
 
 

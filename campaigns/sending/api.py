@@ -28,8 +28,7 @@ from campaigns.sending.service import (
 )
 from engine import audit
 from engine.api import register
-from engine.api.actor import token_actor
-from engine.api.auth import require_role
+from engine.api.auth import current_api_user, require_role
 from engine.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from engine.api.pagination import cursor_page
 from engine.db import get_database, request_session
@@ -70,7 +69,7 @@ def campaigns_create(data: dict[str, Any]) -> Campaign:
     campaign = create_campaign(
         session, issue, topics, name=data["name"], segment=data["segment"], settings=get_settings()
     )
-    audit.record(session, token_actor(), "campaign.create", campaign, issue_id=issue.id)
+    audit.record(session, current_api_user(), "campaign.create", campaign, issue_id=issue.id)
     session.commit()
     return campaign
 
@@ -106,7 +105,7 @@ def campaigns_pause(campaign_id: int) -> Campaign:
     """Pause a sending campaign; batches already with the provider finish."""
     session = request_session()
     pause_campaign(session, campaign_id)
-    audit.record(session, token_actor(), "campaign.pause", ("campaign", campaign_id))
+    audit.record(session, current_api_user(), "campaign.pause", ("campaign", campaign_id))
     session.commit()
     return get_campaign(session, campaign_id)
 
@@ -118,7 +117,7 @@ def campaigns_resume(campaign_id: int) -> Campaign:
     """Resume a paused campaign where it stopped."""
     session = request_session()
     resume_campaign(session, campaign_id)
-    audit.record(session, token_actor(), "campaign.resume", ("campaign", campaign_id))
+    audit.record(session, current_api_user(), "campaign.resume", ("campaign", campaign_id))
     session.commit()
     _deliver(campaign_id)
     return get_campaign(session, campaign_id)
@@ -131,7 +130,7 @@ def campaigns_cancel(campaign_id: int) -> Campaign:
     """Cancel a campaign for good; deliveries not yet handed over are never sent."""
     session = request_session()
     cancel_campaign(session, campaign_id)
-    audit.record(session, token_actor(), "campaign.cancel", ("campaign", campaign_id))
+    audit.record(session, current_api_user(), "campaign.cancel", ("campaign", campaign_id))
     session.commit()
     return get_campaign(session, campaign_id)
 
@@ -145,7 +144,9 @@ def campaigns_resend_uncertain(campaign_id: int) -> dict[str, Any]:
     """Queue the uncertain recipients again (some may receive two copies)."""
     session = request_session()
     queued = resend_uncertain(session, campaign_id)
-    audit.record(session, token_actor(), "campaign.resend_uncertain", ("campaign", campaign_id))
+    audit.record(
+        session, current_api_user(), "campaign.resend_uncertain", ("campaign", campaign_id)
+    )
     session.commit()
     if queued:
         _deliver(campaign_id)

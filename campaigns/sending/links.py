@@ -28,9 +28,13 @@ def _b64(value: bytes) -> bytes:
 
 
 class FastTokenSigner:
-    """Sign ``[subscriber_id, extra]`` payloads with itsdangerous' URL-safe timed format."""
+    """Sign ``[subscriber_id, extra]`` payloads with itsdangerous' URL-safe timed format.
 
-    def __init__(self, secret_key: str) -> None:
+    ``issued_at`` (Unix seconds) dates every token at that moment instead of now, so that they
+    expire with an older token they are minted from.
+    """
+
+    def __init__(self, secret_key: str, issued_at: int | None = None) -> None:
         secret = secret_key.encode()
         self._macs = {
             purpose: KeyedHmac(
@@ -39,6 +43,7 @@ class FastTokenSigner:
             )
             for purpose in Purpose
         }
+        self._issued_at = issued_at
         self._second = -1
         self._stamp = b""
 
@@ -50,7 +55,7 @@ class FastTokenSigner:
         return (value + b"." + _b64(signature)).decode("ascii")
 
     def _timestamp(self) -> bytes:
-        second = int(time.time())
+        second = int(time.time()) if self._issued_at is None else self._issued_at
         if second != self._second:
             self._second = second
             self._stamp = _b64(_TIMESTAMP.pack(second).lstrip(b"\x00"))
@@ -66,8 +71,11 @@ class SendLinks:
     links: SubscriberLinks
 
     @classmethod
-    def for_campaign(cls, settings: Settings, issue_slug: str, campaign_id: int) -> SendLinks:
-        signer = FastTokenSigner(settings.SECRET_KEY)
+    def for_campaign(
+        cls, settings: Settings, issue_slug: str, campaign_id: int, issued_at: int | None = None
+    ) -> SendLinks:
+        """Return the links of a campaign's recipients, dated ``issued_at`` when given."""
+        signer = FastTokenSigner(settings.SECRET_KEY, issued_at)
         return cls(issue_slug, campaign_id, SubscriberLinks(settings.BASE_URL, signer))
 
     def unsubscribe(self, subscriber_id: int) -> str:

@@ -7,19 +7,26 @@ recipient then costs a ``''.join`` per part, a few HMACs for the links and its h
 from __future__ import annotations
 
 import html
+import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from campaigns.sending.links import SendLinks
 from engine.config import Settings
-from engine.delivery.base import OutgoingMessage
+from engine.delivery.base import OutgoingMessage, ResultStatus, SendResult
 from engine.delivery.dsn import MessageIds
 from engine.delivery.system import sender_domain
 from engine.render.merge import MergeTemplate
+from engine.text_fields import control_character
+
+log = logging.getLogger(__name__)
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 _CACHE_SIZE = 16
+_Built = TypeVar("_Built")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +52,22 @@ class FrozenCampaign:
 
 
 class CampaignMessages:
-    """Build the personalized messages of one campaign."""
+    """Build the personalized messages of one campaign.
 
-    def __init__(self, settings: Settings, campaign: FrozenCampaign) -> None:
+    ``issued_at`` (Unix seconds) dates the signed links instead of now: a message rebuilt later,
+    such as the web view of the one sent, carries links that expire when the sent ones do.
+    """
+
+    def __init__(
+        self, settings: Settings, campaign: FrozenCampaign, *, issued_at: int | None = None
+    ) -> None:
         self.campaign = campaign
         self.html = MergeTemplate(campaign.html, escape=html.escape)
         self.text = MergeTemplate(campaign.text)
         self.keys = frozenset(self.html.keys) | frozenset(self.text.keys)
-        self.links = SendLinks.for_campaign(settings, campaign.issue_slug, campaign.id)
+        self.links = SendLinks.for_campaign(
+            settings, campaign.issue_slug, campaign.id, issued_at=issued_at
+        )
         self.domain = sender_domain(campaign.from_address)
         self.message_ids = MessageIds(campaign.id, settings.SECRET_KEY, self.domain)
         self.mailto = _mailto(settings.UNSUBSCRIBE_MAILTO)
@@ -87,7 +102,8 @@ class CampaignMessages:
         }
 
     def message(self, recipient: Recipient, *, subject_prefix: str = "") -> OutgoingMessage:
-        """Return the personalized message for ``recipient``."""
+        """Return the personalized message for ``recipient``; raise if it cannot be built."""
+        check_recipient(recipient)
         unsubscribe_url = self.links.unsubscribe(recipient.subscriber_id)
         values = self.values(recipient, unsubscribe_url)
         return OutgoingMessage(
@@ -104,6 +120,42 @@ class CampaignMessages:
                 "delivery_id": str(recipient.delivery_id),
             },
         )
+
+
+def check_recipient(recipient: Recipient) -> None:
+    """Raise ``ValueError`` if ``recipient``'s name cannot go into a To header."""
+    # Names are checked where they enter, but older versions stored some with line breaks.
+    if problem := control_character(recipient.name):
+        raise ValueError(
+            f"the subscriber's name contains {problem}; correct it on the subscriber's page"
+        )
+
+
+def build_each(
+    recipients: Sequence[Recipient], build: Callable[[Recipient], _Built]
+) -> tuple[list[_Built], list[SendResult]]:
+    """Build each recipient's message; return those built and a failure for each one that raised.
+
+    One reader's message that cannot be built (bad data stored long ago, a bug in one value)
+    fails alone and for good: retrying would build it the same way, and the rest of the batch
+    must still go.
+    """
+    built: list[_Built] = []
+    failed: list[SendResult] = []
+    for recipient in recipients:
+        try:
+            built.append(build(recipient))
+        except Exception as error:
+            # Whatever it is, it is this reader's alone. Only its type is logged: the message
+            # may quote personal data, which stays in the database.
+            log.warning(
+                "delivery %s: message not built (%s)", recipient.delivery_id, type(error).__name__
+            )
+            reason = f"The message could not be built: {error}"
+            failed.append(
+                SendResult(recipient.delivery_id, ResultStatus.FAILED_PERMANENT, error=reason)
+            )
+    return built, failed
 
 
 def _mailto(value: str) -> str:

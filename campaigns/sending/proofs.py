@@ -1,4 +1,7 @@
-"""Test sends: the real message to a few staff addresses, without touching campaign state."""
+"""Test sends: the real message to a few staff addresses, without touching campaign state.
+
+They need no approval, so they reach only staff users and the configured test inboxes.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import dataclasses
 import uuid
 from collections.abc import Iterable
 
-from email_validator import EmailNotValidError, validate_email
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from campaigns.sending.models import Campaign
@@ -15,6 +18,8 @@ from engine.config import Settings
 from engine.delivery.base import DeliveryBackend, OutgoingMessage, SendResult
 from engine.delivery.registry import backend_from_settings
 from engine.errors import ValidationFailed
+from engine.users import StaffUser
+from subscribers.addresses import InvalidAddress, normalise_address
 
 MAX_TEST_ADDRESSES = 10
 TEST_PREFIX = "[Test] "
@@ -32,7 +37,8 @@ def test_send(
 
     No delivery, batch or counter is written; links carry subscriber id 0, which no page accepts.
     """
-    targets = _valid_addresses(addresses)
+    targets = _valid_addresses(addresses, settings.SMTPUTF8)
+    _ensure_staff_addresses(session, targets, settings)
     frozen = FrozenCampaign(
         campaign.id,
         campaign.issue.slug,
@@ -60,13 +66,36 @@ def _proof(builder: CampaignMessages, n: int, address: str) -> OutgoingMessage:
     return dataclasses.replace(message, headers={**message.headers, "Message-ID": message_id})
 
 
-def _valid_addresses(addresses: Iterable[str]) -> list[str]:
+def _ensure_staff_addresses(session: Session, targets: list[str], settings: Settings) -> None:
+    # A test send needs no approval, so it may only reach staff: otherwise ten unapproved
+    # copies at a time could go to anyone.
+    staff = set(
+        session.scalars(
+            sa.select(sa.func.lower(StaffUser.email)).where(
+                StaffUser.active.is_(True), sa.func.lower(StaffUser.email).in_(targets)
+            )
+        )
+    )
+    others = [
+        address
+        for address in targets
+        if address not in staff and address not in settings.TEST_SEND_ADDRESSES
+    ]
+    if others:
+        raise ValidationFailed(
+            f"{', '.join(others)}: test sends go only to staff users' addresses and those in "
+            "PINWHEEL_TEST_SEND_ADDRESSES. To reach anyone else, get the issue approved and "
+            "send the campaign."
+        )
+
+
+def _valid_addresses(addresses: Iterable[str], smtputf8: bool) -> list[str]:
     result: list[str] = []
     for address in addresses:
         try:
-            result.append(validate_email(address, check_deliverability=False).normalized.lower())
-        except EmailNotValidError as error:
-            raise ValidationFailed(f"{address!r} is not an email address: {error}") from None
+            result.append(normalise_address(address, smtputf8=smtputf8))
+        except InvalidAddress as error:
+            raise ValidationFailed(f"{address!r}: {error.message}") from None
     if not result:
         raise ValidationFailed("Give at least one address for the test send.")
     if len(result) > MAX_TEST_ADDRESSES:

@@ -28,7 +28,12 @@ from campaigns.sending.batches import (
     release_batch,
 )
 from campaigns.sending.models import BatchStatus, DeliveryStatus
-from campaigns.sending.personalize import CampaignMessages, Recipient, messages_cache
+from campaigns.sending.personalize import (
+    CampaignMessages,
+    Recipient,
+    build_each,
+    messages_cache,
+)
 from campaigns.sending.recovery import finish_if_complete
 from campaigns.sending.service import pause_campaign
 from campaigns.sending.templated import template_batch
@@ -104,7 +109,7 @@ class BatchRunner:
         self, batch_id: int, builder: CampaignMessages, recipients: list[Recipient]
     ) -> bool:
         campaign_id = builder.campaign.id
-        hand_over = self._prepare(builder, recipients)
+        hand_over, unbuilt = self._prepare(builder, recipients)
         with self.database.session() as session:
             if not mark_submitting(
                 session, batch_id, worker=self.worker, lease_until=self._lease()
@@ -115,27 +120,31 @@ class BatchRunner:
         # "uncertain" rather than sending anyone a second copy.
         uncertain: Sequence[int] = ()
         try:
-            results: Sequence[SendResult] = hand_over() if recipients else []
+            results: Sequence[SendResult] = hand_over()
         except BackendAuthError as error:
             self._pause_for_credentials(campaign_id, batch_id, error)
             return False
         except OutcomeUnknownError as error:
             results, uncertain = error.results, error.unknown_ids
         with self.database.session() as session:
-            record_results(session, batch_id, results, uncertain, worker=self.worker)
+            record_results(session, batch_id, [*unbuilt, *results], uncertain, worker=self.worker)
             finish_if_complete(session, campaign_id)
         return True
 
     def _prepare(
         self, builder: CampaignMessages, recipients: list[Recipient]
-    ) -> Callable[[], Sequence[SendResult]]:
-        """Build the batch in the backend's cheapest form while it is still only claimed."""
+    ) -> tuple[Callable[[], Sequence[SendResult]], list[SendResult]]:
+        """Build the batch in the backend's cheapest form while it is still only claimed.
+
+        Returns the hand-over and the failures of recipients whose message could not be built:
+        each fails alone, and the others still go.
+        """
         backend = self.backend
         if isinstance(backend, TemplateBackend):
-            batch = template_batch(builder, recipients)
-            return lambda: backend.send_template(batch)
-        messages = [builder.message(recipient) for recipient in recipients]
-        return lambda: self.backend.send_batch(messages)
+            batch, unbuilt = template_batch(builder, recipients)
+            return (lambda: backend.send_template(batch) if batch.recipients else []), unbuilt
+        messages, unbuilt = build_each(recipients, builder.message)
+        return (lambda: backend.send_batch(messages) if messages else []), unbuilt
 
     def _pause_for_credentials(self, campaign_id: int, batch_id: int, error: Exception) -> None:
         log.error("campaign %s: provider refused credentials: %s", campaign_id, error)

@@ -16,6 +16,7 @@ from engine.clock import now
 from engine.config import Settings
 from engine.db import rowcount
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.text_fields import check_line
 from engine.users import StaffUser
 from subscribers.models import Topic
 
@@ -53,6 +54,11 @@ def create_campaign(
     topic_list = list(topics)
     if not topic_list:
         raise ValidationFailed("Choose at least one topic to send the campaign to.")
+    # Issues saved by older versions were not checked for control characters.
+    subject = check_line(
+        issue.content.get("subject") or issue.title, "The issue's subject", path="subject"
+    )
+    name = check_line(name or issue.title, "The campaign name", path="name")
     # Imported here: workers load this module but never render (MJML is a heavy import).
     from campaigns.issues.compiled import render_stored_issue
 
@@ -66,10 +72,10 @@ def create_campaign(
     campaign = Campaign(
         issue_id=issue.id,
         issue_revision=issue.revision,
-        name=name or issue.title,
+        name=name,
         status=CampaignStatus.DRAFT,
         segment=dict(segment or {}),
-        subject=issue.content.get("subject") or issue.title,
+        subject=subject,
         from_address=settings.SENDER_ADDRESS,
         html=rendered.html,
         text=rendered.text,

@@ -12,8 +12,13 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from campaigns.sending.personalize import CampaignMessages, Recipient
-from engine.delivery.base import TemplateBatch, TemplateRecipient
+from campaigns.sending.personalize import (
+    CampaignMessages,
+    Recipient,
+    build_each,
+    check_recipient,
+)
+from engine.delivery.base import SendResult, TemplateBatch, TemplateRecipient
 from engine.render.merge import MERGE_TAG
 
 
@@ -59,26 +64,32 @@ def _rename(source: str, document: str, tags: dict[str, tuple[str, str]]) -> str
     return MERGE_TAG.sub(replace, source)
 
 
-def template_batch(builder: CampaignMessages, recipients: Sequence[Recipient]) -> TemplateBatch:
-    """Return the batch in template form, with headers and ids per recipient."""
+def template_batch(
+    builder: CampaignMessages, recipients: Sequence[Recipient]
+) -> tuple[TemplateBatch, list[SendResult]]:
+    """Return the batch in template form, with headers and ids per recipient.
+
+    A recipient whose entry cannot be built is left out and returned as a permanent failure.
+    """
     template = _template(builder)
     # One mapping shared by every entry of the batch; nothing downstream modifies it.
     custom_args = {"campaign_id": builder.custom_campaign}
-    entries = []
-    for recipient in recipients:
+
+    def entry(recipient: Recipient) -> TemplateRecipient:
+        check_recipient(recipient)
         unsubscribe_url = builder.links.unsubscribe(recipient.subscriber_id)
         values = builder.values(recipient, unsubscribe_url)
-        entries.append(
-            TemplateRecipient(
-                delivery_id=recipient.delivery_id,
-                to_address=recipient.address,
-                to_name=recipient.name,
-                substitutions=template.substitutions(values),
-                headers=builder.headers(recipient, unsubscribe_url),
-                custom_args=custom_args,
-            )
+        return TemplateRecipient(
+            delivery_id=recipient.delivery_id,
+            to_address=recipient.address,
+            to_name=recipient.name,
+            substitutions=template.substitutions(values),
+            headers=builder.headers(recipient, unsubscribe_url),
+            custom_args=custom_args,
         )
-    return TemplateBatch(
+
+    entries, failed = build_each(recipients, entry)
+    batch = TemplateBatch(
         from_address=builder.campaign.from_address,
         subject=builder.campaign.subject,
         html=template.html,
@@ -86,6 +97,7 @@ def template_batch(builder: CampaignMessages, recipients: Sequence[Recipient]) -
         recipients=entries,
         custom_args=custom_args,
     )
+    return batch, failed
 
 
 def _template(builder: CampaignMessages) -> SendGridTemplate:

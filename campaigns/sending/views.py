@@ -8,6 +8,7 @@ from flask import Blueprint, Flask, Response, flash, jsonify, redirect, render_t
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from campaigns.sending.approval import approval_rule
 from campaigns.sending.dispatch import dispatch_campaign
 from campaigns.sending.progress import campaign_progress, list_campaigns, uncertain_recipients
 from campaigns.sending.recovery import resend_uncertain
@@ -116,3 +117,6 @@ def init_app(app: Flask) -> None:
     """Register the campaign pages."""
     app.register_blueprint(bp)
     add_admin_nav(app, "campaigns.index", "Campaigns")
+    app.add_template_global(
+        lambda: approval_rule(get_settings().APPROVAL_THRESHOLD), "approval_rule"
+    )

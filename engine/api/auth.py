@@ -10,7 +10,7 @@ from flask import g, request
 
 from engine.db import request_session
 from engine.errors import Forbidden, PinwheelError
-from engine.users import ApiToken, Role, find_api_token
+from engine.users import ApiToken, Role, StaffUser, find_api_token
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,11 +27,14 @@ def authenticate_request() -> None:
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'.")
     session = request_session()
-    token = find_api_token(session, secret.strip())
-    if token is None:
-        raise Unauthorized("This API token is unknown or has been revoked.")
+    found = find_api_token(session, secret.strip())
+    if found is None:
+        raise Unauthorized(
+            "This API token is unknown, revoked, or its staff user is deactivated. Tokens act "
+            "as a staff user: create one with 'pinwheel tokens create --user EMAIL NAME'."
+        )
     session.commit()  # records last_used_at
-    g.api_token = token
+    g.api_token, g.api_user = found
 
 
 def current_token() -> ApiToken:
@@ -39,21 +42,20 @@ def current_token() -> ApiToken:
     return g.api_token
 
 
-def api_actor() -> str:
-    """Return how the audit log names the caller: the token's name and id."""
-    token = current_token()
-    return f"token:{token.id}:{token.name}"
+def current_api_user() -> StaffUser:
+    """Return the staff user the request's token acts as: their role, their name in the audit."""
+    return g.api_user
 
 
 def require_role(*roles: Role) -> Callable[[F], F]:
-    """Allow tokens holding one of ``roles`` (admins hold every role); others get 403."""
+    """Allow tokens whose user holds one of ``roles`` (admins hold every role); others get 403."""
 
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            token = current_token()
-            if token.role != Role.ADMIN and token.role not in roles:
-                raise Forbidden(f"A {token.role} token may not do this.")
+            user = current_api_user()
+            if not user.has_role(*roles):
+                raise Forbidden(f"{user.email} is an {user.role}: that role may not do this.")
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

@@ -35,7 +35,12 @@ class OutboxBackend:
         stem = _SAFE_NAME.sub("_", message_id.strip("<>"))
         target = self.folder / f"{stem}.eml"
         partial = target.with_suffix(".eml.part")
-        partial.write_bytes(build_mime(message))
+        try:
+            raw = build_mime(message)
+        except ValueError as error:
+            # As a relay would refuse it: this message alone, for good.
+            return SendResult(message.delivery_id, ResultStatus.FAILED_PERMANENT, error=str(error))
+        partial.write_bytes(raw)
         # A rename is atomic: the UI never lists half-written files.
         partial.replace(target)
         return SendResult(

@@ -22,9 +22,7 @@ async function refreshCount() {
   const { ok, data } = await getJson(form.dataset.countUrl, query(["topic_ids", "segment_key", "segment_value"]));
   if (!ok) { countBox.textContent = data.error?.message || "The count is not available."; return; }
   countBox.textContent = `${data.count.toLocaleString()} recipient${data.count === 1 ? "" : "s"} now.`;
-  approvalBox.textContent = data.approved ? "Approved for this revision and audience."
-    : data.needs_approval ? `More than ${data.threshold.toLocaleString()} recipients: an approver must approve this revision for this audience first.`
-    : `Not approved; allowed because the audience is at most ${data.threshold.toLocaleString()} recipients.`;
+  approvalBox.textContent = data.message;
   approvalBox.dataset.allowed = String(data.allowed);
 }
 

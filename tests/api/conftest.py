@@ -20,7 +20,7 @@ from campaigns.sending.models import Campaign, CampaignStatus
 from campaigns.sending.service import create_campaign
 from engine.users import Role, create_api_token
 from engine.web import get_settings
-from tests.factories import make_subscriber, make_topic
+from tests.factories import make_subscriber, make_topic, make_user
 
 CONTENT: dict[str, Any] = {
     "title": "Prevention Month",
@@ -71,7 +71,8 @@ def secrets(session: Session) -> dict[str, str]:
     """Return one live token secret per role."""
     found = {}
     for role in Role:
-        _, secret = create_api_token(session, name=f"{role} robot", role=role)
+        user = make_user(session, role=str(role), email=f"{role}-robot@agency.example.org")
+        _, secret = create_api_token(session, user=user, name=f"{role} robot")
         found[str(role)] = secret
     session.commit()
     return found

@@ -106,8 +106,11 @@ def test_resend_uncertain(api: ApiClient, seed: Seed, session: Session) -> None:
 
 def test_test_send(api: ApiClient, seed: Seed, outbox: MemoryBackend) -> None:
     path = f"/campaigns/{seed.campaign_id}/test-send"
-    result = api.post(path, json={"addresses": ["qa@agency.example.org"]}).get_json()
+    result = api.post(path, json={"addresses": ["editor-robot@agency.example.org"]}).get_json()
     assert result["accepted"] == 1
+    outsider = api.post(path, json={"addresses": ["reader@example.com"]})
+    assert outsider.status_code == 422
+    assert "only to staff" in outsider.get_json()["error"]["message"]
     assert api.post(path, json={"addresses": ["not an address"]}).status_code == 422
     too_many = {"addresses": [f"qa{n}@agency.example.org" for n in range(11)]}
     assert api.post(path, json=too_many).status_code == 422

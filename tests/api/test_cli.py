@@ -31,10 +31,12 @@ def test_users_list_and_deactivate(runner: FlaskCliRunner, session: Session) -> 
 
 
 def test_tokens_list_and_revoke(runner: FlaskCliRunner, session: Session) -> None:
-    token, secret = create_api_token(session, name="Nightly export", role="editor")
+    editor = make_user(session, role="editor", email="ed@agency.example.org")
+    token, secret = create_api_token(session, user=editor, name="Nightly export")
     session.commit()
     listing = runner.invoke(args=["tokens", "list"]).output
     assert "Nightly export" in listing and "live" in listing and secret not in listing
+    assert "ed@agency.example.org" in listing
     result = runner.invoke(args=["tokens", "revoke", str(token.id)])
     assert result.exit_code == 0
     rows = json.loads(runner.invoke(args=["tokens", "list", "--json"]).output)
@@ -83,4 +85,68 @@ def test_issues_render_and_checks(runner: FlaskCliRunner, seed: Seed, tmp_path: 
     assert (
         "No blocking problems."
         in runner.invoke(args=["issues", "checks", str(seed.issue_id)]).output
+    )
+
+
+def test_issues_submit_and_approve_as_staff(
+    runner: FlaskCliRunner, seed: Seed, session: Session
+) -> None:
+    from campaigns.issues.models import Issue
+    from campaigns.issues.service import save_revision
+
+    editor = make_user(session, role="editor", email="ed@agency.example.org")
+    make_user(session, role="approver", email="amy@agency.example.org")
+    issue = session.get(Issue, seed.issue_id)
+    save_revision(
+        session, issue, content(title="Edited by Ed"), base_revision=1, saved_by_id=editor.id
+    )
+    session.commit()
+    submitted = runner.invoke(
+        args=["issues", "submit", str(seed.issue_id), "--as", "ed@agency.example.org"]
+    )
+    assert submitted.exit_code == 0 and "in review" in submitted.output
+    own = runner.invoke(
+        args=["issues", "approve", str(seed.issue_id), "--as", "ed@agency.example.org"]
+    )
+    assert own.exit_code == 2
+    assert own.output.strip() == ("Error: Only an approver can approve an issue.")
+    approved = runner.invoke(
+        args=["issues", "approve", str(seed.issue_id), "--as", "amy@agency.example.org"]
+    )
+    assert approved.exit_code == 0, approved.output
+    assert f"for {seed.topic_slug}" in approved.output
+    session.expire_all()
+    assert session.get(Issue, seed.issue_id).status == "approved"
+    session.rollback()
+    unknown = runner.invoke(args=["issues", "submit", "1", "--as", "who@agency.example.org"])
+    assert unknown.exit_code == 2 and unknown.output.count("\n") == 1
+
+
+def test_issues_approve_refuses_self_approval_in_one_line(
+    runner: FlaskCliRunner, seed: Seed, session: Session
+) -> None:
+    from campaigns.issues.models import Issue
+    from campaigns.issues.service import save_revision
+
+    boss = make_user(session, role="admin", email="boss@agency.example.org")
+    save_revision(
+        session,
+        session.get(Issue, seed.issue_id),
+        content(title="Mine"),
+        base_revision=1,
+        saved_by_id=boss.id,
+    )
+    session.commit()
+    assert (
+        runner.invoke(
+            args=["issues", "submit", str(seed.issue_id), "--as", "boss@agency.example.org"]
+        ).exit_code
+        == 0
+    )
+    own = runner.invoke(
+        args=["issues", "approve", str(seed.issue_id), "--as", "boss@agency.example.org"]
+    )
+    assert own.exit_code == 2
+    assert (
+        own.output == "Error: You wrote or edited this issue, so someone else has to approve it.\n"
     )

@@ -35,6 +35,15 @@ def test_invalid_content_lists_each_problem(api: ApiClient) -> None:
     assert api.get("/issues/9999").status_code == 404
 
 
+def test_a_title_or_subject_with_a_line_break_is_refused(api: ApiClient) -> None:
+    response = api.post("/issues", json={"content": content(subject="May\r\nBcc: x@example.org")})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["details"] == [
+        {"path": "subject", "message": "contains a carriage return (U+000D); write it on one line"}
+    ]
+    assert api.post("/issues", json={"content": content(title="May\nJune")}).status_code == 422
+
+
 def test_update_with_base_revision_and_conflict(
     api: ApiClient, seed: Seed, session: Session
 ) -> None:
@@ -45,14 +54,16 @@ def test_update_with_base_revision_and_conflict(
     assert stale.status_code == 409
     assert stale.get_json()["error"]["details"] == {"current_revision": 2}
     actors = session.query(AuditEntry.actor).filter_by(action="issue.save").all()
-    assert actors == [("token:1:admin robot",)]
+    assert actors == [("admin-robot@agency.example.org",)]
 
 
 def test_revisions_diff_and_restore(api: ApiClient, seed: Seed) -> None:
     path = f"/issues/{seed.issue_id}"
     api.put(path, json={"base_revision": 1, "content": content(title="Second")})
     revisions = api.get(f"{path}/revisions").get_json()["items"]
-    assert [r["number"] for r in revisions] == [2, 1] and revisions[0]["saved_by"] == "unknown"
+    assert [r["number"] for r in revisions] == [2, 1] and revisions[0][
+        "saved_by"
+    ] == "admin-robot@agency.example.org"
     assert api.get(f"{path}/revisions/1").get_json()["content"]["title"] == "Prevention Month"
     assert api.get(f"{path}/revisions/7").status_code == 404
     diff = api.get(f"{path}/diff").get_json()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from subscribers.models import Subscriber, SubscriberStatus, SubscriptionStatus, Suppression
@@ -84,6 +85,33 @@ def test_search_filters_and_walks_every_row_once(api: ApiClient, session: Sessio
     assert [item["email"] for item in paused] == ["other@example.org"]
     assert api.get("/subscribers", query_string={"cursor": "garbage"}).status_code == 422
     assert api.get("/subscribers", query_string={"limit": 0}).status_code == 422
+
+
+def test_control_characters_and_foreign_local_parts_are_refused(
+    api: ApiClient, seed: Seed, session: Session
+) -> None:
+    body = {"email": "eve@example.com", "name": "Eve\r\nBcc: x@example.com"}
+    refused = api.post("/subscribers", json=body)
+    assert refused.status_code == 422
+    message = refused.get_json()["error"]["message"]
+    assert "name: contains a carriage return (U+000D)" in message
+    body = {"email": "eve@example.com", "attributes": {"state": "O\tH"}}
+    tabbed = api.post("/subscribers", json=body).get_json()["error"]["message"]
+    assert "state: contains a tab (U+0009)" in tabbed
+    curly = api.post("/subscribers", json={"email": "o\u2019brien@example.com"})
+    assert curly.status_code == 422
+    assert "U+2019 RIGHT SINGLE QUOTATION MARK" in curly.get_json()["error"]["message"]
+    assert api.post("/subscribers", json={"email": "eve@bücher.example"}).status_code == 201
+    patched = api.patch(f"/subscribers/{seed.subscriber_id}", json={"name": "A\nB"})
+    assert patched.status_code == 422
+    assert patched.get_json()["error"]["message"].startswith("The name contains a line break")
+    topic = api.post("/topics", json={"slug": "kin", "name": "Kin\x1b[2J"})
+    assert topic.status_code == 422
+    assert topic.get_json()["error"]["message"].startswith(
+        "The topic name contains a control character (U+001B)"
+    )
+    emails = set(session.scalars(sa.select(Subscriber.email)))
+    assert "eve@example.com" not in emails and "eve@xn--bcher-kva.example" in emails
 
 
 def test_bulk_upsert_reports_row_problems(api: ApiClient, seed: Seed, session: Session) -> None:

@@ -72,6 +72,15 @@ def test_bad_setting_names_the_key() -> None:
         load_settings(environ={"PINWHEEL_MAIL_BACKEND": "pigeon"})
 
 
+def test_sender_address_is_one_line_and_smtputf8_is_off_unless_set(tmp_path) -> None:
+    environ = {"PINWHEEL_INSTANCE_PATH": str(tmp_path)}
+    assert load_settings(environ=environ).SMTPUTF8 is False
+    assert load_settings(environ=environ | {"PINWHEEL_SMTPUTF8": "true"}).SMTPUTF8 is True
+    broken = environ | {"PINWHEEL_SENDER_ADDRESS": "News\r\nBcc: x@example.org <n@example.org>"}
+    with pytest.raises(ConfigError, match=r"SENDER_ADDRESS contains a carriage return"):
+        load_settings(environ=broken)
+
+
 def test_subscribe_form_origins_are_read_as_a_list_of_origins(tmp_path) -> None:
     environ = {
         "PINWHEEL_INSTANCE_PATH": str(tmp_path),

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskCliRunner
 
 from engine.users import ApiToken, StaffUser
+from tests.factories import make_user
 
 
 def test_users_create_reads_password_from_settings(runner: FlaskCliRunner, app, session) -> None:
@@ -43,11 +44,24 @@ def test_users_create_rejects_bad_address(runner: FlaskCliRunner, app) -> None:
 
 
 def test_tokens_create_prints_secret_once(runner: FlaskCliRunner, session) -> None:
-    result = runner.invoke(args=["tokens", "create", "--role", "editor", "nightly import"])
+    user = make_user(session, role="editor", email="ed@agency.example.org")
+    session.commit()
+    result = runner.invoke(
+        args=["tokens", "create", "--user", "ED@agency.example.org", "nightly import"]
+    )
     assert result.exit_code == 0, result.output
     token = session.scalar(sa.select(ApiToken))
     assert token is not None and token.prefix in result.output
-    assert token.token_hash not in result.output
+    assert token.token_hash not in result.output and token.user_id == user.id
+    assert "acts as ed@agency.example.org (editor)" in result.output
+
+
+def test_tokens_create_needs_a_known_user(runner: FlaskCliRunner) -> None:
+    missing = runner.invoke(args=["tokens", "create", "nightly import"])
+    assert missing.exit_code == 2 and "--user" in missing.output
+    unknown = runner.invoke(args=["tokens", "create", "--user", "who@example.org", "x"])
+    assert unknown.exit_code == 2
+    assert unknown.output == "Error: No staff user who@example.org.\n"
 
 
 def test_bad_setting_stops_the_command_with_one_line(tmp_path) -> None:

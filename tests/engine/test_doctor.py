@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from engine.checks import Check, any_failed
+from engine.checks import Check, any_failed, format_json, format_lines
 from engine.config import Settings
 from engine.doctor import (
     check_backend,
@@ -264,3 +264,21 @@ def test_doctor_command_json(app: Flask, runner: FlaskCliRunner, settings: Setti
     assert {"database", "secret key", "base url", "backend", "dns spf"} <= {
         check["name"] for check in document["checks"]
     }
+
+
+def test_doctor_never_prints_a_password_from_a_url(settings: Settings) -> None:
+    secret = "hunter2-not-for-logs"
+    configured = settings.with_overrides(
+        ENV="production",
+        BASE_URL=f"https://staff:{secret}@news.example.org",
+        MAIL_BACKEND="sendgrid",
+        SENDGRID_API_KEY="SG.good",
+        SENDGRID_API_URL=f"http://api:{secret}@127.0.0.1:9",
+        BROKER_URL=f"redis://:{secret}@127.0.0.1:9/0",
+        RATELIMIT_STORAGE_URL=f"redis://:{secret}@127.0.0.1:9/1",
+    )
+    checks = run_doctor(configured, resolver=FakeResolver(GOOD_DNS))
+    shown = format_lines(checks) + format_json(checks)
+    assert secret not in shown
+    assert "http://api:***@127.0.0.1:9/v3/scopes" in shown
+    assert "https://staff:***@news.example.org" in shown

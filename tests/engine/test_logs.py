@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from engine.config import Settings
 from engine.logs import bind_campaign, configure_logging, current_request_id
+from subscribers.tokens import Purpose, TokenSigner
 
 
 @pytest.fixture
@@ -95,3 +96,68 @@ def test_configuring_twice_keeps_one_handler(settings: Settings) -> None:
     configure_logging(settings)
     names = [h.get_name() for h in logging.getLogger().handlers]
     assert names.count("pinwheel") == 1
+
+
+@pytest.fixture(params=[False, True], ids=["plain", "json"])
+def lines(request: pytest.FixtureRequest, settings: Settings) -> Iterator[io.StringIO]:
+    """Capture log lines in either format."""
+    stream = io.StringIO()
+    handler = configure_logging(settings.with_overrides(LOG_JSON=request.param), stream)
+    yield stream
+    logging.getLogger().removeHandler(handler)
+
+
+def _request_line(stream: io.StringIO) -> str:
+    (line,) = [line for line in stream.getvalue().splitlines() if "pinwheel.request" in line]
+    return line
+
+
+TOKENED = (
+    ("/unsubscribe/{token}", "/unsubscribe/[redacted]"),
+    ("/preferences/{token}", "/preferences/[redacted]"),
+    ("/confirm/{token}", "/confirm/[redacted]"),
+    ("/view/an-issue?t={token}", "/view/an-issue"),
+    ("/view/an-issue/email?t={token}", "/view/an-issue/email"),
+    ("/calendar.ics?token={token}", "/calendar.ics"),
+)
+
+
+@pytest.mark.parametrize(("url", "logged"), TOKENED)
+def test_subscriber_tokens_never_reach_the_logs(
+    client: FlaskClient, lines: io.StringIO, settings: Settings, url: str, logged: str
+) -> None:
+    token = TokenSigner(settings.SECRET_KEY, 90).sign(Purpose.UNSUBSCRIBE, 4242)
+    client.get(url.format(token=token))
+    assert token.split(".")[-1] not in lines.getvalue()
+    line = _request_line(lines)
+    if line.startswith("{"):
+        assert json.loads(line)["path"] == logged
+    assert f"GET {logged} " in line
+
+
+def test_a_url_cannot_forge_a_log_line(client: FlaskClient, lines: io.StringIO) -> None:
+    forged = "2026-01-01 00:00:00,000 INFO pinwheel.request [x] GET /admin 200"
+    client.get(f"/archive/x%0d%0a{forged.replace(' ', '%20')}%1b[2J%7f%c2%85%00")
+    (line,) = lines.getvalue().splitlines()
+    if line.startswith("{"):
+        line = json.loads(line)["message"]
+    assert "x\\x0d\\x0a2026-01-01 00:00:00,000 INFO" in line
+    assert "\\x1b[2J\\x7f\\x85\\x00 404" in line
+
+
+def test_plain_lines_escape_controls_in_any_message(settings: Settings) -> None:
+    stream = io.StringIO()
+    handler = configure_logging(settings, stream)
+    try:
+        logging.getLogger("engine.plain-test").warning("name %s", "Ann\r\nERROR forged\x1b[31m")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    (line,) = stream.getvalue().splitlines()
+    assert line.endswith("WARNING engine.plain-test [None] name Ann\\x0d\\x0aERROR forged\\x1b[31m")
+
+
+def test_json_lines_escape_controls(json_lines: io.StringIO) -> None:
+    logging.getLogger("engine.json-test").warning("name %s", "Ann\r\nforged\x1b[31m\u2028")
+    (line,) = json_lines.getvalue().splitlines()
+    assert "\x1b" not in line and "\u2028" not in line
+    assert json.loads(line)["message"] == "name Ann\r\nforged\x1b[31m\u2028"

@@ -9,13 +9,18 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from gunicorn.config import Config
+from gunicorn.glogging import SafeAtoms
 
 from engine.config import Settings
 from engine.executor import WORKER_GC_THRESHOLD
-from engine.serve import default_workers, gunicorn_options, prepare_metrics_dir
+from engine.logs import LOG_PATH
+from engine.serve import AccessLogger, default_workers, gunicorn_options, prepare_metrics_dir
 
 PINWHEEL = Path(sys.executable).with_name("pinwheel")
 
@@ -135,3 +140,27 @@ def test_prepare_metrics_dir_drops_files_of_dead_processes(tmp_path: Path) -> No
         path.write_bytes(b"")
     prepare_metrics_dir(folder)
     assert live.exists() and not dead.exists()
+
+
+def test_access_log_hides_tokens_and_escapes_controls() -> None:
+    token = "WzQyNDJd.aUwA1g.c2VjcmV0LXNpZ25hdHVyZQ"
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": f"/view/issue%0d%0aforged?t={token}&year=2026",
+        "PATH_INFO": "/view/issue\r\nforged",
+        "QUERY_STRING": f"t={token}&year=2026",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_REFERER": f"https://news.example.org/preferences/{token}",
+        "HTTP_USER_AGENT": "agent\x1b[2J",
+        LOG_PATH: "/view/issue\\x0d\\x0aforged",
+    }
+    response = SimpleNamespace(status="200 OK", sent=10, headers=[])
+    request = SimpleNamespace(headers=[("REFERER", environ["HTTP_REFERER"])])
+    logger = AccessLogger(Config())
+    atoms = SafeAtoms(logger.atoms(response, request, environ, timedelta(milliseconds=3)))
+    line = logger.cfg.access_log_format % atoms
+    assert token not in line and "\r" not in line and "\x1b" not in line
+    assert '"GET /view/issue\\x0d\\x0aforged?t=[redacted]&year=2026 HTTP/1.1"' in line
+    assert '"https://news.example.org" "agent\\x1b[2J"' in line
+    assert gunicorn_options("127.0.0.1", 80, 1, 1, access_log=True)["logger_class"] is AccessLogger

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
+from engine.db import Database
+from engine.errors import ValidationFailed
 from subscribers.exporting import export_rows, spreadsheet_safe
 from subscribers.importing import ErrorReport, SubscriberImport
 from subscribers.models import (
@@ -100,6 +103,61 @@ def test_header_mapping_language_timezone_and_bad_values(session: Session) -> No
     assert columns == ["Language", "Time Zone"]
 
 
+def test_control_characters_in_names_and_attributes_are_row_errors(session: Session) -> None:
+    make_subscriber(session, "known@example.org", name="Kim")
+    session.commit()
+    data = (
+        b"email,first name,last name,county\n"
+        b"ok@example.org,Ann,Lee,Cook\n"
+        b'cr@example.org,"Eve\r\nBcc: all@example.org",Doe,Cook\n'
+        b"nul@example.org,Bo,Li,Co\x00ok\n"
+        b"tab@example.org,Cy\tPark,,\n"
+        b'known@example.org,"Kim\nLee",,\n'
+    )
+    report = io.StringIO()
+    summary = _import(session, data, [], report)
+    assert summary.as_dict() == {"created": 1, "updated": 0, "skipped": 0, "errors": 4}
+    errors = list(csv.DictReader(io.StringIO(report.getvalue())))
+    # Rows are counted in lines: a quoted line break moves the rows after it down by one.
+    assert [(row["row"], row["column"]) for row in errors] == [
+        ("4", "first/last name"), ("5", "county"), ("6", "first/last name"),
+        ("8", "first/last name"),
+    ]  # fmt: skip
+    assert errors[0]["reason"].startswith("contains a carriage return (U+000D)")
+    assert errors[1]["reason"].startswith("contains a null character (U+0000)")
+    assert errors[2]["reason"].startswith("contains a tab (U+0009)")
+    assert errors[3]["reason"].startswith("contains a line break (U+000A)")
+    session.expire_all()
+    people = {p.email: p.name for p in session.scalars(sa.select(Subscriber))}
+    assert people == {"ok@example.org": "Ann Lee", "known@example.org": "Kim"}
+
+
+def test_a_control_character_in_a_column_name_refuses_the_file(session: Session) -> None:
+    refused = re.escape("Column 2 of the header row ('coun\\tty') contains a tab (U+0009)")
+    with pytest.raises(ValidationFailed, match=refused):
+        _import(session, b"email,coun\tty\na@example.org,Cook\n", [])
+    assert _count(session, Subscriber) == 0
+
+
+def test_addresses_outside_ascii_before_the_at_are_row_errors(session: Session) -> None:
+    data = "email\nlocal-with-\u2019-apostrophe@domain.com\nuser@bücher.example\n".encode()
+    report = io.StringIO()
+    summary = _import(session, data, [], report)
+    assert (summary.created, summary.errors) == (1, 1)
+    [error] = list(csv.DictReader(io.StringIO(report.getvalue())))
+    assert error["row"] == "2" and error["column"] == "email"
+    assert "\u2019 (U+2019 RIGHT SINGLE QUOTATION MARK) before the @" in error["reason"]
+    assert session.scalar(sa.select(Subscriber.email)) == "user@xn--bcher-kva.example"
+
+
+def test_smtputf8_imports_internationalised_addresses(session: Session) -> None:
+    importer = SubscriberImport(session, [], smtputf8=True)
+    for _ in importer.run(io.BytesIO("email\nzoë@example.com\n".encode())):
+        session.commit()
+    assert importer.summary.created == 1
+    assert session.scalar(sa.select(Subscriber.email)) == "zoë@example.com"
+
+
 def test_import_never_resubscribes_the_unsubscribed_or_suppressed(session: Session) -> None:
     topic = make_topic(session)
     left = make_subscriber(session, "left@example.org", topics=[topic])
@@ -123,12 +181,15 @@ def test_import_never_resubscribes_the_unsubscribed_or_suppressed(session: Sessi
     )
 
 
-def test_formula_names_stored_as_written_and_escaped_on_export(session: Session) -> None:
+def test_formula_names_stored_as_written_and_escaped_on_export(
+    session: Session, database: Database
+) -> None:
     data = b'email,name,note\nf@example.org,"=HYPERLINK(""http://x"")",+1\n'
     _import(session, data, [])
     subscriber = session.scalar(sa.select(Subscriber))
     assert subscriber.name == '=HYPERLINK("http://x")'
-    header, row = list(export_rows(session))
+    session.commit()
+    header, row = list(export_rows(database.read_sessionmaker))
     assert row[header.index("name")] == '\'=HYPERLINK("http://x")'
     assert row[header.index("note")] == "'+1"
     for start in ("=", "+", "-", "@", "\t", "\r"):
@@ -257,10 +318,13 @@ def test_cli_topics_seed_is_repeatable(runner: FlaskCliRunner) -> None:
     assert categories == {"Child welfare practice", "Digests"}
 
 
-def test_erased_subscribers_are_left_out_of_every_export(session: Session) -> None:
+def test_erased_subscribers_are_left_out_of_every_export(
+    session: Session, database: Database
+) -> None:
     topic = make_topic(session)
     make_subscriber(session, "kept@example.org", topics=[topic])
     make_subscriber(session, "erased@example.org", topics=[topic], status=SubscriberStatus.ERASED)
-    for chosen in (None, topic):
-        header, *rows = list(export_rows(session, chosen))
+    session.commit()
+    for chosen in (None, topic.id):
+        header, *rows = list(export_rows(database.read_sessionmaker, chosen))
         assert [row[header.index("email")] for row in rows] == ["kept@example.org"]

@@ -183,6 +183,28 @@ def test_invalid_address_and_no_topic_are_tied_to_fields(client: FlaskClient, to
     assert 'id="topics-error"' in page and "Choose at least one topic." in page
 
 
+def test_an_address_with_a_curly_apostrophe_is_refused_naming_it(
+    client: FlaskClient, session: Session, topics
+) -> None:
+    response = _subscribe(client, "local-with-\u2019-apostrophe@domain.com", topics["digest"])
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "\u2019 (U+2019 RIGHT SINGLE QUOTATION MARK) before the @" in page
+    assert 'aria-describedby="email-error"' in page
+    assert session.scalar(sa.select(Subscriber)) is None
+
+
+def test_internationalised_domains_and_smtputf8_addresses_are_accepted(
+    app: Flask, client: FlaskClient, session: Session, topics
+) -> None:
+    assert _subscribe(client, "user@bücher.example", topics["digest"]).status_code == 200
+    settings = app.extensions["pinwheel.settings"]
+    app.extensions["pinwheel.settings"] = settings.with_overrides(SMTPUTF8=True)
+    assert _subscribe(client, "zoë@example.com", topics["digest"]).status_code == 200
+    stored = set(session.scalars(sa.select(Subscriber.email)))
+    assert stored == {"user@xn--bcher-kva.example", "zoë@example.com"}
+
+
 def _make_state(session: Session, state: str, topic: Topic) -> None:
     email = f"{state}@example.com"
     if state == "pending":

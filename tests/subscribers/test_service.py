@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.db import Database
+from engine.errors import ValidationFailed
+from subscribers.addresses import UnsupportedAddress
 from subscribers.history import record_events
 from subscribers.models import (
     EventKind,
@@ -131,3 +134,22 @@ def test_record_events_flushes_a_new_subscriber_and_keeps_the_order(session: Ses
     assert _history(session, subscriber) == [
         (kind, detail, "198.51.100.4") for kind, detail in events
     ]
+
+
+def test_a_name_with_a_line_break_is_refused_and_nothing_stored(session: Session) -> None:
+    topic = make_topic(session, "digest", opt_in=OptIn.SINGLE)
+    session.commit()
+    with pytest.raises(ValidationFailed, match=r"The name contains a line break \(U\+000A\)"):
+        subscribe(session, "eve@example.com", [topic], name="Eve\nBcc: all@example.com")
+    session.rollback()
+    assert session.scalar(sa.select(sa.func.count()).select_from(Subscriber)) == 0
+
+
+def test_an_address_with_a_curly_apostrophe_is_refused_unless_smtputf8(session: Session) -> None:
+    topic = make_topic(session, "digest", opt_in=OptIn.SINGLE)
+    session.commit()
+    with pytest.raises(UnsupportedAddress, match="U\\+2019"):
+        subscribe(session, "o\u2019brien@example.com", [topic])
+    session.rollback()
+    outcome = subscribe(session, "o\u2019brien@example.com", [topic], smtputf8=True)
+    assert session.get(Subscriber, outcome.subscriber_id).email == "o\u2019brien@example.com"

@@ -16,6 +16,7 @@ from subscribers.models import (
     SubscriberStatus,
     Suppression,
     SuppressionReason,
+    Topic,
 )
 from subscribers.search import SubscriberFilter, search_subscribers
 from subscribers.suppression import is_suppressed, suppress, unsubscribe_everywhere
@@ -95,10 +96,28 @@ def test_edit_subscriber(editor: FlaskClient, session: Session) -> None:
     )  # fmt: skip
     assert subscriber.attributes == {"state": "OH", "role": "judge"}
     session.commit()
-    bad = _post(
-        editor, url, url + "/edit", name="x", timezone="Nowhere/Land", follow_redirects=True
-    )
-    assert bad.status_code == 302
+    bad = _post(editor, url, url + "/edit", name="x", timezone="Nowhere/Land")
+    assert bad.status_code == 422 and "not a known time zone" in bad.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"name": "Ann\r\nBcc: all@example.org"}, "The name contains a carriage return (U+000D)"),
+        ({"attributes": "state=O\x00H"}, "The attribute &#39;state&#39; contains a null"),
+    ],
+)
+def test_edit_refuses_control_characters_naming_the_field(
+    editor: FlaskClient, session: Session, fields: dict[str, str], message: str
+) -> None:
+    subscriber = make_subscriber(session, name="Ann")
+    session.commit()
+    url = f"/admin/subscribers/{subscriber.id}"
+    response = _post(editor, url, url + "/edit", **{"name": "Ann", **fields})
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    session.expire_all()
+    assert (session.get(Subscriber, subscriber.id).name, subscriber.attributes) == ("Ann", {})
 
 
 def test_erase_from_the_staff_page(editor: FlaskClient, session: Session) -> None:
@@ -136,6 +155,10 @@ def test_topics_page_creates_topics(editor: FlaskClient, session: Session) -> No
     assert "Foster care" in page and "foster-care" in page
     again = _post(editor, "/admin/topics/", "/admin/topics/", name="X", slug="foster-care")
     assert again.status_code == 422 and "already exists" in again.get_data(as_text=True)
+    broken = _post(editor, "/admin/topics/", "/admin/topics/", name="Kin\ncare", slug="kin")
+    assert broken.status_code == 422
+    assert "The topic name contains a line break (U+000A)" in broken.get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Topic)) == 1
 
 
 def test_suppressions_add_and_lift(editor: FlaskClient, session: Session) -> None:
@@ -152,6 +175,18 @@ def test_suppressions_add_and_lift(editor: FlaskClient, session: Session) -> Non
     assert _post(editor, "/admin/suppressions/", url).status_code == 302
     assert not is_suppressed(session, "block@example.org")
     session.commit()
+
+
+def test_suppression_of_an_address_with_a_curly_apostrophe_names_it(
+    editor: FlaskClient, session: Session
+) -> None:
+    response = _post(
+        editor, "/admin/suppressions/", "/admin/suppressions/",
+        address="o\u2019brien@example.org", reason="manual",
+    )  # fmt: skip
+    page = editor.get(response.headers["Location"]).get_data(as_text=True)
+    assert "U+2019 RIGHT SINGLE QUOTATION MARK" in page
+    assert session.scalar(sa.select(Suppression)) is None
 
 
 def test_import_upload_progress_and_error_report(

@@ -1,12 +1,16 @@
-"""The public topic list the subscribe form reads: cached per process for a short while."""
+"""Topics: the public list the subscribe form reads (cached per process), and their labels."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from sqlalchemy.orm import Session
 
 from engine.db import Database
+from engine.errors import ValidationFailed
 from subscribers.models import OptIn, TopicVisibility
-from subscribers.topics import PublicTopics, TopicChoice
+from subscribers.topics import PublicTopics, TopicChoice, create_topic, update_topic
 from tests.factories import make_topic
 
 
@@ -52,3 +56,20 @@ def test_zero_seconds_reads_every_time(session: Session, database: Database) -> 
     make_topic(session, "new")
     session.commit()
     assert [topic.slug for topic in topics.get()] == ["new"]
+
+
+@pytest.mark.parametrize(
+    ("name", "category", "message"),
+    [
+        ("Kin\ncare", "", "The topic name contains a line break (U+000A)"),
+        ("Kin care", "Child\twelfare", "The topic category contains a tab (U+0009)"),
+    ],
+)
+def test_topic_names_and_categories_are_single_lines(
+    session: Session, name: str, category: str, message: str
+) -> None:
+    with pytest.raises(ValidationFailed, match=re.escape(message)):
+        create_topic(session, "kin-care", name, category=category)
+    topic = create_topic(session, "kin-care", "Kin care")
+    with pytest.raises(ValidationFailed, match=re.escape(message)):
+        update_topic(session, topic, {"name": name, "category": category})

@@ -2,57 +2,37 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from campaigns.demo.content import SPOTLIGHT_ISSUE
-from campaigns.issues.compiled import render_stored_issue
 from campaigns.issues.models import Issue
 from campaigns.issues.service import create_issue
-from campaigns.sending.models import Campaign, CampaignStatus
 from engine.app import create_app
 from engine.config import Settings
 from subscribers.links import SubscriberLinks
-from tests.factories import make_subscriber, make_topic
+from subscribers.tokens import InvalidToken, Purpose, TokenSigner
+from tests.factories import make_sent_issue, make_subscriber, make_topic
 from tests.html_validator import html_errors
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-def _sent_issue(
-    session: Session, settings: Settings, title: str, published: datetime, topics=()
-) -> Issue:
-    issue = create_issue(session, {**SPOTLIGHT_ISSUE, "title": title}, topics=list(topics))
-    rendered = render_stored_issue(settings, issue)
-    session.add(
-        Campaign(
-            issue_id=issue.id,
-            issue_revision=issue.revision,
-            name=title,
-            status=CampaignStatus.SENT,
-            subject=title,
-            from_address=settings.SENDER_ADDRESS,
-            html=rendered.html,
-            text=rendered.text,
-            started_at=published,
-        )
-    )
-    issue.published_at = published
-    session.flush()
-    return issue
 
 
 @pytest.fixture
 def archive(session: Session, settings: Settings) -> dict[str, Issue]:
     topic = make_topic(session, "human-trafficking", name="Human trafficking")
     issues = {
-        "old": _sent_issue(session, settings, "Older Spotlight", datetime(2025, 1, 6, tzinfo=UTC)),
-        "new": _sent_issue(
+        "old": make_sent_issue(
+            session, settings, "Older Spotlight", datetime(2025, 1, 6, tzinfo=UTC)
+        ),
+        "new": make_sent_issue(
             session, settings, "Newer Spotlight", datetime(2026, 1, 5, tzinfo=UTC), [topic]
         ),
         "draft": create_issue(session, {**SPOTLIGHT_ISSUE, "title": "Unsent Draft"}),
@@ -104,6 +84,33 @@ def test_personal_web_view_fills_the_subscribers_links(
     assert "/unsubscribe/" in response.get_data(as_text=True)
 
 
+def test_web_view_links_expire_with_the_web_view_token(
+    client: FlaskClient, archive, session: Session, settings: Settings
+) -> None:
+    reader = make_subscriber(session, "reader@example.com", name="Rosa Rivera")
+    session.commit()
+    slug = archive["new"].slug
+    signer = TokenSigner(settings.SECRET_KEY, settings.TOKEN_MAX_AGE_DAYS)
+    opened = datetime.now(UTC)
+    sent = opened - timedelta(days=80)
+    with time_machine.travel(sent, tick=False):
+        token = SubscriberLinks.from_settings(settings).webview(slug, reader.id, 1).split("?t=")[1]
+    with time_machine.travel(opened, tick=False):
+        body = client.get(f"/view/{slug}/email?t={token}").get_data(as_text=True)
+    links = {
+        purpose: re.search(rf"/{purpose}/([\w.-]+)", body)[1]
+        for purpose in (Purpose.UNSUBSCRIBE, Purpose.PREFERENCES)
+    }
+    webview = re.search(rf"/view/{slug}\?t=([\w.-]+)", body)[1]
+    for purpose, link in [*links.items(), (Purpose.WEBVIEW, webview)]:
+        assert signer.load_issued(purpose, link)[2] == int(sent.timestamp())
+    # Eleven days later the original has expired, and so has every link the web view gave out.
+    with time_machine.travel(opened + timedelta(days=11), tick=False):
+        for purpose, link in [*links.items(), (Purpose.WEBVIEW, token)]:
+            with pytest.raises(InvalidToken, match="expired"):
+                signer.load(purpose, link)
+
+
 def test_tampered_token_is_a_400_page(client: FlaskClient, archive) -> None:
     response = client.get(f"/view/{archive['new'].slug}/email?t=not-a-real-token")
     assert response.status_code == 400
@@ -126,6 +133,27 @@ def test_atom_feeds_parse(client: FlaskClient, archive) -> None:
     assert client.get("/archive/topics/nope/feed.atom").status_code == 404
 
 
+def test_atom_feeds_escape_what_editors_write(
+    client: FlaskClient, archive, session: Session, settings: Settings
+) -> None:
+    topic = session.get(Issue, archive["new"].id).topics[0]
+    topic.name = "Kids & <Families>"
+    injected = "</title></entry><entry><title>Injected</title><id>x</id></entry><entry><title>"
+    for title in ("Kids & Families <2027>", injected, "Bell"):
+        issue = make_sent_issue(session, settings, title, datetime(2026, 3, 2, tzinfo=UTC), [topic])
+    # Characters XML cannot carry at all are left out rather than breaking the whole feed.
+    issue.title = "Bell\x07 and \x1b[31mred"
+    session.commit()
+    for url in ("/archive/feed.atom", "/archive/topics/human-trafficking/feed.atom"):
+        response = client.get(url)
+        assert response.mimetype == "application/atom+xml"
+        feed = ET.fromstring(response.data)
+        titles = [entry.find(f"{ATOM}title").text for entry in feed.iter(f"{ATOM}entry")]
+        assert {"Kids & Families <2027>", injected, "Bell and [31mred"} <= set(titles)
+        assert "Injected" not in titles
+    assert feed.find(f"{ATOM}title").text == "Kids & <Families>: Newsletter archive"
+
+
 def test_archive_and_web_view_pages_are_valid_html5(
     client: FlaskClient, archive, tmp_path: Path
 ) -> None:
@@ -145,7 +173,7 @@ def test_archive_pages_answer_304_until_something_is_published(
     etag = first.headers["ETag"]
     assert first.headers["Cache-Control"].startswith("public")
     assert client.get("/archive", headers={"If-None-Match": etag}).status_code == 304
-    _sent_issue(session, settings, "Newest Spotlight", datetime(2026, 4, 6, tzinfo=UTC))
+    make_sent_issue(session, settings, "Newest Spotlight", datetime(2026, 4, 6, tzinfo=UTC))
     session.commit()
     fresh = client.get("/archive", headers={"If-None-Match": etag})
     assert fresh.status_code == 200
@@ -162,7 +190,7 @@ def test_anonymous_visitors_get_public_pages_replayed_for_a_moment(
     cached_client: FlaskClient, archive, session: Session, settings: Settings
 ) -> None:
     first = cached_client.get("/archive")
-    _sent_issue(session, settings, "Newest Spotlight", datetime(2026, 4, 6, tzinfo=UTC))
+    make_sent_issue(session, settings, "Newest Spotlight", datetime(2026, 4, 6, tzinfo=UTC))
     session.commit()
     replay = cached_client.get("/archive")
     assert replay.get_data() == first.get_data()

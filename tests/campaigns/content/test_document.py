@@ -124,6 +124,26 @@ def test_references_need_unique_numbers_and_callouts_need_content():
     assert set(details) == {"blocks[0].items", "blocks[1].body", "blocks[2].items[0].refs"}
 
 
+@pytest.mark.parametrize("field", ["title", "subject", "preheader"])
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("Spring\r\nBcc: all@example.org", "a carriage return (U+000D)"),
+        ("Spring\tnews", "a tab (U+0009)"),
+        ("Spring\x00", "a null character (U+0000)"),
+        ("Spring\x7f", "a delete character (U+007F)"),
+    ],
+)
+def test_title_subject_and_preheader_are_single_lines(field, value, problem):
+    details = _details(make_issue(**{field: value}))
+    assert details == {field: f"contains {problem}; write it on one line"}
+
+
+def test_multi_line_text_may_hold_tabs_and_line_breaks():
+    blocks = [{"id": "p", "type": "paragraph", "text": "Line one,\n\tline two."}]
+    assert content_from_dict(make_issue(blocks)).blocks[0].text == "Line one,\n\tline two."
+
+
 def test_content_is_frozen():
     content = content_from_dict(make_issue())
     with pytest.raises(AttributeError):
@@ -138,6 +158,8 @@ def test_to_dict_round_trips_through_json():
 
 
 text = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=40)
+#: Titles, subjects and preheaders are single lines: no control characters.
+line = st.text(st.characters(blacklist_categories=["Cs", "Cc"]), min_size=1, max_size=40)
 url = st.from_regex(r"https://[a-z]{1,10}\.org/[a-z0-9/._-]{0,20}", fullmatch=True)
 refs = st.lists(st.integers(1, 999), max_size=3)
 item = st.fixed_dictionaries({"text": text, "refs": refs})
@@ -181,13 +203,13 @@ block_bodies = st.one_of(
 )
 issues = st.fixed_dictionaries(
     {
-        "title": text,
+        "title": line,
         "layout": st.sampled_from(list(Layout)),
         "blocks": st.lists(block_bodies, max_size=8),
     },
     optional={
-        "subject": text,
-        "preheader": text,
+        "subject": line,
+        "preheader": line,
         "kicker": text,
         "date_label": text,
         "volume": st.integers(1, 9999),

@@ -10,17 +10,15 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from engine.audit import AuditEntry, AuditFilter, find_entries, record
-from engine.users import create_api_token
 from tests.factories import login, make_user
 
 
 def _seed(session: Session) -> tuple:
     alice = make_user(session, "editor", email="alice@agency.example.org")
     bob = make_user(session, "approver", email="bob@agency.example.org")
-    token, _secret = create_api_token(session, name="importer", role="editor")
     record(session, alice, "issue.save", ("issue", 7), revision=2)
     record(session, bob, "issue.approve", ("issue", 7), revision=2, topic_ids=[1])
-    record(session, token, "subscribers.import", ("topic", 3), rows=120)
+    record(session, "cli", "subscribers.import", ("topic", 3), rows=120)
     record(session, None, "campaign.send", ("campaign", 4), recipients=5)
     session.commit()
     return alice, bob
@@ -31,7 +29,7 @@ def test_record_names_actor_and_target(session: Session) -> None:
     rows = {e.action: e for e in session.query(AuditEntry)}
     assert rows["issue.save"].actor == "alice@agency.example.org"
     assert rows["issue.save"].actor_id is not None
-    assert rows["subscribers.import"].actor == "token:importer"
+    assert rows["subscribers.import"].actor == "cli"
     assert rows["campaign.send"].actor == "system"
     assert (rows["issue.approve"].object_type, rows["issue.approve"].object_id) == ("issue", "7")
     assert rows["issue.approve"].details == {"revision": 2, "topic_ids": [1]}

@@ -108,6 +108,32 @@ def test_invalid_content_is_refused_with_paths(editor_client: FlaskClient, issue
     assert any(d["path"] == "blocks[2].alt" for d in response.get_json()["error"]["details"])
 
 
+def test_a_subject_with_a_line_break_is_refused_naming_it(
+    editor_client: FlaskClient, issue_id: int, session: Session
+) -> None:
+    token = _token(editor_client, issue_id)
+    response = _save(editor_client, issue_id, 1, token, subject="Spring\r\nBcc: x@example.org")
+    assert response.status_code == 422
+    details = response.get_json()["error"]["details"]
+    assert details == [
+        {"path": "subject", "message": "contains a carriage return (U+000D); write it on one line"}
+    ]
+    session.expire_all()
+    assert session.get(Issue, issue_id).revision == 1
+
+
+def test_a_new_issue_title_with_a_line_break_is_refused(
+    editor_client: FlaskClient, session: Session
+) -> None:
+    token = csrf_token_from(editor_client.get("/admin/issues/new").get_data(as_text=True))
+    response = editor_client.post(
+        "/admin/issues/new", data={"csrf_token": token, "title": "Digest\nBcc", "layout": "digest"}
+    )
+    assert response.status_code == 422
+    assert "title contains a line break (U+000A)" in response.get_data(as_text=True)
+    assert session.query(Issue).count() == 0
+
+
 def test_preview_reports_checks_linked_to_blocks(editor_client: FlaskClient, issue_id: int) -> None:
     token = _token(editor_client, issue_id)
     content = basic()

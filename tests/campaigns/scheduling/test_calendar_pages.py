@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from campaigns.issues.models import Issue
 from campaigns.observances.models import StaffObservance
-from campaigns.scheduling.calendar import feed_token
+from campaigns.scheduling.calendar import feed_token, new_calendar_key
 from campaigns.scheduling.service import schedule_at
+from engine.users import StaffUser
 from tests.campaigns.scheduling.builders import make_campaign
 from tests.conftest import SECRET
 from tests.factories import csrf_token_from, login, make_topic, make_user
@@ -122,6 +123,8 @@ def test_calendar_pages_and_one_click_draft(client: FlaskClient, session: Sessio
 
 def test_ics_feed_has_observances_and_timed_campaigns(client: FlaskClient, session: Session):
     campaign = make_campaign(session)
+    reader = make_user(session, role="approver")
+    new_calendar_key(reader)
     schedule_at(
         session,
         campaign.id,
@@ -134,7 +137,7 @@ def test_ics_feed_has_observances_and_timed_campaigns(client: FlaskClient, sessi
     assert client.get("/calendar.ics").status_code == 404
     assert client.get("/calendar.ics?token=forged").status_code == 404
     with time_machine.travel(datetime(2026, 12, 1, tzinfo=UTC)):
-        response = client.get(f"/calendar.ics?token={feed_token(SECRET)}")
+        response = client.get(f"/calendar.ics?token={feed_token(SECRET, reader)}")
     assert response.status_code == 200
     assert response.mimetype == "text/calendar"
     feed = icalendar.Calendar.from_ical(response.data)
@@ -153,4 +156,5 @@ def test_ics_feed_has_observances_and_timed_campaigns(client: FlaskClient, sessi
 def test_calendar_page_shows_the_feed_address(client: FlaskClient, session: Session):
     _signed_in(client, session)
     page = client.get("/admin/calendar/").get_data(as_text=True)
-    assert f"/calendar.ics?token={feed_token(SECRET)}" in page
+    user = session.scalar(sa.select(StaffUser))
+    assert f"/calendar.ics?token={feed_token(SECRET, user)}" in page

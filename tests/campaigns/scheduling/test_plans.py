@@ -41,13 +41,18 @@ def world(session: Session, client: FlaskClient, csrf_disabled) -> dict:
 def test_live_count_and_approval_state(client: FlaskClient, world: dict) -> None:
     url = f"/admin/issues/{world['issue'].id}/campaigns/audience.json"
     everyone = client.get(url, query_string={"topic_ids": world["topic"].id}).get_json()
-    assert everyone == {
+    assert everyone | {"rule": "", "message": ""} == {
         "count": 3,
+        "issue_recipients": 3,
         "threshold": 1,
         "needs_approval": True,
         "approved": False,
         "allowed": False,
+        "rule": "",
+        "message": "",
     }
+    assert everyone["message"] == "Not approved yet: ask an approver on the review page."
+    assert everyone["rule"].startswith("When an issue's sends reach more than 1 recipient in all")
     texans = client.get(
         url,
         query_string={

@@ -59,6 +59,8 @@ def _environment(url: str, instance: Path) -> dict[str, str]:
         "PINWHEEL_SECRET_KEY": SECRET,
         "PINWHEEL_INSTANCE_PATH": str(instance),
         "PINWHEEL_MAIL_BACKEND": "memory",
+        # These campaigns are unapproved: the test is about starting each once, not the gate.
+        "PINWHEEL_APPROVAL_THRESHOLD": "1000",
     }
 
 

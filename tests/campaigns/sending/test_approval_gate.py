@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from campaigns.issues.models import IssueRevision, IssueStatus
 from campaigns.scheduling.starting import StartOutcome, send_now, start_due_campaign
 from campaigns.sending.models import Campaign, CampaignStatus
+from campaigns.sending.service import create_campaign
 from engine.clock import now
 from engine.errors import Forbidden
 from engine.web import get_settings
@@ -75,3 +76,32 @@ def test_approved_revision_and_audience_may_go(
     session.commit()
     send_now(session, campaign.id, get_settings())
     assert campaign.status == CampaignStatus.SENDING and campaign.recipients == 3
+
+
+def test_by_default_every_send_to_subscribers_needs_an_approval(
+    app, session: Session, topic: Topic, new_campaign: Callable[..., Campaign]
+) -> None:
+    from engine.config import load_settings
+
+    default = load_settings(environ={}, ENV="testing").APPROVAL_THRESHOLD
+    assert default == 0
+    settings = app.extensions["pinwheel.settings"]
+    app.extensions["pinwheel.settings"] = settings.with_overrides(APPROVAL_THRESHOLD=default)
+    make_audience(session, topic, 1)
+    campaign = new_campaign()
+    with pytest.raises(Forbidden, match="Every send to subscribers needs an approver"):
+        send_now(session, campaign.id, get_settings())
+
+
+def test_splitting_a_send_into_small_campaigns_counts_the_issues_total(
+    session: Session, topic: Topic, new_campaign: Callable[..., Campaign], small_threshold
+) -> None:
+    make_audience(session, topic, 2)
+    first = new_campaign()
+    send_now(session, first.id, get_settings())
+    session.commit()
+    second = create_campaign(session, first.issue, [topic], settings=get_settings())
+    session.commit()
+    with pytest.raises(Forbidden, match="4 with this issue's other campaigns") as refused:
+        send_now(session, second.id, get_settings())
+    assert refused.value.details["issue_recipients"] == 4

@@ -8,6 +8,7 @@ import pytest
 
 from campaigns.sending.models import CampaignStatus
 from tests.campaigns.sending.conftest import make_audience, make_issue
+from tests.factories import make_user
 
 
 @pytest.fixture
@@ -89,7 +90,9 @@ def test_pause_resume_cancel_and_uncertain(runner, campaign_id) -> None:
     assert refused.exit_code == 2 and "cancelled" in refused.output
 
 
-def test_test_send_command(runner, campaign_id, outbox) -> None:
+def test_test_send_command(runner, campaign_id, outbox, session) -> None:
+    make_user(session, role="editor", email="editor@agency.example.org")
+    session.commit()
     result = _run(runner, "test-send", str(campaign_id), "--to", "editor@agency.example.org")
     assert result.exit_code == 0 and "accepted" in result.output
     assert [m.to_address for m in outbox.sent] == ["editor@agency.example.org"]

@@ -18,6 +18,7 @@ from campaigns.sending.service import (
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.web import get_settings
 from tests.campaigns.sending.conftest import make_audience, make_issue
+from tests.factories import make_user
 
 
 def test_create_freezes_rendered_content(session, settings, topic) -> None:
@@ -36,6 +37,17 @@ def test_create_refuses_an_issue_that_fails_the_checks(session, settings, topic)
     with pytest.raises(ValidationFailed) as caught:
         create_campaign(session, issue, [topic], settings=settings)
     assert caught.value.details
+
+
+def test_create_refuses_control_characters_stored_by_older_versions(
+    session, settings, topic
+) -> None:
+    issue = make_issue(session, subject="Spring news\r\nBcc: all@example.org")
+    with pytest.raises(ValidationFailed, match=r"subject contains a carriage return \(U\+000D\)"):
+        create_campaign(session, issue, [topic], settings=settings)
+    with pytest.raises(ValidationFailed, match=r"The campaign name contains a tab \(U\+0009\)"):
+        create_campaign(session, make_issue(session), [topic], name="A\tB", settings=settings)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Campaign)) == 0
 
 
 def test_start_is_a_compare_and_set(session, topic, new_campaign) -> None:
@@ -99,6 +111,8 @@ def test_pause_resume_cancel(session, topic, new_campaign) -> None:
 def test_test_send_leaves_state_untouched(session, settings, topic, new_campaign, outbox) -> None:
     make_audience(session, topic, 2)
     campaign = new_campaign()
+    make_user(session, role="editor", email="editor@agency.example.org")
+    session.commit()
     before = (campaign.status, campaign.recipients, campaign.updated_at)
     results = proofs.test_send(session, campaign, ["Editor@Agency.example.org"], settings=settings)
     assert [r.status for r in results] == ["accepted"]
@@ -110,3 +124,21 @@ def test_test_send_leaves_state_untouched(session, settings, topic, new_campaign
     assert session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 0
     with pytest.raises(ValidationFailed):
         proofs.test_send(session, campaign, ["not an address"], settings=settings)
+    with pytest.raises(ValidationFailed, match="U\\+2019 RIGHT SINGLE QUOTATION MARK"):
+        proofs.test_send(session, campaign, ["o\u2019brien@example.org"], settings=settings)
+
+
+def test_test_sends_reach_only_staff_and_configured_inboxes(
+    session, settings, new_campaign, outbox
+) -> None:
+    campaign = new_campaign()
+    with pytest.raises(ValidationFailed, match=r"reader@example\.com: test sends go only to staff"):
+        proofs.test_send(session, campaign, ["reader@example.com"], settings=settings)
+    leaver = make_user(session, role="editor", email="leaver@agency.example.org")
+    leaver.active = False
+    session.commit()
+    with pytest.raises(ValidationFailed, match="only to staff"):
+        proofs.test_send(session, campaign, ["leaver@agency.example.org"], settings=settings)
+    seeded = settings.with_overrides(TEST_SEND_ADDRESSES=("seed@inbox-check.example",))
+    results = proofs.test_send(session, campaign, ["Seed@inbox-check.example"], settings=seeded)
+    assert [r.status for r in results] == ["accepted"]

@@ -9,18 +9,21 @@ import sqlalchemy as sa
 
 from campaigns.sending.models import Batch, BatchStatus, Campaign, CampaignStatus, Delivery
 from campaigns.sending.models import DeliveryStatus as Ds
+from campaigns.sending.personalize import CampaignMessages
 from campaigns.sending.recovery import delivery_counts, finish_if_complete
 from campaigns.sending.runner import BatchRunner
 from campaigns.sending.service import pause_campaign, start_campaign
 from engine.clock import now
 from engine.delivery.base import BackendAuthError, OutcomeUnknownError, ResultStatus, SendResult
 from engine.delivery.dsn import make_message_id, parse_message_id
+from engine.delivery.outbox import OutboxBackend
 from engine.web import get_settings
 from subscribers.models import SuppressionReason
 from subscribers.suppression import suppress
 from subscribers.tokens import Purpose, TokenSigner
 from tests.campaigns.sending.conftest import make_audience
 from tests.conftest import SECRET
+from tests.factories import make_subscriber
 
 
 def _started(session, topic, new_campaign, count=5, batch_size=2):
@@ -128,6 +131,66 @@ def test_failures_are_recorded_per_delivery(session, topic, new_campaign, batch_
     transient = session.scalar(sa.select(Delivery).where(Delivery.address == "reader1@example.com"))
     assert transient.attempts == 1 and transient.retry_at > now()
     assert session.get(Campaign, campaign.id).status == CampaignStatus.SENDING
+
+
+def _started_with_a_broken_name(session, topic, new_campaign):
+    """Start a one-batch send to two readers and one whose name an older version let in."""
+    make_audience(session, topic, 2)
+    make_subscriber(session, "crlf@example.com", topics=[topic], name="Eve\r\nBcc: x@example.com")
+    return _started(session, topic, new_campaign, count=0, batch_size=10)
+
+
+def _outcomes(session) -> dict[str, tuple[str, str]]:
+    session.expire_all()
+    rows = session.execute(sa.select(Delivery.address, Delivery.status, Delivery.last_error))
+    return {address: (status, error) for address, status, error in rows}
+
+
+@pytest.mark.parametrize("backend", ["memory", "outbox"])
+def test_a_message_that_cannot_be_built_fails_alone(
+    session, topic, new_campaign, database, settings, outbox, tmp_path, backend
+):
+    campaign = _started_with_a_broken_name(session, topic, new_campaign)
+    chosen = outbox if backend == "memory" else OutboxBackend(tmp_path / "outbox")
+    _drain(BatchRunner(database, settings, chosen, worker="w"), campaign.id, session)
+    outcomes = _outcomes(session)
+    status, error = outcomes.pop("crlf@example.com")
+    assert status == Ds.FAILED_PERMANENT
+    assert error == (
+        "The message could not be built: the subscriber's name contains a carriage return "
+        "(U+000D); correct it on the subscriber's page"
+    )
+    assert {address: status for address, (status, _) in outcomes.items()} == {
+        "reader0@example.com": Ds.ACCEPTED,
+        "reader1@example.com": Ds.ACCEPTED,
+    }
+    if backend == "memory":
+        assert sorted(m.to_address for m in outbox.sent) == sorted(outcomes)
+    else:
+        assert len(list((tmp_path / "outbox").glob("*.eml"))) == 2
+    assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT
+
+
+def test_any_error_building_one_message_fails_only_that_one(
+    session, topic, new_campaign, batch_runner, outbox, monkeypatch
+):
+    campaign = _started(session, topic, new_campaign, count=3, batch_size=10)
+    values = CampaignMessages.values
+
+    def broken(self, recipient, unsubscribe_url):
+        if recipient.address == "reader1@example.com":
+            raise KeyError("first_name")
+        return values(self, recipient, unsubscribe_url)
+
+    monkeypatch.setattr(CampaignMessages, "values", broken)
+    _drain(batch_runner, campaign.id, session)
+    outcomes = _outcomes(session)
+    assert outcomes["reader1@example.com"] == (
+        Ds.FAILED_PERMANENT, "The message could not be built: 'first_name'"
+    )  # fmt: skip
+    sent = sorted(m.to_address for m in outbox.sent)
+    assert sent == ["reader0@example.com", "reader2@example.com"]
+    assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT
 
 
 def test_suppressed_after_freeze_is_not_sent(session, topic, new_campaign, batch_runner, outbox):

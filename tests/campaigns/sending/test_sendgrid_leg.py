@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from campaigns.sending.models import Campaign, CampaignStatus, Delivery
 from campaigns.sending.models import DeliveryStatus as Ds
+from campaigns.sending.personalize import CampaignMessages
 from campaigns.sending.progress import uncertain_recipients
 from campaigns.sending.recovery import delivery_counts, recover, resend_uncertain
 from campaigns.sending.runner import BatchRunner
@@ -17,6 +18,7 @@ from campaigns.sending.service import start_campaign
 from engine.delivery.sendgrid import SendGridBackend
 from engine.web import get_settings
 from tests.campaigns.sending.conftest import make_audience
+from tests.factories import make_subscriber
 from tests.fakes.sendgrid_server import FakeSendGrid
 
 
@@ -67,6 +69,47 @@ def test_one_request_per_batch_with_personal_substitutions(
     assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT
     ids = set(session.scalars(sa.select(Delivery.provider_message_id)))
     assert None not in ids
+
+
+def test_a_recipient_that_cannot_be_built_fails_alone(
+    session, settings, database, topic, new_campaign
+):
+    make_subscriber(session, "crlf@example.com", topics=[topic], name="Eve\r\nBcc: x@example.com")
+    campaign = _start(session, topic, new_campaign, count=2, batch_size=10)
+    with FakeSendGrid() as fake:
+        _drain(BatchRunner(database, settings, _backend(settings, fake), worker="w"), campaign.id)
+    assert len(fake.requests) == 1
+    assert sorted(m.to for m in fake.accepted) == ["reader0@example.com", "reader1@example.com"]
+    session.expire_all()
+    rows = session.execute(sa.select(Delivery.address, Delivery.status, Delivery.last_error))
+    outcomes = {address: (status, error) for address, status, error in rows}
+    status, error = outcomes.pop("crlf@example.com")
+    assert status == Ds.FAILED_PERMANENT and "carriage return (U+000D)" in error
+    assert {status for status, _ in outcomes.values()} == {Ds.ACCEPTED}
+    assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT
+
+
+def test_any_error_building_one_personalization_fails_only_that_one(
+    session, settings, database, topic, new_campaign, monkeypatch
+):
+    campaign = _start(session, topic, new_campaign, count=3, batch_size=10)
+    values = CampaignMessages.values
+
+    def broken(self, recipient, unsubscribe_url):
+        if recipient.address == "reader1@example.com":
+            raise KeyError("first_name")
+        return values(self, recipient, unsubscribe_url)
+
+    monkeypatch.setattr(CampaignMessages, "values", broken)
+    with FakeSendGrid() as fake:
+        _drain(BatchRunner(database, settings, _backend(settings, fake), worker="w"), campaign.id)
+    assert sorted(m.to for m in fake.accepted) == ["reader0@example.com", "reader2@example.com"]
+    session.expire_all()
+    failed = session.scalar(sa.select(Delivery).where(Delivery.address == "reader1@example.com"))
+    assert (failed.status, failed.last_error) == (
+        Ds.FAILED_PERMANENT, "The message could not be built: 'first_name'"
+    )  # fmt: skip
+    assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT
 
 
 def test_refused_key_pauses_after_at_most_one_batch(

@@ -1,0 +1,39 @@
+"""``pinwheel demo`` in production: refused unless forced."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from campaigns.issues.models import Issue
+from engine.app import create_app
+from engine.config import Settings
+from engine.db import get_database
+
+
+@pytest.fixture
+def production(settings: Settings) -> Iterator[Flask]:
+    """An app configured for production, on the test database."""
+    app = create_app(settings.with_overrides(ENV="production"))
+    with app.app_context():
+        yield app
+    get_database(app).dispose()
+
+
+def _issues(app: Flask) -> int:
+    with get_database(app).session() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(Issue)) or 0
+
+
+def test_demo_refuses_production_unless_forced(production: Flask) -> None:
+    runner = production.test_cli_runner()
+    refused = runner.invoke(args=["demo"])
+    assert refused.exit_code == 2
+    assert "PINWHEEL_ENV is production" in refused.output and "--force" in refused.output
+    assert _issues(production) == 0
+    forced = runner.invoke(args=["demo", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert _issues(production) == 1
