@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint bench screenshots setup browser-deps bench-deps clean
+.PHONY: run test lint bench screenshots setup browser-deps spamassassin-deps bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ browser-deps: node_modules/.installed
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: browser tests will be skipped"; fi; }
 
+# The deliverability test scores real messages with SpamAssassin's stock rules (Debian package).
+spamassassin-deps:
+	@command -v spamassassin >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq spamassassin >/dev/null; \
+	  else echo "spamassassin is missing: the SpamAssassin test will be skipped"; fi; }
+
 run: setup node_modules/.installed
 	$(BIN)/pinwheel db upgrade
 	$(BIN)/pinwheel demo --if-empty
@@ -42,7 +48,7 @@ lint: setup
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: setup browser-deps lint
+test: setup browser-deps spamassassin-deps lint
 	$(BIN)/python -m pytest
 
 # The web load test drives the server with wrk (a second process, little CPU); locust otherwise.

@@ -30,6 +30,7 @@ def init_app(app: Flask) -> None:
     from campaigns.scheduling import cli as scheduling_cli
     from campaigns.scheduling import views as scheduling_views
     from campaigns.sending import cli as sending_cli
+    from campaigns.sending import proof_views
     from campaigns.sending import views as sending_views
 
     load_models()
@@ -39,6 +40,7 @@ def init_app(app: Flask) -> None:
     editor.init_app(app)
     archive_public.init_app(app)
     sending_views.init_app(app)
+    proof_views.init_app(app)
     scheduling_views.init_app(app)
     sending_cli.init_app(app)
     observance_views.init_app(app)

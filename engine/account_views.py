@@ -25,7 +25,7 @@ from engine.two_factor import (
     provisioning_uri,
     qr_code_svg,
 )
-from engine.users import StaffUser, change_password
+from engine.users import StaffUser, change_password, verify_password
 from engine.web import get_settings
 
 bp = Blueprint("account", __name__, url_prefix="/admin/account")
@@ -69,15 +69,15 @@ def change_own_password() -> Page:
 @bp.post("/two-factor/start")
 @roles_required()
 def start_two_factor() -> Page:
-    session = request_session()
-    user = _me(session)
-    try:
+    # The password first: a borrowed session must not tie the account to someone else's phone.
+    password = request.form.get("current_password", "")
+
+    def start(session: Session, user: StaffUser) -> None:
+        if not verify_password(user, password):
+            raise WrongCredentials("That is not your current password. Type it again.")
         begin_enrolment(session, user)
-    except PinwheelError as error:
-        session.rollback()
-        return _account_page(user, error)
-    session.commit()
-    return redirect(url_for("account.two_factor"))
+
+    return _act_on_own_account(start, "", then="account.two_factor")
 
 
 @bp.get("/two-factor")
@@ -124,13 +124,15 @@ def disable_own_two_factor() -> Page:
     return _act_on_own_account(disable, "Two-factor sign-in is off. Other sessions are signed out.")
 
 
-def _act_on_own_account(change: Callable[[Session, StaffUser], None], done: str) -> Page:
+def _act_on_own_account(
+    change: Callable[[Session, StaffUser], None], done: str, then: str = "account.index"
+) -> Page:
     """Run ``change``, which proves who the user is with a password or code, under the code
     step's limit; it ends the user's sessions, so this one is started again."""
     account, client = f"user:{current_user.id}", get_remote_address()
     session = request_session()
     user = _me(session)
-    wait = CODE_STEP.wait_seconds(account, client)
+    wait = CODE_STEP.begin_attempt(account, client)
     if wait:
         minutes = -(-wait // 60)
         error = WrongCredentials(
@@ -150,8 +152,9 @@ def _act_on_own_account(change: Callable[[Session, StaffUser], None], done: str)
     session.commit()
     CODE_STEP.record_success(account, client)
     staff_sessions.start_session(user)
-    flash(done, "success")
-    return redirect(url_for("account.index"))
+    if done:
+        flash(done, "success")
+    return redirect(url_for(then))
 
 
 def _me(session: Session) -> StaffUser:

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, render_template, request
+from flask import Blueprint, Flask, Response, g, has_request_context, render_template, request
 from flask_login import current_user
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -66,10 +66,14 @@ def record(
 ) -> AuditEntry:
     """Add an audit entry; the caller's transaction commits it with the change it describes.
 
-    ``actor`` is a ``StaffUser`` (also when acting through an API token), a string such as
+    ``actor`` is a ``StaffUser`` (also when acting through an API token, whose id the entry
+    then records as ``api_token``, so staff know which token to revoke), a string such as
     ``cli``, or ``None`` (the system);
     ``target`` is a mapped object with an ``id`` or an ``(object_type, object_id)`` pair.
     """
+    token = g.get("api_token") if has_request_context() else None
+    if token is not None:
+        details = {**details, "api_token": token.id}
     actor_id, actor_name = _actor_fields(actor)
     object_type, object_id = _target_fields(target)
     entry = AuditEntry(
@@ -207,4 +211,11 @@ def current_actor() -> Any:
 def init_app(app: Flask) -> None:
     """Register the audit log page."""
     app.register_blueprint(bp)
-    add_admin_nav(app, "audit.index", "Audit log")
+    add_admin_nav(
+        app,
+        "audit.index",
+        "Audit log",
+        group="Administration",
+        roles=(Role.EDITOR, Role.APPROVER),
+        position=40,
+    )

@@ -82,7 +82,7 @@ def login() -> Page:
         return _page("auth/login.html", form, _field_errors(form), 422 if form.errors else 200)
     email, password = (form.email.data or "").strip(), form.password.data or ""
     client = get_remote_address()
-    wait = PASSWORD_STEP.wait_seconds(email, client)
+    wait = PASSWORD_STEP.begin_attempt(email, client)
     if wait:
         return _too_many("auth/login.html", form, wait)
     session = request_session()
@@ -91,6 +91,8 @@ def login() -> Page:
         PASSWORD_STEP.record_failure(email, client)
         return _page("auth/login.html", form, [("email", MISMATCH)], 401)
     PASSWORD_STEP.record_success(email, client)
+    if not is_enrolled(user):
+        user.last_login_at = now()  # with two-factor sign-in, once the code step passes
     session.commit()
     if is_enrolled(user):
         staff_sessions.hold_for_second_factor(user)
@@ -110,7 +112,7 @@ def second_factor() -> Page:
     if not form.validate_on_submit():
         return _page("auth/code.html", form, _field_errors(form), 422 if form.errors else 200)
     account, client = f"user:{pending.user_id}", get_remote_address()
-    wait = CODE_STEP.wait_seconds(account, client)
+    wait = CODE_STEP.begin_attempt(account, client)
     if wait:
         return _too_many("auth/code.html", form, wait)
     session = request_session()
@@ -167,10 +169,12 @@ def _field_errors(form: FlaskForm) -> list[tuple[str, str]]:
 
 def _safe_next(target: str | None) -> str:
     # Only same-site paths: an absolute "next" would make the login page an open redirect.
+    # Browsers read "/\host" as "//host", and drop tabs and newlines inside a URL.
     if (
         target
         and target.startswith("/")
         and not target.startswith("//")
+        and not any(char in target for char in "\\\t\r\n")
         and not urlsplit(target).netloc
     ):
         return target

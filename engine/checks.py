@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-Status = Literal["ok", "warn", "fail"]
+Status = Literal["ok", "warn", "fail", "skip"]
 
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One check's outcome: ``ok``, ``warn`` (works, but look at it) or ``fail``, with a hint."""
+    """One check's outcome: ``ok``, ``warn`` (works, but look at it), ``fail`` or ``skip`` (not
+    configured, nothing to check), with a hint."""
 
     name: str
     status: Status

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
+from engine.dkim_keys import DNS_NAME, load_key
 from engine.text_fields import control_character
 
 PREFIX = "PINWHEEL_"
@@ -21,6 +22,11 @@ MIN_SECRET_KEY_BYTES = 32
 #: From a URL's scheme to its last "@": where its user name and password would be.
 _CREDENTIALS = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://).*@", re.DOTALL)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: A per-delivery return path adds ``+<delivery id>-<16-character signature>`` (up to 37
+#: characters) to the bounce mailbox, and RFC 5321 allows 64 before the ``@``.
+RETURN_PATH_LOCAL_MAX = 27
+_MAILBOX = re.compile(r"[A-Za-z0-9!#$%&'*/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*/=?^_`{|}~-]+)*")
+_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,}")
 MAIL_BACKENDS = ("outbox", "smtp", "sendgrid", "memory")
 ENVIRONMENTS = ("development", "production", "testing")
 
@@ -104,6 +110,13 @@ class Settings:
     SMTP_URL: str = "smtp://127.0.0.1:25"
     #: The mail service takes non-ASCII before the @ (SMTPUTF8); if not, such addresses are refused.
     SMTPUTF8: bool = False
+    #: DKIM selector of the key that signs SMTP messages (``<selector>._domainkey.<domain>``);
+    #: unset, Pinwheel does not sign (SendGrid signs for its domain authentication).
+    DKIM_SELECTOR: str = ""
+    #: PEM private key (RSA 2,048 bits or Ed25519) of that selector: ``pinwheel dkim generate``.
+    DKIM_PRIVATE_KEY_PATH: str = ""
+    #: The signing domain (``d=``); unset, the domain of ``SENDER_ADDRESS``.
+    DKIM_DOMAIN: str = ""
     SENDGRID_API_KEY: str = ""
     SENDGRID_API_URL: str = "https://api.sendgrid.com"
     #: Base64 DER public key that SendGrid shows for the signed Event Webhook.
@@ -113,6 +126,9 @@ class Settings:
     #: When set (``redis://…``), Celery workers execute send batches; otherwise an in-process pool.
     BROKER_URL: str = ""
     SENDER_ADDRESS: str = "Pinwheel Newsletters <newsletters@pinwheel.example.org>"
+    #: Bounce mailbox (``bounces@agency.example``): each campaign message's envelope sender is
+    #: then ``bounces+<delivery id>-<signature>@agency.example``; unset, the sender's address.
+    RETURN_PATH: str = ""
     #: Printed in every email footer (CAN-SPAM); a pre-send check fails without it.
     POSTAL_ADDRESS: str = "330 C Street SW, Washington, DC 20201"
     TIMEZONE: str = "America/New_York"
@@ -163,6 +179,9 @@ class Settings:
     SESSION_IDLE_MINUTES: int = 480
     #: Make every staff user enrol in two-factor sign-in before they can use the staff pages.
     REQUIRE_2FA: bool = False
+    #: SpamAssassin's daemon (``spamd://127.0.0.1:783``): the review pages show its score of
+    #: each issue beside the pre-send checks (unset: the phrase check alone).
+    SPAMD_URL: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -250,6 +269,8 @@ def _validated(settings: Settings) -> Settings:
     _check_url("SMTP_URL", settings.SMTP_URL, ("smtp", "smtps"))
     if settings.BROKER_URL:
         _check_url("BROKER_URL", settings.BROKER_URL, ("redis", "rediss", "amqp"))
+    if settings.SPAMD_URL:
+        _check_url("SPAMD_URL", settings.SPAMD_URL, ("spamd",))
     if settings.BATCH_SIZE > 1000:
         # SendGrid accepts at most 1,000 personalizations in one request.
         raise ConfigError(f"{PREFIX}BATCH_SIZE must be at most 1000, got {settings.BATCH_SIZE}")
@@ -266,6 +287,9 @@ def _validated(settings: Settings) -> Settings:
     if problem := control_character(settings.SENDER_ADDRESS):
         # Its name is every message's From header: a line break there breaks every send.
         raise ConfigError(f"{PREFIX}SENDER_ADDRESS contains {problem}; write it on one line")
+    if settings.RETURN_PATH:
+        _check_return_path(settings.RETURN_PATH)
+    _check_dkim(settings)
     if settings.MAIL_BACKEND == "sendgrid" and not settings.SENDGRID_API_KEY:
         raise ConfigError(
             f"{PREFIX}SENDGRID_API_KEY is required when {PREFIX}MAIL_BACKEND=sendgrid"
@@ -285,6 +309,54 @@ def _validated(settings: Settings) -> Settings:
     if not settings.SECRET_KEY:
         changes["SECRET_KEY"] = _development_secret(settings.instance_path)
     return replace(settings, **changes)
+
+
+def _check_return_path(address: str) -> None:
+    local, at, domain = address.rpartition("@")
+    if not (at and _MAILBOX.fullmatch(local) and _DOMAIN.fullmatch(domain)):
+        raise ConfigError(
+            f"{PREFIX}RETURN_PATH must be a bare email address such as bounces@agency.example, "
+            f"without a display name, <> or a + in it; got {address!r}"
+        )
+    if len(local) > RETURN_PATH_LOCAL_MAX:
+        raise ConfigError(
+            f"{PREFIX}RETURN_PATH's part before the @ may have at most {RETURN_PATH_LOCAL_MAX} "
+            f"characters (each message adds a tag of up to 37 to it), got {len(local)}"
+        )
+
+
+def _check_dkim(settings: Settings) -> None:
+    selector, key_path = settings.DKIM_SELECTOR, settings.DKIM_PRIVATE_KEY_PATH
+    if selector and not key_path:
+        raise ConfigError(
+            f"{PREFIX}DKIM_PRIVATE_KEY_PATH is required when {PREFIX}DKIM_SELECTOR is set"
+        )
+    if key_path and not selector:
+        raise ConfigError(
+            f"{PREFIX}DKIM_SELECTOR is required when {PREFIX}DKIM_PRIVATE_KEY_PATH is set"
+        )
+    if selector and not DNS_NAME.fullmatch(selector):
+        raise ConfigError(
+            f"{PREFIX}DKIM_SELECTOR must be DNS labels (letters, digits, hyphens, dots), "
+            f"got {selector!r}"
+        )
+    if settings.DKIM_DOMAIN and not DNS_NAME.fullmatch(settings.DKIM_DOMAIN):
+        raise ConfigError(
+            f"{PREFIX}DKIM_DOMAIN must be a domain name such as agency.example.gov, "
+            f"got {settings.DKIM_DOMAIN!r}"
+        )
+    if key_path:
+        try:
+            load_key(Path(key_path))
+        except ValueError as error:
+            # The app does not start without the key, so the command that makes it runs unset.
+            make = (
+                f"; with the DKIM settings unset, make it: pinwheel dkim generate "
+                f"--selector {selector} --out {key_path}"
+                if not Path(key_path).exists()
+                else ""
+            )
+            raise ConfigError(f"{PREFIX}DKIM_PRIVATE_KEY_PATH: {error}{make}") from None
 
 
 def _check_production_secret(secret_key: str) -> None:

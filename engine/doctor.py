@@ -3,8 +3,9 @@
 ``pinwheel doctor`` checks the database (reachable, migrated to the Alembic head), the secret key,
 ``BASE_URL``, the delivery backend's credentials with a harmless call, the broker, where rate
 limits are counted, the sender
-domain's SPF/DKIM/DMARC records and the postal address. ``pinwheel health`` checks only what a
-running process needs (database, broker) and is meant for probes. Both print one line per check
+domain's SPF/DKIM/DMARC records, the published record of the DKIM key Pinwheel signs with, and
+the postal address. ``pinwheel health`` checks only what a running process needs (database,
+broker) and is meant for probes. Both print one line per check
 (``--json`` for a document) and exit 1 when any check fails.
 
 The DNS resolver is ``app.extensions["pinwheel.dns_resolver"]`` when set (tests), else dnspython.
@@ -27,9 +28,11 @@ from flask import current_app
 
 from engine.checks import Check, Status, any_failed, format_json, format_lines
 from engine.config import Settings, url_without_password
+from engine.delivery.dkim import signer_from_settings
 from engine.delivery.smtp import parse_smtp_url
+from engine.dkim_keys import published_key
 from engine.migrate import alembic_config, current_revision
-from engine.sender_dns import DnsPythonResolver, TxtResolver, check_sender_dns
+from engine.sender_dns import DnsPythonResolver, DnsUnavailable, TxtResolver, check_sender_dns
 from engine.web import get_settings
 
 NETWORK_TIMEOUT = 5.0
@@ -49,7 +52,11 @@ def run_doctor(settings: Settings, *, resolver: TxtResolver | None = None) -> li
         check_rate_limit_storage(settings),
         check_postal_address(settings),
     ]
-    checks += check_sender_dns(settings.SENDER_ADDRESS, resolver or DnsPythonResolver())
+    resolver = resolver or DnsPythonResolver()
+    checks += check_sender_dns(
+        settings.SENDER_ADDRESS, resolver, own_dkim_key=bool(settings.DKIM_SELECTOR)
+    )
+    checks.append(check_dkim_key(settings, resolver))
     return checks
 
 
@@ -176,6 +183,36 @@ def check_postal_address(settings: Settings) -> Check:
             "Set PINWHEEL_POSTAL_ADDRESS to the agency's address.",
         )
     return Check("postal address", "ok", settings.POSTAL_ADDRESS)
+
+
+def check_dkim_key(settings: Settings, resolver: TxtResolver) -> Check:
+    """Check that the selector's DKIM record in DNS publishes the configured key."""
+    signer = signer_from_settings(settings)
+    if signer is None:
+        return Check("dkim key", "skip", "not configured: Pinwheel does not sign messages")
+    name = f"{signer.selector}._domainkey.{signer.domain}"
+    publish = "Publish the record `pinwheel dkim record` prints (DNS changes may take a while)."
+    try:
+        published = published_key(resolver.txt(name))
+    except DnsUnavailable as error:
+        return Check(
+            "dkim key",
+            "warn",
+            f"offline: could not look up {name} ({error})",
+            "Run the doctor where DNS is reachable to check the DKIM record.",
+        )
+    except ValueError as error:
+        return Check("dkim key", "fail", f"{name}: {error}", publish)
+    if published is None:
+        return Check("dkim key", "fail", f"no DKIM record at {name}", publish)
+    if not signer.key.is_published_as(*published):
+        return Check(
+            "dkim key",
+            "fail",
+            f"{name} publishes another key than {settings.DKIM_PRIVATE_KEY_PATH}",
+            f"{publish} Receivers reject the signatures until the two match.",
+        )
+    return Check("dkim key", "ok", f"{name} publishes the configured {signer.key.key_type} key")
 
 
 def check_backend(settings: Settings) -> Check:

@@ -40,6 +40,13 @@ class Forbidden(PinwheelError):
     code = "forbidden"
 
 
+class ServiceUnavailable(PinwheelError):
+    """A service Pinwheel relies on (the mail service) refused or failed; try again later."""
+
+    status = 503
+    code = "service_unavailable"
+
+
 class WrongCredentials(ValidationFailed):
     """A password or code that proves who someone is was wrong (counted against sign-in limits)."""
 

@@ -30,14 +30,14 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 
 from engine.config import Settings
 
@@ -142,18 +142,35 @@ def _escaped(found: re.Match[str]) -> str:
 
 
 def loggable_path(
-    path: str, rule: str | None = None, arguments: Mapping[str, Any] | None = None
+    path: str,
+    rule: str | None = None,
+    arguments: Mapping[str, Any] | None = None,
+    token_prefixes: Iterable[str] = (),
 ) -> str:
     """Return ``path`` as logs show it: the ``token`` argument of its ``rule`` redacted, escaped.
 
     ``rule`` and ``arguments`` are the matched URL rule and its values (``request.url_rule``,
-    ``request.view_args``); a path that matched no rule has no argument to hide.
+    ``request.view_args``). A path that matched no rule (a 404 or 405 on ``/unsubscribe/<token>/``)
+    still hides the segment after any of ``token_prefixes``, the rules' text before a token.
     """
     if rule is not None and arguments and REDACTED_ARGUMENT in arguments:
         values = {name: str(value) for name, value in arguments.items()}
         values[REDACTED_ARGUMENT] = REDACTED
         path = _RULE_ARGUMENT.sub(lambda found: values.get(found["name"], found.group()), rule)
+    elif rule is None:
+        for prefix in token_prefixes:
+            if path.startswith(prefix) and len(path) > len(prefix):
+                _secret, slash, rest = path[len(prefix) :].partition("/")
+                path = f"{prefix}{REDACTED}{slash}{rest}"
+                break
     return escape_controls(path)
+
+
+def token_prefixes(rules: Iterable[str]) -> tuple[str, ...]:
+    """Return the text before ``<token>`` of every URL rule that carries one, longest first."""
+    marker = f"<{REDACTED_ARGUMENT}>"
+    found = {rule.split(marker)[0] for rule in rules if marker in rule}
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 def loggable_query(query: str) -> str:
@@ -193,7 +210,11 @@ def configure_logging(settings: Settings, stream: Any = None) -> logging.Handler
 def _start_request() -> None:
     request_id = new_request_id(request.headers.get(REQUEST_ID_HEADER))
     rule = request.url_rule.rule if request.url_rule is not None else None
-    path = loggable_path(request.path, rule, request.view_args)
+    prefixes = current_app.extensions.get("pinwheel.token_prefixes")
+    if prefixes is None:
+        prefixes = token_prefixes(r.rule for r in current_app.url_map.iter_rules())
+        current_app.extensions["pinwheel.token_prefixes"] = prefixes
+    path = loggable_path(request.path, rule, request.view_args, prefixes)
     request.environ[LOG_PATH] = path
     g.log_tokens = (_request_id.set(request_id), _path.set(path))
     g.log_started = time.perf_counter()

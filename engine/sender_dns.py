@@ -7,13 +7,13 @@ one; ``DnsPythonResolver`` is the real one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from email.utils import parseaddr
 from typing import Protocol
 
 import dns.exception
 import dns.resolver
 
 from engine.checks import Check
+from engine.delivery.system import sender_domain
 
 #: Selectors of the usual providers (SendGrid's ``s1``/``s2``, Microsoft 365, Google, Mailchimp).
 DKIM_SELECTORS = ("s1", "s2", "selector1", "selector2", "google", "k1", "default", "dkim")
@@ -46,16 +46,18 @@ class DnsPythonResolver:
         return [b"".join(record.strings).decode("utf-8", "replace") for record in answer]
 
 
-def sender_domain(sender_address: str) -> str:
-    """Return the domain of ``PINWHEEL_SENDER_ADDRESS``."""
-    return parseaddr(sender_address)[1].rpartition("@")[2].lower()
+def check_sender_dns(
+    sender_address: str, resolver: TxtResolver, *, own_dkim_key: bool = False
+) -> list[Check]:
+    """Check SPF, DKIM and DMARC for the sender's domain.
 
-
-def check_sender_dns(sender_address: str, resolver: TxtResolver) -> list[Check]:
-    """Check SPF, DKIM and DMARC for the sender's domain."""
+    With ``own_dkim_key`` (Pinwheel signs with a configured selector, checked on its own), the
+    guess at the usual providers' selectors is left out: it would warn beside a passing check.
+    """
     domain = sender_domain(sender_address)
     checks: list[Check] = []
-    for check in (_check_spf, _check_dkim, _check_dmarc):
+    probes = (_check_spf, _check_dmarc) if own_dkim_key else (_check_spf, _check_dkim, _check_dmarc)
+    for check in probes:
         try:
             checks.append(check(domain, resolver))
         except DnsUnavailable as error:

@@ -38,26 +38,33 @@ class Throttle:
     client: RateLimitItem
     account: RateLimitItem
 
-    def wait_seconds(self, account: str, client: str) -> int:
-        """Return how long ``client`` must wait before trying ``account`` again (0: go ahead)."""
+    def begin_attempt(self, account: str, client: str) -> int:
+        """Count an attempt on ``account`` from ``client``; return how long to wait (0: go on).
+
+        The strict counter is taken before the password is checked, in one atomic ``hit``, so
+        parallel requests cannot all slip past a check made before any of them failed; a
+        success gives it back (``record_success``). The two wider counters only count failures.
+        """
         if not limiter.enabled:
             return 0
         strategy = limiter.limiter
+        strict, *wider = self._counters(account, client)
+        full = [(item, keys) for item, keys in wider if not strategy.test(item, *keys)]
+        if not full and strategy.hit(strict[0], *strict[1]):
+            return 0
         ends = [
-            strategy.get_window_stats(item, *keys).reset_time
-            for item, keys in self._counters(account, client)
-            if not strategy.test(item, *keys)
+            strategy.get_window_stats(item, *keys).reset_time for item, keys in full or [strict]
         ]
-        return max(1, math.ceil(max(ends) - time.time())) if ends else 0
+        return max(1, math.ceil(max(ends) - time.time()))
 
     def record_failure(self, account: str, client: str) -> None:
-        """Count a failed attempt on ``account`` from ``client``."""
+        """Count a failed attempt against the wider counters (the strict one already counts it)."""
         if limiter.enabled:
-            for item, keys in self._counters(account, client):
+            for item, keys in self._counters(account, client)[1:]:
                 limiter.limiter.hit(item, *keys)
 
     def record_success(self, account: str, client: str) -> None:
-        """Forget ``client``'s failures on ``account``: its owner got in."""
+        """Forget ``client``'s attempts on ``account``: its owner got in."""
         if limiter.enabled:
             item, keys = self._counters(account, client)[0]
             limiter.limiter.clear(item, *keys)

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from engine.clock import now
 from engine.config import Settings
 from engine.delivery.base import OutgoingMessage, ResultStatus
-from engine.delivery.system import send_system_messages, system_message, system_template
+from engine.delivery.system import send_system_messages, system_message
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.render.system_emails import greeting
 from engine.staff_accounts import StaffStatus, staff_status
 from engine.text_fields import check_line
 from engine.users import StaffUser, create_user, revoke_sessions, set_password
@@ -99,21 +100,22 @@ def accept_invite(
 
 def invite_message(settings: Settings, user: StaffUser, link: str, inviter: str) -> OutgoingMessage:
     """Build the invitation email: who invited them, in which role, and the link."""
-    context = {
-        "user": user,
-        "inviter": inviter,
-        "link": link,
-        "days": INVITE_VALID_FOR.days,
-        "base_url": settings.BASE_URL,
-    }
     return system_message(
         settings,
         kind="staff-invite",
+        layout="staff_invite",
         to_address=user.email,
         to_name=user.name,
         subject="You are invited to Pinwheel",
-        html=system_template("staff_invite.html").render(context),
-        text=system_template("staff_invite.txt").render(context),
+        fields={
+            "greeting": greeting(user.name),
+            "inviter": inviter,
+            "base_url": settings.BASE_URL,
+            "role": user.role,
+            "email": user.email,
+            "days": str(INVITE_VALID_FOR.days),
+            "link": link,
+        },
     )
 
 

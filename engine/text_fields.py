@@ -44,3 +44,17 @@ def check_line(value: str, label: str, *, path: str) -> str:
         "characters."
     )
     raise ValidationFailed(message, details=[{"path": path, "message": message}])
+
+
+def check_text(value: str, label: str, *, path: str) -> str:
+    """Return ``value`` with Windows line ends made ``\\n``; refuse any other control character.
+
+    For several lines of free text (a reviewer's comment): line breaks are what make it
+    readable, and nothing else below U+0020 is needed to write one.
+    """
+    text = value.replace("\r\n", "\n")
+    problem = control_character(text.replace("\n", " "))
+    if problem is None:
+        return text
+    message = f"{label} contains {problem}. Remove it; line breaks are fine."
+    raise ValidationFailed(message, details=[{"path": path, "message": message}])

@@ -180,7 +180,10 @@ def create_user(
 
 
 def authenticate(session: Session, email: str, password: str) -> StaffUser | None:
-    """Return the active user with these credentials, or ``None``; rehashes outdated hashes."""
+    """Return the active user with these credentials, or ``None``; rehashes outdated hashes.
+
+    The caller records the sign-in (``last_login_at``) once every step of it has passed.
+    """
     user = session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
     if user is None or not user.active:
         # Spend the same time as a real check so response times don't reveal accounts.
@@ -190,7 +193,6 @@ def authenticate(session: Session, email: str, password: str) -> StaffUser | Non
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.last_login_at = now()
     return user
 
 
@@ -264,6 +266,7 @@ def deactivate_user(session: Session, email: str) -> StaffUser:
     user = find_user(session, email)
     if user.active:
         user.active = False
+        user.calendar_key = None  # their calendar link dies too, and stays dead on reactivation
         revoke_sessions(user)
         # Their tokens die for good: reactivating the person must not revive forgotten scripts.
         session.execute(

@@ -111,7 +111,13 @@ def _show_link(user: StaffUser) -> tuple[str, int]:
     link = invite_link(settings, user)
     inviter = current_user.name or current_user.email
     emailed = send_invite(settings, invite_message(settings, user, link, inviter))
-    return _page(invited=user, link=link, emailed=emailed)
+    if emailed:
+        # Only the invitee sees a mailed link: an admin holding it could accept it as them.
+        return _page(invited=user, link=None, emailed=True)
+    session = request_session()
+    audit.record(session, current_user, "user.invite_link_shown", user)
+    session.commit()
+    return _page(invited=user, link=link, emailed=False)
 
 
 @bp.post("/<int:user_id>/role")
@@ -207,4 +213,6 @@ def init_app(app: Flask) -> None:
     """Register the staff page and the invitation page."""
     app.register_blueprint(bp)
     app.register_blueprint(invite_bp)
-    add_admin_nav(app, "users.index", "Staff")
+    add_admin_nav(
+        app, "users.index", "Staff", group="Administration", roles=(Role.ADMIN,), position=10
+    )

@@ -1,15 +1,25 @@
-"""Web plumbing shared by every blueprint: CSRF, error pages, health check, template globals."""
+"""Web plumbing shared by every blueprint: CSRF, error pages, health check, favicon, the staff
+navigation and template globals."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from engine.config import Settings
 from engine.db import get_database
+from engine.display import html_datetime, local_time_element, status_label
 from engine.errors import PinwheelError
+from engine.users import Role, StaffUser
 
 csrf = CSRFProtect()
 
@@ -35,15 +45,32 @@ def error_response(status: int, code: str, message: str, details: object = None)
     if wants_json():
         response = jsonify({"error": {"code": code, "message": message, "details": details}})
     else:
-        response = current_app.make_response(
-            render_template("error.html", status=status, message=message, details=details)
+        page = render_template(
+            "error.html",
+            status=status,
+            message=message,
+            details=details,
+            staff=_signed_in_staff(status),
         )
+        response = current_app.make_response(page)
     response.status_code = status
     return response
 
 
+def _signed_in_staff(status: int) -> bool:
+    # Whether a visitor is signed in is read from the database, which may be why a server error
+    # happened, or may hold a transaction the failed request left unusable: those pages keep the
+    # plain public header.
+    if status >= 500:
+        return False
+    try:
+        return bool(current_user.is_authenticated)
+    except sa.exc.SQLAlchemyError:
+        return False
+
+
 def init_app(app: Flask) -> None:
-    """Install CSRF protection, error handlers, ``/healthz`` and template globals."""
+    """Install CSRF protection, error handlers, ``/healthz``, the favicon and template globals."""
     csrf.init_app(app)
 
     @app.errorhandler(PinwheelError)
@@ -83,17 +110,84 @@ def init_app(app: Flask) -> None:
             return jsonify(status="unavailable", database=str(error.__class__.__name__)), 503
         return jsonify(status="ok", database="ok"), 200
 
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        # Browsers ask for /favicon.ico whatever a page links to.
+        return app.send_static_file("favicon.svg")
+
     app.extensions.setdefault("pinwheel.admin_nav", [])
+    app.add_template_filter(html_datetime)
+    app.add_template_filter(status_label)
+    app.add_template_filter(local_time)
 
     @app.context_processor
     def _globals() -> dict[str, object]:
         return {
             "settings": get_settings(),
-            "admin_nav": app.extensions["pinwheel.admin_nav"],
+            "staff_nav": lambda: staff_nav(app, current_user),
             "has_endpoint": lambda endpoint: endpoint in app.view_functions,
         }
 
 
-def add_admin_nav(app: Flask, endpoint: str, label: str) -> None:
-    """Add a link to the staff navigation bar (features call this from ``init_app``)."""
-    app.extensions.setdefault("pinwheel.admin_nav", []).append((endpoint, label))
+def local_time(value: datetime | None, *, date_only: bool = False, seconds: bool = False) -> Markup:
+    """Show ``value`` in the organisation's time zone, the zone named, in a ``<time>`` element."""
+    zone = get_settings().TIMEZONE
+    return local_time_element(value, zone, date_only=date_only, seconds=seconds)
+
+
+class NavGroup(StrEnum):
+    """The staff navigation's groups, in the order they are shown."""
+
+    CONTENT = "Content"
+    AUDIENCE = "Audience"
+    INSIGHTS = "Insights"
+    ADMINISTRATION = "Administration"
+
+
+@dataclass(frozen=True, slots=True)
+class NavLink:
+    endpoint: str
+    label: str
+    group: NavGroup
+    #: Roles the page lets through (admins hold every role); empty for any signed-in staff.
+    roles: tuple[Role, ...]
+    position: int
+
+    @property
+    def blueprint(self) -> str:
+        return self.endpoint.rpartition(".")[0]
+
+    def allows(self, user: StaffUser) -> bool:
+        """Return whether ``user``'s role may open the page."""
+        return not self.roles or user.has_role(*self.roles)
+
+
+def add_admin_nav(
+    app: Flask,
+    endpoint: str,
+    label: str,
+    *,
+    group: str,
+    roles: Sequence[Role] = (),
+    position: int = 100,
+) -> None:
+    """Add a link to the staff navigation (features call this from ``init_app``).
+
+    ``roles`` are the ones the page's ``roles_required`` names, so that nobody is shown a link
+    that answers 403; ``position`` orders the links inside ``group`` (one of ``NavGroup``).
+    """
+    link = NavLink(endpoint, label, NavGroup(group), tuple(roles), position)
+    app.extensions.setdefault("pinwheel.admin_nav", []).append(link)
+
+
+def staff_nav(app: Flask, user: StaffUser) -> list[tuple[NavGroup, list[NavLink]]]:
+    """Return the navigation's groups and the links ``user`` may follow, groups in order."""
+    if not user.is_authenticated:
+        return []
+    links: list[NavLink] = app.extensions.get("pinwheel.admin_nav", [])
+    groups = []
+    for group in NavGroup:
+        mine = [link for link in links if link.group == group and link.allows(user)]
+        if mine:
+            groups.append((group, sorted(mine, key=lambda link: link.position)))
+    return groups

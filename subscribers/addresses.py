@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import re
 import unicodedata
 
+import idna
 from email_validator import EmailNotValidError, validate_email
 
 from engine.errors import ValidationFailed
@@ -79,5 +81,13 @@ def _foreign_local_part(local: str) -> str:
 
 
 def address_hash(address: str) -> str:
-    """Return the SHA-256 hex digest of an address (the only trace erasure keeps)."""
-    return hashlib.sha256(address.strip().lower().encode()).hexdigest()
+    """Return the SHA-256 hex digest of an address (the only trace erasure keeps).
+
+    The digest is taken over the domain's Unicode form, as addresses were stored before domains
+    were kept in their ASCII (IDNA) form, so digests kept from then still match.
+    """
+    local, at, domain = address.strip().lower().rpartition("@")
+    if at and "xn--" in domain:
+        with contextlib.suppress(idna.IDNAError):
+            domain = idna.decode(domain)
+    return hashlib.sha256(f"{local}{at}{domain}".encode()).hexdigest()

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from engine.config import Settings
 from engine.delivery.base import OutgoingMessage
-from engine.delivery.system import system_message, system_template
+from engine.delivery.system import system_message
+from engine.render.system_emails import greeting
 from subscribers.links import SubscriberLinks
 from subscribers.models import Subscriber, Topic
 
@@ -24,19 +25,16 @@ def confirmation_message(
     ``links`` may be passed in to share its signer across a batch of messages.
     """
     links = links or SubscriberLinks.from_settings(settings)
-    context = {
-        "subscriber": subscriber,
-        "topics": topics,
-        "confirm_url": links.confirm(subscriber.id),
-        "subscribe_url": links.subscribe(),
-        "postal_address": settings.POSTAL_ADDRESS,
-    }
     return system_message(
         settings,
         kind="confirmation",
+        layout="confirmation",
         to_address=subscriber.email,
         to_name=subscriber.name,
         subject=SUBJECT,
-        html=system_template("confirm.html").render(context),
-        text=system_template("confirm.txt").render(context),
+        fields={
+            "greeting": greeting(subscriber.first_name),
+            "topics": [topic.name for topic in topics],
+            "confirm_url": links.confirm(subscriber.id),
+        },
     )

@@ -22,6 +22,7 @@ from engine import audit
 from engine.auth import roles_required
 from engine.db import request_session
 from engine.users import Role
+from engine.web import add_admin_nav
 from subscribers.import_jobs import (
     create_import_job,
     import_folder,
@@ -98,3 +99,6 @@ def errors(job_id: int) -> Response:
 def init_app(app: Flask) -> None:
     """Register the import pages."""
     app.register_blueprint(bp)
+    add_admin_nav(
+        app, "imports.new", "Imports", group="Audience", roles=(Role.EDITOR,), position=30
+    )

@@ -24,10 +24,42 @@ LANGUAGES: tuple[tuple[str, str], ...] = (("en", "English"), ("es", "Español"))
 _LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 
 
+#: The zones most readers live in, offered first on the preferences page: (zone, label).
+COMMON_TIMEZONES: tuple[tuple[str, str], ...] = (
+    ("America/New_York", "Eastern time (New York)"),
+    ("America/Chicago", "Central time (Chicago)"),
+    ("America/Denver", "Mountain time (Denver)"),
+    ("America/Phoenix", "Arizona (Phoenix, no daylight saving)"),
+    ("America/Los_Angeles", "Pacific time (Los Angeles)"),
+    ("America/Anchorage", "Alaska (Anchorage)"),
+    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
+    ("America/Puerto_Rico", "Puerto Rico (Atlantic time)"),
+)
+#: Old names kept in the zone database for compatibility (``US/Eastern``); pickers leave them out.
+_ALIAS_PREFIXES = ("US/", "Canada/", "Mexico/", "Brazil/", "Chile/", "Etc/", "SystemV/")
+
+
 @functools.cache
 def known_timezones() -> frozenset[str]:
     """Return every IANA zone name this system knows."""
     return frozenset(zoneinfo.available_timezones())
+
+
+@functools.cache
+def listed_timezones() -> tuple[str, ...]:
+    """Return the zones a picker lists after ``COMMON_TIMEZONES``: canonical Area/Location names.
+
+    Every known name is still accepted (a stored ``US/Eastern`` stays valid); only the list
+    leaves out the compatibility aliases, zones without an area (``EST5EDT``) and the common
+    zones already offered first.
+    """
+    first = {zone for zone, _label in COMMON_TIMEZONES}
+    listed = (
+        zone
+        for zone in known_timezones()
+        if "/" in zone and not zone.startswith(_ALIAS_PREFIXES) and zone not in first
+    )
+    return ("UTC", *sorted(listed))
 
 
 def check_timezone(value: str) -> str:

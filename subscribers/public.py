@@ -11,9 +11,10 @@ from engine.ratelimit import limiter
 from engine.web import csrf, error_response, get_settings
 from subscribers.forms import SubscribeForm, parse_preferences, parse_subscribe
 from subscribers.models import Subscriber, SubscriberStatus
-from subscribers.profile import LANGUAGES, known_timezones
+from subscribers.profile import COMMON_TIMEZONES, LANGUAGES, listed_timezones
 from subscribers.service import (
     confirm_subscriber,
+    leave_topics,
     preference_topics,
     subscribe,
     update_preferences,
@@ -39,6 +40,12 @@ def _subscriber_from(purpose: Purpose, token: str) -> tuple[Subscriber, str]:
     if subscriber is None or subscriber.status == SubscriberStatus.ERASED:
         raise InvalidToken("This link is no longer valid.")
     return subscriber, extra
+
+
+def _preferences_token(subscriber_id: int, purpose: Purpose, token: str) -> str:
+    # Dated like the link that opened the page, so following links never renews them.
+    _id, _extra, issued_at = _signer().load_issued(purpose, token)
+    return _signer().sign(Purpose.PREFERENCES, subscriber_id, issued_at=issued_at)
 
 
 def _public_topics() -> tuple[TopicChoice, ...]:
@@ -140,7 +147,7 @@ def confirm_submit(token: str) -> str:
     session.commit()
     entry = find_suppression(session, subscriber.email)
     blocked = entry is not None and entry.reason in HARD_REASONS
-    preferences = _signer().sign(Purpose.PREFERENCES, subscriber.id)
+    preferences = _preferences_token(subscriber.id, Purpose.CONFIRM, token)
     return render_template(
         "public/confirmed.html", topics=topics, blocked=blocked, preferences_token=preferences
     )
@@ -155,7 +162,15 @@ def preferences(token: str) -> tuple[str, int]:
     if request.method == "POST" and request.form.get("action") == "leave":
         unsubscribe_everywhere(session, subscriber, "preferences", ip=request.remote_addr)
         session.commit()
-        return _unsubscribed_page(subscriber.id), 200
+        return _unsubscribed_page(subscriber.id, Purpose.PREFERENCES, token), 200
+    if request.method == "POST" and request.form.get("action") == "leave_topics":
+        # The unsubscribe page's "only some emails" form: ticks name the topics to stop.
+        ticked = parse_preferences(request.form, topics).topic_ids
+        left = leave_topics(
+            session, subscriber, [t for t in topics if t.id in ticked], "unsubscribe-page"
+        )
+        session.commit()
+        return _preferences_page(subscriber, token, False, None, left=left)
     if request.method == "POST":
         try:
             choice = parse_preferences(request.form, topics)
@@ -169,28 +184,47 @@ def preferences(token: str) -> tuple[str, int]:
 
 
 def _preferences_page(
-    subscriber: Subscriber, token: str, saved: bool, error: ValidationFailed | None
+    subscriber: Subscriber,
+    token: str,
+    saved: bool,
+    error: ValidationFailed | None,
+    *,
+    left: list[str] | None = None,
 ) -> tuple[str, int]:
     session = request_session()
-    chosen = {s.topic_id for s in subscriber.subscriptions if s.status != "unsubscribed"}
+    topics = preference_topics(session, subscriber)
     page = render_template(
         "public/preferences.html",
         subscriber=subscriber,
         token=token,
-        groups=group_by_category(preference_topics(session, subscriber)),
-        chosen=chosen,
+        groups=group_by_category(topics),
+        chosen=_chosen_topic_ids(subscriber),
         languages=LANGUAGES,
-        timezones=sorted(known_timezones()),
+        common_timezones=COMMON_TIMEZONES,
+        timezones=listed_timezones(),
         saved=saved,
         error=error,
+        left=None if left is None else [t.name for t in topics if t.slug in left],
     )
     return page, 422 if error else 200
 
 
+def _chosen_topic_ids(subscriber: Subscriber) -> set[int]:
+    return {s.topic_id for s in subscriber.subscriptions if s.status != "unsubscribed"}
+
+
 @bp.get("/unsubscribe/<token>")
 def unsubscribe_page(token: str) -> str:
-    _subscriber_from(Purpose.UNSUBSCRIBE, token)
-    return render_template("public/unsubscribe.html", token=token)
+    subscriber, _ = _subscriber_from(Purpose.UNSUBSCRIBE, token)
+    chosen = _chosen_topic_ids(subscriber)
+    topics = [t for t in preference_topics(request_session(), subscriber) if t.id in chosen]
+    return render_template(
+        "public/unsubscribe.html",
+        token=token,
+        subscriber=subscriber,
+        topics=topics,
+        preferences_token=_preferences_token(subscriber.id, Purpose.UNSUBSCRIBE, token),
+    )
 
 
 @bp.post("/unsubscribe/<token>")
@@ -213,12 +247,16 @@ def unsubscribe_submit(token: str) -> Response | str:
         session.commit()
     if _is_one_click():
         return Response(status=200)
-    return _unsubscribed_page(subscriber_id if subscriber is not None else None)
+    return _unsubscribed_page(
+        subscriber_id if subscriber is not None else None, Purpose.UNSUBSCRIBE, token
+    )
 
 
-def _unsubscribed_page(subscriber_id: int | None) -> str:
-    token = None if subscriber_id is None else _signer().sign(Purpose.PREFERENCES, subscriber_id)
-    return render_template("public/unsubscribed.html", preferences_token=token)
+def _unsubscribed_page(subscriber_id: int | None, purpose: Purpose, token: str) -> str:
+    preferences = (
+        None if subscriber_id is None else _preferences_token(subscriber_id, purpose, token)
+    )
+    return render_template("public/unsubscribed.html", preferences_token=preferences)
 
 
 def _is_one_click() -> bool:

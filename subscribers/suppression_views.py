@@ -88,4 +88,6 @@ def lift(entry_id: int) -> Response:
 def init_app(app: Flask) -> None:
     """Register the suppression pages."""
     app.register_blueprint(bp)
-    add_admin_nav(app, "suppressions.index", "Suppressions")
+    add_admin_nav(
+        app, "suppressions.index", "Suppressions", group="Audience", roles=STAFF, position=40
+    )

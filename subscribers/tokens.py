@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from engine.errors import PinwheelError
 
@@ -32,10 +32,20 @@ class TokenSigner:
             for purpose in Purpose
         }
 
-    def sign(self, purpose: Purpose, subscriber_id: int, extra: str = "") -> str:
-        """Return a URL-safe token for ``subscriber_id`` (``extra`` binds e.g. a campaign id)."""
+    def sign(
+        self, purpose: Purpose, subscriber_id: int, extra: str = "", *, issued_at: int | None = None
+    ) -> str:
+        """Return a URL-safe token for ``subscriber_id`` (``extra`` binds e.g. a campaign id).
+
+        ``issued_at`` (Unix seconds) dates the token then instead of now: a page opened with an
+        older token hands on links that expire with it, never fresher ones.
+        """
         payload: list[int | str] = [subscriber_id, extra] if extra else [subscriber_id]
-        return self._serializers[purpose].dumps(payload)
+        serializer = self._serializers[purpose]
+        if issued_at is None:
+            return serializer.dumps(payload)
+        signer = _DatedSigner(self._secret_key, salt=serializer.salt, issued_at=issued_at)
+        return signer.sign(serializer.dump_payload(payload)).decode()
 
     def load(self, purpose: Purpose, token: str) -> tuple[int, str]:
         """Return ``(subscriber_id, extra)`` or raise ``InvalidToken`` with a friendly message."""
@@ -61,3 +71,14 @@ class TokenSigner:
             raise InvalidToken("This link is not valid.")
         extra = payload[1] if len(payload) > 1 and isinstance(payload[1], str) else ""
         return payload[0], extra, int(signed_at.timestamp())
+
+
+class _DatedSigner(TimestampSigner):
+    """A timestamp signer that writes a given time instead of now."""
+
+    def __init__(self, secret_key: str, *, salt: str | bytes | None, issued_at: int) -> None:
+        super().__init__(secret_key, salt=salt)
+        self._issued_at = issued_at
+
+    def get_timestamp(self) -> int:
+        return self._issued_at

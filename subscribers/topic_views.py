@@ -53,4 +53,4 @@ def create() -> Response | tuple[str, int]:
 def init_app(app: Flask) -> None:
     """Register the topic pages."""
     app.register_blueprint(bp)
-    add_admin_nav(app, "topics.index", "Topics")
+    add_admin_nav(app, "topics.index", "Topics", group="Audience", roles=STAFF, position=20)

@@ -161,4 +161,6 @@ def _download(topic_id: int | None) -> Iterator[str]:
 def init_app(app: Flask) -> None:
     """Register the staff subscriber pages."""
     app.register_blueprint(bp)
-    add_admin_nav(app, "subscribers.index", "Subscribers")
+    add_admin_nav(
+        app, "subscribers.index", "Subscribers", group="Audience", roles=STAFF, position=10
+    )

@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import html5lib
+import pytest
 
 VNU_JAR = Path(__file__).resolve().parent.parent / "node_modules/vnu-jar/build/dist/vnu.jar"
 
@@ -57,3 +64,66 @@ def _html5lib_errors(documents: dict[str, str]) -> list[str]:
         except html5lib.html5parser.ParseError as error:
             errors.append(f"{name}: {error}")
     return errors
+
+
+@contextmanager
+def page_checker(*, require_nu: bool = False) -> Iterator[Callable[[str], list[str]]]:
+    """Yield a function that returns one page's validation errors.
+
+    The Nu checker runs once, as a local HTTP service, for everything checked inside the block:
+    each page then takes milliseconds, where ``html_errors`` starts Java for every call. With
+    ``require_nu``, a machine without Java or the jar skips the caller instead of falling back
+    to html5lib, which does not check attribute values such as ``<time datetime>``.
+    """
+    java = shutil.which("java")
+    if not (java and VNU_JAR.is_file()):
+        if require_nu:
+            pytest.skip("the Nu checker needs Java and node_modules/vnu-jar (make test has both)")
+        yield lambda body: _html5lib_errors({"page": body})
+        return
+    port = _free_port()
+    service = subprocess.Popen(
+        [java, "-Dnu.validator.servlet.bind-address=127.0.0.1", "-cp", str(VNU_JAR),
+         "nu.validator.servlet.Main", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/?out=json"
+    try:
+        _wait_for(url, service)
+        yield lambda body: _service_errors(url, body)
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(url: str, service: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while service.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers (a GET without a document is an error to it)
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    raise RuntimeError("the Nu checker service did not start")
+
+
+def _service_errors(url: str, body: str) -> list[str]:
+    request = urllib.request.Request(
+        url, data=body.encode(), headers={"Content-Type": "text/html; charset=utf-8"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        report = json.load(response)
+    return [
+        f"line {message.get('lastLine', '?')}: {message['message']}"
+        for message in report["messages"]
+        if message.get("type") in {"error", "non-document-error"}
+    ]

@@ -24,6 +24,7 @@ EMAIL_CSP = (
     "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; font-src *; "
     "frame-ancestors 'self'"
 )
+WEB_VIEW_STYLE = "<style>.pw-top{display:none!important}</style>"
 
 
 @bp.get("/view/<slug>")
@@ -64,8 +65,10 @@ def webview_email(slug: str) -> Response:
 
 
 def _framed(body: str) -> str:
-    # Links in the email open in the whole window, not inside the page's frame.
-    return body.replace("<head>", '<head><base target="_top">', 1)
+    # Links in the email open in the whole window, not inside the page's frame; its "View it as
+    # a web page" line (the `pw-top` section) is hidden rather than cut out, so the email's own
+    # bytes stay the ones subscribers received, the campaigns sent before this page included.
+    return body.replace("<head>", f'<head><base target="_top">{WEB_VIEW_STYLE}', 1)
 
 
 @bp.get("/archive")

@@ -52,7 +52,7 @@ def load_demo(session: Session, settings: Settings, *, admin_password: str) -> d
         SPOTLIGHT_ISSUE,
         author_id=admin.id,
         topics=[by_slug["human-trafficking"]],
-        observance_slug="national-human-trafficking-prevention-month",
+        observance_slug="human-trafficking-prevention-month",
     )
     audience = [by_slug["human-trafficking"], by_slug["monthly-digest"]]
     submit_for_review(session, issue, admin, settings=settings)

@@ -19,8 +19,9 @@ MAX_DSN_BYTES = 5 * 1024 * 1024
 def ingest_dsn(session: Session, settings: Settings, raw: bytes) -> Outcome:
     """Store the report's events and act on them, then enforce the guard rails.
 
-    Only reports quoting a Message-ID that Pinwheel signed for a delivery it made count;
-    others are ignored, so a forged bounce cannot suppress anyone.
+    Only reports sent to a signed per-delivery return path, or else quoting a Message-ID that
+    Pinwheel signed, for a delivery it made count; others are ignored, so a forged bounce
+    cannot suppress anyone.
     Raises ``ValidationFailed`` when ``raw`` is not a delivery status notification.
     """
     if not raw.strip():

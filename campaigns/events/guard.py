@@ -14,7 +14,6 @@ admin. Staff read the report, fix the list or the content, and resume the campai
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -163,18 +162,20 @@ def alert_staff(session: Session, settings: Settings, trips: Iterable[GuardTrip]
 
 
 def _alert(settings: Settings, trip: GuardTrip, admin: StaffUser) -> OutgoingMessage:
-    report = f"{settings.BASE_URL}/admin/campaigns/{trip.campaign_id}/report"
-    text = (
-        f"Campaign {trip.campaign_id} ({trip.campaign_name}) was paused.\n\n{trip.reason}\n\n"
-        f"Bounced: {trip.rates.bounced}; complaints: {trip.rates.complained}; "
-        f"accepted: {trip.rates.accepted}.\n\nReport: {report}\n"
-    )
     return system_message(
         settings,
         kind="staff-alert",
+        layout="campaign_paused",
         to_address=admin.email,
         to_name=admin.name,
         subject=f"Campaign paused: {trip.campaign_name}",
-        html="<pre>" + html.escape(text) + "</pre>",
-        text=text,
+        fields={
+            "campaign_id": str(trip.campaign_id),
+            "campaign_name": trip.campaign_name,
+            "reason": trip.reason,
+            "accepted": str(trip.rates.accepted),
+            "bounced": str(trip.rates.bounced),
+            "complained": str(trip.rates.complained),
+            "report_url": f"{settings.BASE_URL}/admin/campaigns/{trip.campaign_id}/report",
+        },
     )

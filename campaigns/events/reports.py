@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -15,6 +15,8 @@ from campaigns.events.models import CampaignTally, DeliveryEvent, TrackedLink
 from campaigns.sending.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.sending.service import get_campaign
 from engine.delivery.events import EventKind
+from subscribers.models import EventKind as ConsentKind
+from subscribers.models import SubscriberEvent
 
 #: Hours shown on the timeline; later events still count everywhere else.
 TIMELINE_HOURS = 168
@@ -34,6 +36,16 @@ _TIMELINE_SERIES = {
 
 def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
+
+
+class Metric(NamedTuple):
+    """One row of the summary: ``key`` is the ``Counts`` field it shows."""
+
+    key: str
+    label: str
+    value: int
+    rate: float | None = None
+    basis: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,26 +90,53 @@ class Counts:
     def click_rate(self) -> float | None:
         return _rate(self.unique_clickers, self.delivered)
 
-    def metrics(self) -> list[tuple[str, int, float | None, str]]:
-        """Return ``(label, count, rate, rate basis)`` rows in display order."""
+    def metrics(self) -> list[Metric]:
+        """Return the rows of the summary in display order."""
         return [
-            ("Recipients", self.recipients, None, ""),
-            (
+            Metric("recipients", "Recipients", self.recipients),
+            Metric(
+                "accepted",
                 "Accepted by the provider",
                 self.accepted,
                 _rate(self.accepted, self.recipients),
                 "of recipients",
             ),
-            ("Delivered", self.delivered, self.delivery_rate, "of accepted"),
-            ("Deferred (retried by the provider)", self.deferred, None, ""),
-            ("Bounced", self.bounced, self.bounce_rate, "of accepted"),
-            ("Dropped", self.dropped, _rate(self.dropped, self.accepted), "of accepted"),
-            ("Spam complaints", self.complaints, self.complaint_rate, "of accepted"),
-            ("Unsubscribes", self.unsubscribes, self.unsubscribe_rate, "of delivered"),
-            ("Unique opens (people)", self.unique_opens, self.open_rate, "of delivered"),
-            ("Machine opens (privacy proxies)", self.machine_opens, None, ""),
-            ("Clicks", self.clicks, None, ""),
-            ("Unique clickers", self.unique_clickers, self.click_rate, "of delivered"),
+            Metric("delivered", "Delivered", self.delivered, self.delivery_rate, "of accepted"),
+            Metric("deferred", "Deferred (retried by the provider)", self.deferred),
+            Metric("bounced", "Bounced", self.bounced, self.bounce_rate, "of accepted"),
+            Metric(
+                "dropped",
+                "Dropped",
+                self.dropped,
+                _rate(self.dropped, self.accepted),
+                "of accepted",
+            ),
+            Metric(
+                "complaints", "Spam complaints", self.complaints, self.complaint_rate, "of accepted"
+            ),
+            Metric(
+                "unsubscribes",
+                "Unsubscribes",
+                self.unsubscribes,
+                self.unsubscribe_rate,
+                "of delivered",
+            ),
+            Metric(
+                "unique_opens",
+                "Unique opens (people)",
+                self.unique_opens,
+                self.open_rate,
+                "of delivered",
+            ),
+            Metric("machine_opens", "Machine opens (privacy proxies)", self.machine_opens),
+            Metric("clicks", "Clicks", self.clicks),
+            Metric(
+                "unique_clickers",
+                "Unique clickers",
+                self.unique_clickers,
+                self.click_rate,
+                "of delivered",
+            ),
         ]
 
 
@@ -152,7 +191,7 @@ def campaign_report(session: Session, campaign_id: int) -> CampaignReport:
 
 
 def campaign_counts(session: Session, campaigns: Sequence[Campaign]) -> dict[int, Counts]:
-    """Return the counts of each of ``campaigns`` with two grouped queries."""
+    """Return the counts of each of ``campaigns`` with three grouped queries."""
     ids = [campaign.id for campaign in campaigns]
     accepted = dict(
         session.execute(
@@ -176,14 +215,50 @@ def campaign_counts(session: Session, campaigns: Sequence[Campaign]) -> dict[int
         .group_by(DeliveryEvent.campaign_id, DeliveryEvent.kind, DeliveryEvent.machine_open)
     ):
         events[campaign_id][(kind, bool(machine))] = (total, distinct)
+    unsubscribes = unsubscribed_deliveries(session, ids)
     return {
-        campaign.id: _counts(campaign.recipients, accepted.get(campaign.id, 0), events[campaign.id])
+        campaign.id: _counts(
+            campaign.recipients,
+            accepted.get(campaign.id, 0),
+            events[campaign.id],
+            unsubscribes.get(campaign.id, 0),
+        )
         for campaign in campaigns
     }
 
 
+def unsubscribed_deliveries(session: Session, campaign_ids: Sequence[int]) -> dict[int, int]:
+    """Count each campaign's recipients who unsubscribed through its email, however they did.
+
+    The email's own link (page or RFC 8058 one-click) records the campaign in the subscriber's
+    consent history at once; a provider's unsubscribe event arrives later, if ever. The union
+    counts a recipient who did both once.
+    """
+    reported = sa.select(DeliveryEvent.campaign_id, DeliveryEvent.delivery_id).where(
+        DeliveryEvent.campaign_id.in_(campaign_ids),
+        DeliveryEvent.kind.in_(_UNSUBSCRIBES),
+        DeliveryEvent.delivery_id.is_not(None),
+    )
+    through_link = (
+        sa.select(Delivery.campaign_id, Delivery.id)
+        .join(SubscriberEvent, SubscriberEvent.subscriber_id == Delivery.subscriber_id)
+        .where(
+            Delivery.campaign_id.in_(campaign_ids),
+            SubscriberEvent.kind == ConsentKind.UNSUBSCRIBED,
+            SubscriberEvent.detail["campaign_id"].as_integer() == Delivery.campaign_id,
+        )
+    )
+    both = sa.union(reported, through_link).subquery()
+    campaign_id = both.c[0]
+    rows = session.execute(sa.select(campaign_id, sa.func.count()).group_by(campaign_id)).tuples()
+    return dict(rows.all())
+
+
 def _counts(
-    recipients: int, accepted: int, events: Mapping[tuple[str, bool], tuple[int, int]]
+    recipients: int,
+    accepted: int,
+    events: Mapping[tuple[str, bool], tuple[int, int]],
+    unsubscribes: int,
 ) -> Counts:
     def distinct(*kinds: str, machine: bool | None = None) -> int:
         return sum(
@@ -200,7 +275,7 @@ def _counts(
         bounced=distinct(*_BOUNCES),
         dropped=distinct(EventKind.DROPPED.value),
         complaints=distinct(EventKind.SPAMREPORT.value),
-        unsubscribes=distinct(*_UNSUBSCRIBES),
+        unsubscribes=unsubscribes,
         unique_opens=distinct(EventKind.OPEN.value, machine=False),
         machine_opens=distinct(EventKind.OPEN.value, machine=True),
         clicks=sum(value[0] for (kind, _), value in events.items() if kind == EventKind.CLICK),
@@ -291,8 +366,9 @@ def recent_reports(session: Session, limit: int = 20) -> list[DashboardRow]:
 def report_csv_rows(report: CampaignReport) -> Iterable[list[Any]]:
     """Yield the report as CSV rows: ``section, label, count, rate``."""
     yield ["section", "label", "count", "rate"]
-    for label, count, rate, basis in report.counts.metrics():
-        yield ["summary", label, count, "" if rate is None else f"{rate:.4f} {basis}"]
+    for metric in report.counts.metrics():
+        rate = "" if metric.rate is None else f"{metric.rate:.4f} {metric.basis}"
+        yield ["summary", metric.label, metric.value, rate]
     if report.pixel_opens is not None:
         yield ["summary", "Pixel loads (aggregate tracking)", report.pixel_opens, ""]
     for link in report.links:

@@ -9,11 +9,12 @@ from typing import Any
 from flask import Blueprint, Flask, Response, render_template
 
 from campaigns.events.chart import STACK, timeline_chart
+from campaigns.events.feedback import backend_feedback
 from campaigns.events.reports import SERIES, campaign_report, recent_reports, report_csv_rows
 from engine.auth import roles_required
 from engine.db import request_session
 from engine.users import Role
-from engine.web import add_admin_nav
+from engine.web import add_admin_nav, get_settings
 
 bp = Blueprint("reports", __name__, url_prefix="/admin")
 #: Every staff role may read reports (admins hold every role).
@@ -29,6 +30,7 @@ def campaign(campaign_id: int) -> str:
     return render_template(
         "reports/campaign.html",
         report=report,
+        feedback=backend_feedback(get_settings(), report.counts),
         chart=timeline_chart(report.timeline),
         stack=STACK,
         series=SERIES,
@@ -66,4 +68,4 @@ def dashboard() -> str:
 def init_app(app: Flask) -> None:
     """Register the report pages and their navigation entry."""
     app.register_blueprint(bp)
-    add_admin_nav(app, "reports.dashboard", "Reports")
+    add_admin_nav(app, "reports.dashboard", "Reports", group="Insights", roles=STAFF, position=10)

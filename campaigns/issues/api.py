@@ -9,10 +9,11 @@ from flask import Flask
 from flask_smorest import Blueprint
 
 from campaigns.issues import api_schemas as s
-from campaigns.issues.compiled import render_stored_issue
+from campaigns.issues.compiled import render_for_review, render_stored_issue
 from campaigns.issues.editor import preview_payload, save_from_editor
 from campaigns.issues.history import diff_revisions, list_revisions, restore_revision
 from campaigns.issues.models import Issue, IssueRevision
+from campaigns.issues.review_notices import review_requests, send_review_requests
 from campaigns.issues.service import create_issue, get_issue
 from campaigns.issues.workflow import approve, return_to_draft, revision_row, submit_for_review
 from engine import audit
@@ -170,8 +171,8 @@ def issues_preview(data: dict[str, Any], issue_id: int) -> dict[str, Any]:
 @require_role(*READERS)
 @bp.response(200, s.ChecksSchema)
 def issues_checks(issue_id: int) -> dict[str, Any]:
-    """Run the pre-send checks on the latest revision."""
-    rendered = render_stored_issue(get_settings(), get_issue(request_session(), issue_id))
+    """Run the pre-send checks on the latest revision (with spamd's score where configured)."""
+    rendered = render_for_review(get_settings(), get_issue(request_session(), issue_id))
     return {"ok": not rendered.errors, "checks": _checks(rendered.checks)}
 
 
@@ -182,8 +183,11 @@ def issues_submit(issue_id: int) -> Issue:
     """Ask for review; refused while a blocking pre-send check fails."""
     session = request_session()
     issue = get_issue(session, issue_id)
-    submit_for_review(session, issue, current_api_user(), settings=get_settings())
+    settings, submitter = get_settings(), current_api_user()
+    submit_for_review(session, issue, submitter, settings=settings)
+    requests = review_requests(session, settings, issue, submitter)
     session.commit()
+    send_review_requests(settings, requests)
     return issue
 
 
@@ -195,7 +199,8 @@ def issues_approve(data: dict[str, Any], issue_id: int) -> Issue:
     """Approve the latest revision for these topics (and optional segment)."""
     session = request_session()
     issue = get_issue(session, issue_id)
-    approve(session, issue, current_api_user(), data["topic_ids"], data["segment"])
+    approver = current_api_user()
+    approve(session, issue, approver, data["topic_ids"], data["segment"], comment=data["comment"])
     session.commit()
     return issue
 
@@ -205,10 +210,10 @@ def issues_approve(data: dict[str, Any], issue_id: int) -> Issue:
 @bp.arguments(s.ReturnSchema)
 @bp.response(200, s.IssueSchema)
 def issues_return(data: dict[str, Any], issue_id: int) -> Issue:
-    """Send an issue in review (or approved) back to draft."""
+    """Send an issue in review (or approved) back to draft, with a comment for its authors."""
     session = request_session()
     issue = get_issue(session, issue_id)
-    return_to_draft(session, issue, current_api_user(), data["reason"])
+    return_to_draft(session, issue, current_api_user(), data["comment"] or data["reason"])
     session.commit()
     return issue
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from campaigns.issues.models import IssueStatus
+from campaigns.issues.workflow import COMMENT_LIMIT
 from engine.api.fields import id_field, text_field
 from engine.api.schemas import CursorQuerySchema, page_schema
 
+_COMMENT = {
+    "description": "Shown on the issue to its authors; line breaks allowed, no other control "
+    "characters."
+}
 _CONTENT = {
     "description": "The issue content: title, subject, layout, blocks … (validated by the service)."
 }
@@ -129,10 +134,14 @@ class ApproveSchema(Schema):
         validate=validate.Length(max=1),
         metadata={"description": 'Optional attribute filter, e.g. {"state": "OH"}.'},
     )
+    comment = text_field(COMMENT_LIMIT, load_default="", metadata=_COMMENT)
 
 
 class ReturnSchema(Schema):
-    reason = text_field(1000, load_default="")
+    comment = text_field(COMMENT_LIMIT, load_default="", metadata=_COMMENT)
+    reason = text_field(
+        COMMENT_LIMIT, load_default="", metadata={"description": "Older name of `comment`."}
+    )
 
 
 IssuePageSchema = page_schema(IssueSummarySchema, "IssuePage")

@@ -1,4 +1,4 @@
-"""``pinwheel issues …``: list, show, create from a JSON file, render, check, submit, approve."""
+"""``pinwheel issues …``: list, show, create from JSON, render, check, submit, approve, return."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from campaigns.issues.compiled import render_stored_issue
+from campaigns.issues.compiled import render_for_review, render_stored_issue
 from campaigns.issues.models import Issue, IssueStatus
+from campaigns.issues.review_notices import review_requests, send_review_requests
 from campaigns.issues.service import create_issue, get_issue
-from campaigns.issues.workflow import approve, submit_for_review
+from campaigns.issues.workflow import approve, return_to_draft, submit_for_review
 from engine import audit
 from engine.cli import FeatureGroup, fail
 from engine.db import get_database
@@ -24,7 +25,7 @@ from engine.web import get_settings
 from subscribers.topics import topics_by_slugs
 
 group = FeatureGroup(
-    "issues", help="Issues: list, show, create, render, check, submit and approve."
+    "issues", help="Issues: list, show, create, render, check, submit, approve and return."
 )
 
 
@@ -128,9 +129,9 @@ def render_command(issue_id: int, out_path: Path, as_text: bool) -> None:
 @click.argument("issue_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 def checks_command(issue_id: int, as_json: bool) -> None:
-    """Run the pre-send checks; exit 1 when a blocking check fails."""
+    """Run the pre-send checks (and spamd's score where configured); exit 1 on a blocking one."""
     with get_database().session() as session:
-        rendered = render_stored_issue(get_settings(), get_issue(session, issue_id))
+        rendered = render_for_review(get_settings(), get_issue(session, issue_id))
     checks = [
         {"code": c.code, "severity": str(c.severity), "message": c.message, "block_id": c.block_id}
         for c in rendered.checks
@@ -158,10 +159,16 @@ def _staff(session: Session, email: str) -> StaffUser:
 @click.option("--as", "email", required=True, help="The staff user who asks for review.")
 def submit_command(issue_id: int, email: str) -> None:
     """Ask for review of an issue's latest revision, as a staff user (same rules as the UI)."""
+    settings = get_settings()
     with get_database().session() as session:
         issue = get_issue(session, issue_id)
-        submit_for_review(session, issue, _staff(session, email), settings=get_settings())
+        submitter = _staff(session, email)
+        submit_for_review(session, issue, submitter, settings=settings)
+        requests = review_requests(session, settings, issue, submitter)
+        session.commit()
+        told = send_review_requests(settings, requests)
         click.echo(f"Issue {issue.id} revision {issue.revision} is in review.")
+        click.echo(f"Emailed {told} approver(s).")
 
 
 @group.command("approve")
@@ -175,8 +182,13 @@ def submit_command(issue_id: int, email: str) -> None:
 )
 @click.option("--segment", "segment_pairs", multiple=True, metavar="KEY=VALUE",
               help="Attribute filter the approval covers (repeatable).")  # fmt: skip
+@click.option("--comment", default="", help="A comment for the issue's authors.")
 def approve_command(
-    issue_id: int, email: str, topic_slugs: tuple[str, ...], segment_pairs: tuple[str, ...]
+    issue_id: int,
+    email: str,
+    topic_slugs: tuple[str, ...],
+    segment_pairs: tuple[str, ...],
+    comment: str,
 ) -> None:
     """Approve an issue's latest revision for an audience, as a staff user."""
     segment = {}
@@ -189,9 +201,22 @@ def approve_command(
         issue = get_issue(session, issue_id)
         topics = topics_by_slugs(session, list(topic_slugs)) if topic_slugs else issue.topics
         approver = _staff(session, email)
-        approve(session, issue, approver, [topic.id for topic in topics], segment or None)
+        topic_ids = [topic.id for topic in topics]
+        approve(session, issue, approver, topic_ids, segment or None, comment=comment)
         names = ", ".join(topic.slug for topic in topics)
         click.echo(f"Approved issue {issue.id} revision {issue.revision} for {names}.")
+
+
+@group.command("return")
+@click.argument("issue_id", type=int)
+@click.option("--as", "email", required=True, help="The approver returning it.")
+@click.option("--comment", default="", help="What the authors should change.")
+def return_command(issue_id: int, email: str, comment: str) -> None:
+    """Return an issue in review (or approved) to draft, with a comment for its authors."""
+    with get_database().session() as session:
+        issue = get_issue(session, issue_id)
+        return_to_draft(session, issue, _staff(session, email), comment)
+        click.echo(f"Issue {issue.id} is a draft again.")
 
 
 def init_app(app: Flask) -> None:

@@ -5,11 +5,13 @@ One renderer for the email, the editor's preview and the web view: ``campaigns.r
 
 from __future__ import annotations
 
+import dataclasses
 from email.utils import parseaddr
 from typing import Any
 
 from campaigns.content.document import content_from_dict
 from campaigns.issues.models import Issue
+from campaigns.issues.spam_score import spam_score_check
 from campaigns.rendering.render import RenderContext, RenderedIssue, render_issue
 from engine.config import Settings
 
@@ -33,3 +35,16 @@ def render_stored_issue(
     """Render ``issue`` (or ``content`` in its place, e.g. an unsaved draft or a revision)."""
     data = issue.content if content is None else content
     return render_issue(content_from_dict(data), render_context(settings, issue.slug))
+
+
+def render_for_review(settings: Settings, issue: Issue) -> RenderedIssue:
+    """Render ``issue`` for staff to review: the checks, and spamd's score where it is set up.
+
+    The send path does not ask spamd: its score is advice, and sending must not wait on it.
+    """
+    content = content_from_dict(issue.content)
+    rendered = render_issue(content, render_context(settings, issue.slug))
+    if not settings.SPAMD_URL:
+        return rendered
+    score = spam_score_check(settings, content.subject, rendered)
+    return dataclasses.replace(rendered, checks=[*rendered.checks, score])

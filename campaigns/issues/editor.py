@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from campaigns.content.document import ContentError, Layout, content_from_dict
-from campaigns.issues.compiled import render_context, render_stored_issue
+from campaigns.issues.compiled import render_context, render_for_review
 from campaigns.issues.history import (
     diff_content,
     diff_revisions,
@@ -31,8 +31,9 @@ from campaigns.issues.history import (
     start_issue,
 )
 from campaigns.issues.models import Issue
+from campaigns.issues.review_notices import review_requests, send_review_requests
 from campaigns.issues.service import get_issue, save_revision
-from campaigns.issues.workflow import approve, return_to_draft, submit_for_review
+from campaigns.issues.workflow import approve, return_to_draft, review_comments, submit_for_review
 from campaigns.observances.catalogue import load_catalogue
 from campaigns.rendering.render import render_issue
 from engine import audit
@@ -170,8 +171,15 @@ def create() -> WerkzeugResponse:
 @bp.get("/<int:issue_id>/edit")
 @roles_required(Role.EDITOR)
 def edit(issue_id: int) -> str:
-    issue = get_issue(request_session(), issue_id)
-    return render_template("editor/edit.html", issue=issue, state=editor_state(issue), **_choices())
+    session = request_session()
+    issue = get_issue(session, issue_id)
+    return render_template(
+        "editor/edit.html",
+        issue=issue,
+        state=editor_state(issue),
+        comments=review_comments(session, issue),
+        **_choices(),
+    )
 
 
 @bp.get("/<int:issue_id>/content")
@@ -217,9 +225,13 @@ def compare(issue_id: int) -> Response:
 @bp.post("/<int:issue_id>/submit")
 @roles_required(Role.EDITOR)
 def submit(issue_id: int) -> WerkzeugResponse:
-    session = request_session()
-    submit_for_review(session, get_issue(session, issue_id), current_user, settings=get_settings())
+    session, settings = request_session(), get_settings()
+    issue = submit_for_review(
+        session, get_issue(session, issue_id), current_user, settings=settings
+    )
+    requests = review_requests(session, settings, issue, current_user)
     session.commit()
+    send_review_requests(settings, requests)
     flash("Sent for review. An approver will look at it next.", "success")
     return redirect(url_for("editor.review", issue_id=issue_id))
 
@@ -229,8 +241,14 @@ def submit(issue_id: int) -> WerkzeugResponse:
 def review(issue_id: int) -> str:
     session = request_session()
     issue = get_issue(session, issue_id)
-    rendered = render_stored_issue(get_settings(), issue)
-    return render_template("editor/review.html", issue=issue, rendered=rendered, **_choices())
+    rendered = render_for_review(get_settings(), issue)
+    return render_template(
+        "editor/review.html",
+        issue=issue,
+        rendered=rendered,
+        comments=review_comments(session, issue),
+        **_choices(),
+    )
 
 
 @bp.post("/<int:issue_id>/approve")
@@ -239,7 +257,10 @@ def approve_issue(issue_id: int) -> WerkzeugResponse:
     session = request_session()
     topic_ids = [int(t) for t in request.form.getlist("topic_ids") if t.isdigit()]
     segment = _segment(request.form.get("segment_key", ""), request.form.get("segment_value", ""))
-    approve(session, get_issue(session, issue_id), current_user, topic_ids, segment)
+    comment = request.form.get("comment", "")
+    approve(
+        session, get_issue(session, issue_id), current_user, topic_ids, segment, comment=comment
+    )
     session.commit()
     flash("Approved for this revision and audience. Any later edit voids the approval.", "success")
     return redirect(url_for("editor.review", issue_id=issue_id))
@@ -250,7 +271,7 @@ def approve_issue(issue_id: int) -> WerkzeugResponse:
 def return_issue(issue_id: int) -> WerkzeugResponse:
     session = request_session()
     return_to_draft(
-        session, get_issue(session, issue_id), current_user, request.form.get("reason", "").strip()
+        session, get_issue(session, issue_id), current_user, request.form.get("comment", "")
     )
     session.commit()
     flash("Returned to draft.", "info")

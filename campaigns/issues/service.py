@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.content.document import ContentError, content_from_dict, content_to_dict
 from campaigns.issues.models import Issue, IssueRevision, IssueStatus
+from campaigns.observances.service import find_observance
 from engine.db import rowcount
 from engine.errors import Conflict, NotFound, ValidationFailed
 from subscribers.models import Topic
@@ -54,6 +55,8 @@ def create_issue(
 ) -> Issue:
     """Create a draft issue from ``content`` as its first revision."""
     data = validated_content(content)
+    if observance_slug is not None:
+        _ensure_observance(session, observance_slug)
     issue = Issue(
         slug=unique_slug(session, data["title"]),
         title=data["title"],
@@ -121,3 +124,12 @@ def get_issue(session: Session, issue_id: int) -> Issue:
     if issue is None:
         raise NotFound(f"No issue with id {issue_id}.")
     return issue
+
+
+def _ensure_observance(session: Session, slug: str) -> None:
+    try:
+        find_observance(session, slug)
+    except NotFound:
+        raise ValidationFailed(
+            f"There is no observance {slug!r}. 'pinwheel observances list' shows their slugs."
+        ) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, Flask, render_template, request
 
-from campaigns.issues.compiled import render_stored_issue
+from campaigns.issues.compiled import render_for_review, render_stored_issue
 from campaigns.issues.models import Issue, IssueStatus
 from campaigns.issues.service import get_issue
 from engine.auth import roles_required
@@ -32,7 +32,7 @@ def index() -> str:
 @roles_required()
 def preview(issue_id: int) -> str:
     issue = get_issue(request_session(), issue_id)
-    rendered = render_stored_issue(get_settings(), issue)
+    rendered = render_for_review(get_settings(), issue)
     return render_template("issues/preview.html", issue=issue, rendered=rendered)
 
 
@@ -48,4 +48,4 @@ def preview_html(issue_id: int) -> tuple[str, int, dict[str, str]]:
 def init_app(app: Flask) -> None:
     """Register the issue pages."""
     app.register_blueprint(bp)
-    add_admin_nav(app, "issues.index", "Issues")
+    add_admin_nav(app, "issues.index", "Issues", group="Content", position=20)

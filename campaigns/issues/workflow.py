@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,9 +23,24 @@ from engine import audit
 from engine.clock import now
 from engine.config import Settings
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from engine.text_fields import check_text
 from engine.users import Role, StaffUser
 
 APPROVE_ACTION = "issue.approve"
+RETURN_ACTION = "issue.return"
+#: Longest review comment, in characters.
+COMMENT_LIMIT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewComment:
+    """What an approver wrote when approving or returning a revision."""
+
+    at: datetime
+    actor: str
+    approved: bool
+    revision: int
+    text: str
 
 
 def approval_hash(
@@ -78,30 +95,26 @@ def submit_for_review(
     return issue
 
 
-def return_to_draft(session: Session, issue: Issue, actor: StaffUser, reason: str = "") -> Issue:
+def return_to_draft(session: Session, issue: Issue, actor: StaffUser, comment: str = "") -> Issue:
     """Send an issue in review (or approved) back to its authors, voiding any approval."""
     if issue.status not in (IssueStatus.IN_REVIEW, IssueStatus.APPROVED):
         raise Conflict("Only an issue in review or approved can be returned to draft.")
+    text = _checked_comment(comment)
     issue.status = IssueStatus.DRAFT
     issue.approval_hash, issue.approver_id, issue.approved_at = None, None, None
-    audit.record(session, actor, "issue.return", issue, revision=issue.revision, reason=reason)
+    audit.record(session, actor, RETURN_ACTION, issue, revision=issue.revision, comment=text)
     session.flush()
     return issue
 
 
 def contributors_since_approval(session: Session, issue: Issue) -> set[int]:
-    """Return the ids of the author and of everyone who saved a revision since the last approval."""
-    last_approved = session.scalar(
-        sa.select(audit.AuditEntry.details)
-        .where(
-            audit.AuditEntry.action == APPROVE_ACTION,
-            audit.AuditEntry.object_type == Issue.__tablename__,
-            audit.AuditEntry.object_id == str(issue.id),
-        )
-        .order_by(audit.AuditEntry.at.desc(), audit.AuditEntry.id.desc())
-        .limit(1)
-    )
-    since = int((last_approved or {}).get("revision", 0))
+    """Return the ids of the author and of everyone who saved a revision of the current text.
+
+    The text is everything saved since the last approval of an *earlier* revision: an approval
+    of the current revision that was later withdrawn (returned to draft) resets nothing, or its
+    author could approve their own revision the second time round.
+    """
+    since = _approved_before(_approvals(session, [issue.id]).get(issue.id, []), issue.revision)
     savers = session.scalars(
         sa.select(IssueRevision.saved_by_id).where(
             IssueRevision.issue_id == issue.id, IssueRevision.number > since
@@ -119,6 +132,8 @@ def approve(
     approver: StaffUser,
     topic_ids: Iterable[int],
     segment: Mapping[str, Any] | None = None,
+    *,
+    comment: str = "",
 ) -> Issue:
     """Approve the issue's latest revision for this audience; nobody approves their own work."""
     if not approver.has_role(Role.APPROVER):
@@ -130,6 +145,7 @@ def approve(
     topics = sorted(set(topic_ids))
     if not topics:
         raise ValidationFailed("Choose the topics this approval covers.")
+    text = _checked_comment(comment)
     issue.approval_hash = approval_hash(current_revision(session, issue), topics, segment)
     issue.approver_id, issue.approved_at = approver.id, now()
     issue.status = IssueStatus.APPROVED
@@ -141,9 +157,93 @@ def approve(
         revision=issue.revision,
         topic_ids=topics,
         segment=dict(segment or {}),
+        comment=text,
     )
     session.flush()
     return issue
+
+
+def _checked_comment(comment: str) -> str:
+    text = check_text(comment.strip(), "The comment", path="comment")
+    if len(text) > COMMENT_LIMIT:
+        raise ValidationFailed(
+            f"Shorten the comment to {COMMENT_LIMIT} characters or fewer.",
+            details=[{"path": "comment", "message": "The comment is too long."}],
+        )
+    return text
+
+
+def _approvals(session: Session, issue_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Return the revisions each issue was ever approved at, by issue id."""
+    found: dict[int, list[int]] = {}
+    rows = session.execute(
+        sa.select(audit.AuditEntry.object_id, audit.AuditEntry.details).where(
+            audit.AuditEntry.action == APPROVE_ACTION,
+            audit.AuditEntry.object_type == Issue.__tablename__,
+            audit.AuditEntry.object_id.in_([str(issue_id) for issue_id in issue_ids]),
+        )
+    )
+    for object_id, details in rows:
+        found.setdefault(int(object_id), []).append(int(details.get("revision", 0)))
+    return found
+
+
+def _approved_before(approved: Iterable[int], revision: int) -> int:
+    return max((number for number in approved if number < revision), default=0)
+
+
+def issues_awaiting_review(session: Session, user: StaffUser) -> list[int]:
+    """Return the ids of the issues in review that ``user`` may approve, oldest change first.
+
+    The rule is ``contributors_since_approval``'s, answered for every issue in one query: the
+    approvals are read only for issues the user saved a revision of, which is rare.
+    """
+    if not user.has_role(Role.APPROVER):
+        return []
+    rows = session.execute(
+        sa.select(Issue.id, Issue.revision, Issue.author_id, sa.func.max(IssueRevision.number))
+        .outerjoin(
+            IssueRevision,
+            sa.and_(IssueRevision.issue_id == Issue.id, IssueRevision.saved_by_id == user.id),
+        )
+        .where(Issue.status == IssueStatus.IN_REVIEW)
+        .group_by(Issue.id, Issue.revision, Issue.author_id, Issue.updated_at)
+        .order_by(Issue.updated_at, Issue.id)
+    ).all()
+    edited = [row for row in rows if row[2] != user.id and row[3] is not None]
+    approvals = _approvals(session, [row[0] for row in edited]) if edited else {}
+    return [
+        issue_id
+        for issue_id, revision, author_id, my_latest in rows
+        if author_id != user.id
+        and (
+            my_latest is None
+            or my_latest <= _approved_before(approvals.get(issue_id, []), revision)
+        )
+    ]
+
+
+def review_comments(session: Session, issue: Issue, limit: int = 5) -> list[ReviewComment]:
+    """Return the latest comments approvers left when approving or returning ``issue``."""
+    entries = session.scalars(
+        sa.select(audit.AuditEntry)
+        .where(
+            audit.AuditEntry.action.in_([APPROVE_ACTION, RETURN_ACTION]),
+            audit.AuditEntry.object_type == Issue.__tablename__,
+            audit.AuditEntry.object_id == str(issue.id),
+        )
+        .order_by(audit.AuditEntry.at.desc(), audit.AuditEntry.id.desc())
+        .limit(limit * 4)
+    )
+    comments = []
+    for entry in entries:
+        # Returns recorded before comments existed kept their text as ``reason``.
+        text = str(entry.details.get("comment") or entry.details.get("reason") or "")
+        if text:
+            approved = entry.action == APPROVE_ACTION
+            revision = int(entry.details.get("revision", 0))
+            comments.append(ReviewComment(entry.at, entry.actor, approved, revision, text))
+    return comments[:limit]
 
 
 def is_approved_for(

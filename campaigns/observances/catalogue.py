@@ -12,7 +12,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from importlib import resources
 
@@ -162,8 +162,30 @@ def _check_catalogue(observances: tuple[Observance, ...]) -> None:
 @functools.cache
 def load_catalogue() -> tuple[Observance, ...]:
     """Load the catalogue shipped in ``campaigns/data/observances.toml``, once, then cached."""
-    text = resources.files("campaigns").joinpath(CATALOGUE_FILE).read_text(encoding="utf-8")
-    return parse_catalogue(text)
+    return parse_catalogue(_catalogue_text())
+
+
+@functools.cache
+def catalogue_revised() -> datetime:
+    """Return when the shipped catalogue was last revised (its ``revised`` stamp), in UTC."""
+    return parse_revised(_catalogue_text())
+
+
+def parse_revised(text: str) -> datetime:
+    """Read the ``revised`` stamp of catalogue TOML: a date and time with its UTC offset."""
+    try:
+        revised = tomllib.loads(text).get("revised")
+    except tomllib.TOMLDecodeError as exc:
+        raise ObservanceError(f"catalogue: invalid TOML: {exc}") from exc
+    if not isinstance(revised, datetime) or revised.tzinfo is None:
+        raise ObservanceError(
+            f"catalogue: revised: must be a date and time with its offset, got {revised!r}"
+        )
+    return revised.astimezone(UTC)
+
+
+def _catalogue_text() -> str:
+    return resources.files("campaigns").joinpath(CATALOGUE_FILE).read_text(encoding="utf-8")
 
 
 def find(slug: str, observances: Iterable[Observance] | None = None) -> Observance:

@@ -168,4 +168,11 @@ def data_to_form(data: dict[str, Any]) -> MultiDict[str, str]:
 def init_app(app: Flask) -> None:
     """Register the observance pages."""
     app.register_blueprint(bp)
-    add_admin_nav(app, "observances.index", "Observances")
+    add_admin_nav(
+        app,
+        "observances.index",
+        "Observances",
+        group="Content",
+        roles=(Role.EDITOR, Role.APPROVER),
+        position=50,
+    )

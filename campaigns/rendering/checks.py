@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from enum import StrEnum
-from html.parser import HTMLParser
 
 from campaigns.content.document import (
     Block,
@@ -23,32 +20,12 @@ from campaigns.content.document import (
 from campaigns.rendering.blocks_mjml import BlockLook, TocEntry, render_block, toc_entries
 from campaigns.rendering.markup import EDITOR_TAG, LOOSE_TAG
 from campaigns.rendering.palette import MIN_CONTRAST, Palette, contrast_ratio, palette_for
+from campaigns.rendering.spam_wording import check_spam_wording
+from engine.render.accessibility import VAGUE_LINK_TEXTS, CheckResult, HtmlFacts, Severity
 from engine.render.merge import KNOWN_KEYS, MERGE_TAG
 
 GMAIL_CLIP_BYTES = 102 * 1024
 SIZE_WARNING_BYTES = 90 * 1024
-VAGUE_LINK_TEXTS = frozenset(
-    {"click here", "here", "read more", "more", "click", "link", "this link", "learn more", "this"}
-)
-
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    """One finding; errors block a send, warnings do not."""
-
-    code: str
-    severity: Severity
-    message: str
-    block_id: str | None = None
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity is Severity.ERROR
 
 
 def _error(code: str, message: str, block_id: str | None = None) -> CheckResult:
@@ -57,54 +34,6 @@ def _error(code: str, message: str, block_id: str | None = None) -> CheckResult:
 
 def _warning(code: str, message: str, block_id: str | None = None) -> CheckResult:
     return CheckResult(code, Severity.WARNING, message, block_id)
-
-
-class HtmlFacts(HTMLParser):
-    """Collect links, images without alt text and the postal address from (X)HTML or MJML."""
-
-    def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.links: list[tuple[str | None, str]] = []
-        self.images_without_alt = 0
-        self.postal = ""
-        self._link: list[str] | None = None
-        self._href: str | None = None
-        self._postal_depth = 0
-        self.feed(source)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag in {"a", "mj-button"}:
-            self._link, self._href = [], attributes.get("href")
-        elif tag in {"img", "mj-image"}:
-            self._image(tag, attributes)
-        if "pw-postal" in (attributes.get("class") or "").split():
-            self._postal_depth = 1
-        elif self._postal_depth:
-            self._postal_depth += 1
-
-    def _image(self, tag: str, attributes: dict[str, str | None]) -> None:
-        alt = attributes.get("alt")
-        if alt is None:
-            self.images_without_alt += 1
-        if self._link is not None:
-            self._link.append(alt or "")
-        elif tag == "mj-image" and attributes.get("href"):
-            self.links.append((attributes["href"], alt or ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in {"a", "mj-button"} and self._link is not None:
-            self.links.append((self._href, " ".join("".join(self._link).split())))
-            self._link = None
-        if self._postal_depth:
-            self._postal_depth -= 1
-
-    def handle_data(self, data: str) -> None:
-        if self._link is not None:
-            self._link.append(data)
-        if self._postal_depth:
-            self.postal += data
 
 
 def run_checks(content: IssueContent, html: str) -> list[CheckResult]:
@@ -118,6 +47,7 @@ def run_checks(content: IssueContent, html: str) -> list[CheckResult]:
         *_check_merge_tags(content, html),
         *_check_citations(content),
         *_check_contrast(content),
+        *check_spam_wording(content),
     ]
     look = BlockLook(Palette())
     toc = toc_entries(content.blocks)

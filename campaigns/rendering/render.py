@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -12,15 +11,8 @@ from campaigns.rendering.blocks_mjml import BlockLook, render_blocks
 from campaigns.rendering.checks import CheckResult, run_checks
 from campaigns.rendering.layouts import environment, layout_spec
 from campaigns.rendering.palette import palette_for
-from engine.render.mjml import compile_mjml
+from engine.render.mjml import compile_email
 from engine.render.text import html_to_text
-
-_VIEWPORT = re.compile(r'(<meta name="viewport"[^>]*>)')
-_BARE_TABLE = re.compile(r"<table(?![^>]*\brole=)")
-_COLOR_SCHEME = (
-    '<meta name="color-scheme" content="light dark">'
-    '<meta name="supported-color-schemes" content="light dark">'
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +72,6 @@ def build_mjml(content: IssueContent, context: RenderContext) -> str:
 def render_issue(content: IssueContent, context: RenderContext) -> RenderedIssue:
     """Render an issue to MJML, HTML and text (compiling MJML once) and run the pre-send checks."""
     source = build_mjml(content, context)
-    html = _finish_html(compile_mjml(source, default_lang=content.language))
+    html = compile_email(source, default_lang=content.language)
     rendered = RenderedIssue(mjml=source, html=html, text=html_to_text(html), checks=[])
     return dataclasses.replace(rendered, checks=run_checks(content, rendered.html))
-
-
-def _finish_html(html: str) -> str:
-    # Without the color-scheme meta, Apple Mail and iOS force their own dark-mode inversion.
-    html = _VIEWPORT.sub(lambda m: m.group(1) + _COLOR_SCHEME, html, count=1)
-    return _BARE_TABLE.sub('<table role="presentation"', html)

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from campaigns.issues.models import Issue
 from campaigns.issues.service import create_issue
-from campaigns.observances.catalogue import Observance, Occurrence, window
+from campaigns.observances.catalogue import Observance, Occurrence, catalogue_revised, window
 from campaigns.observances.rules import DateWindow, ObservanceError
-from campaigns.observances.service import find_observance, occurrences_in_year
+from campaigns.observances.service import find_observance, occurrences_in_year, staff_observances
 from campaigns.scheduling.rules import resolve_zone
 from campaigns.sending.models import Campaign, CampaignStatus
 from engine.errors import ValidationFailed
@@ -37,6 +37,7 @@ SHOWN_STATUSES = (
     CampaignStatus.SENT,
     CampaignStatus.NEEDS_REVIEW,
 )
+_EN_DASH = "\u2013"
 #: A new salt: the one shared link of every staff member, signed with the old one, is refused.
 _FEED_SALT = "pinwheel.calendar-feed.personal"
 
@@ -74,6 +75,14 @@ class Agenda:
     def campaigns_on(self, day: date) -> list[CampaignEntry]:
         """Return the campaigns sending on ``day`` (local time)."""
         return [c for c in self.campaigns if c.day == day]
+
+    def occurrences_between(self, first: date, last: date) -> list[Occurrence]:
+        """Return the observances whose window overlaps ``first`` to ``last``."""
+        return [o for o in self.occurrences if o.window.start <= last and o.window.end >= first]
+
+    def one_day_occurrences_on(self, day: date) -> list[Occurrence]:
+        """Return the observances of ``day`` alone; a grid shows longer ones once, not daily."""
+        return [o for o in self.occurrences if o.window.days == 1 and o.window.start == day]
 
 
 def agenda(session: Session, start: date, end: date) -> Agenda:
@@ -114,6 +123,21 @@ def month_weeks(year: int, month: int) -> list[list[date]]:
     return stdlib_calendar.Calendar(firstweekday=6).monthdatescalendar(year, month)
 
 
+def span_label(window: DateWindow, first: date, last: date) -> str:
+    """Describe ``window`` as seen from the month ``first`` to ``last`` ("all month", "Apr 5").
+
+    A run of days is joined by an en dash, the typographers' sign for a range.
+    """
+    if window.start <= first and window.end >= last:
+        return "all month"
+    start = f"{window.start:%b} {window.start.day}"
+    if window.days == 1:
+        return start
+    if (window.start.year, window.start.month) == (window.end.year, window.end.month):
+        return f"{start}{_EN_DASH}{window.end.day}"
+    return f"{start} {_EN_DASH} {window.end:%b} {window.end.day}"
+
+
 def new_calendar_key(user: StaffUser) -> None:
     """Give ``user`` a fresh calendar key: feed links made with the old one stop working."""
     user.calendar_key = secrets.token_urlsafe(32)
@@ -152,15 +176,23 @@ def build_feed(session: Session, start: date, end: date, base_url: str) -> bytes
     feed.add("x-wr-calname", "Pinwheel: observances and campaigns")
     host = base_url.split("//", 1)[-1].split("/", 1)[0]
     seen = agenda(session, start, end)
+    revised = _observances_revised(session)
     for occurrence in seen.occurrences:
-        feed.add_component(_observance_event(occurrence, host))
+        feed.add_component(_observance_event(occurrence, host, revised))
     for entry in seen.campaigns:
         feed.add_component(_campaign_event(entry, host, base_url))
     feed.add_missing_timezones()
     return feed.to_ical()
 
 
-def _observance_event(occurrence: Occurrence, host: str) -> icalendar.Event:
+def _observances_revised(session: Session) -> dict[str, datetime]:
+    """Return when each staff observance was last written, by slug."""
+    return {row.slug: row.updated_at for row in staff_observances(session)}
+
+
+def _observance_event(
+    occurrence: Occurrence, host: str, revised: dict[str, datetime]
+) -> icalendar.Event:
     observance, window = occurrence.observance, occurrence.window
     event = icalendar.Event()
     event.add("uid", f"observance-{observance.slug}-{window.start.year}@{host}")
@@ -170,7 +202,12 @@ def _observance_event(occurrence: Occurrence, host: str) -> icalendar.Event:
     event.add("dtend", window.end + timedelta(days=1))
     event.add("description", observance.description)
     event.add("categories", ["observance", observance.topic])
-    event.add("dtstamp", datetime.combine(window.start, datetime.min.time(), UTC))
+    # Without a METHOD, RFC 5545 makes DTSTAMP the time the event was last revised in the store
+    # (3.8.7.2), as LAST-MODIFIED. A staff observance was revised when its row was written. A
+    # shipped one is computed for each year from a rule that changes only with the catalogue,
+    # so it takes the catalogue's stamp: the feed's own time would tell calendar apps that
+    # every observance changed on every refresh.
+    event.add("dtstamp", revised.get(observance.slug) or catalogue_revised())
     return event
 
 
@@ -184,6 +221,7 @@ def _campaign_event(entry: CampaignEntry, host: str, base_url: str) -> icalendar
     event.add("description", f"Campaign {campaign.id} ({campaign.status}).")
     event.add("url", f"{base_url}/admin/campaigns/{campaign.id}")
     event.add("categories", ["campaign", str(campaign.status)])
+    # The campaign row's last write: a new send time or status revises the event.
     event.add("dtstamp", campaign.updated_at)
     return event
 

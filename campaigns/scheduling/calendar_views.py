@@ -16,6 +16,7 @@ from campaigns.scheduling.calendar import (
     feed_user,
     month_weeks,
     new_calendar_key,
+    span_label,
 )
 from campaigns.scheduling.recurring import recent_notifications
 from campaigns.scheduling.rules import resolve_zone
@@ -55,10 +56,14 @@ def month() -> str:
     first = date(year, month_number, 1)
     previous = first - timedelta(days=1)
     following = first + timedelta(days=32)
+    last = following.replace(day=1) - timedelta(days=1)
     return render_template(
         "calendar/month.html",
         weeks=weeks,
         agenda=seen,
+        observances=[
+            (o, span_label(o.window, first, last)) for o in seen.occurrences_between(first, last)
+        ],
         first=first,
         today=_today(),
         previous=previous,
@@ -149,4 +154,11 @@ def init_app(app: Flask) -> None:
     """Register the calendar pages and the feed."""
     app.register_blueprint(bp)
     app.register_blueprint(feed_bp)
-    add_admin_nav(app, "calendar.month", "Calendar")
+    add_admin_nav(
+        app,
+        "calendar.month",
+        "Calendar",
+        group="Content",
+        roles=(Role.EDITOR, Role.APPROVER),
+        position=40,
+    )

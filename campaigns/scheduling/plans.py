@@ -132,11 +132,19 @@ def compose_campaign(
     plan: SendPlan,
     settings: Settings,
     actor: StaffUser,
+    *,
+    tracking: bool = False,
 ) -> Campaign:
     """Create the campaign and schedule or start it (each checks the approval)."""
     topics = list(session.scalars(sa.select(Topic).where(Topic.id.in_(audience.topic_ids))))
     campaign = create_campaign(
-        session, issue, topics, segment=audience.segment, created_by=actor, settings=settings
+        session,
+        issue,
+        topics,
+        segment=audience.segment,
+        created_by=actor,
+        settings=settings,
+        tracking=tracking,
     )
     count = count_audience(session, audience.topic_ids, audience.segment)
     audit.record(
@@ -148,6 +156,7 @@ def compose_campaign(
         revision=issue.revision,
         recipients=count,
         segment=audience.segment,
+        tracking=tracking,
     )
     if plan.mode == "now":
         send_now(session, campaign.id, settings)

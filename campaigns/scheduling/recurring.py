@@ -10,7 +10,6 @@ import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from html import escape
 from typing import Any
 
 import sqlalchemy as sa
@@ -177,25 +176,16 @@ def notify_editors(
     targets = list(addresses)
     if not drafts or not targets:
         return []
-    lines = [f"- {draft.message}\n  {settings.BASE_URL}{draft.link}" for draft in drafts]
-    text = "New recurring drafts are waiting for you:\n\n" + "\n".join(lines) + "\n"
+    items = [{"message": d.message, "url": f"{settings.BASE_URL}{d.link}"} for d in drafts]
     messages = [
         system_message(
             settings,
             kind="recurring-notice",
+            layout="recurring_drafts",
             to_address=address,
             subject=f"{len(drafts)} new recurring draft(s) in Pinwheel",
-            html=_html(settings, drafts),
-            text=text,
+            fields={"drafts": items},
         )
         for address in targets
     ]
     return send_system_messages(settings, messages)
-
-
-def _html(settings: Settings, drafts: Sequence[PreparedDraft]) -> str:
-    items = "".join(
-        f'<li><a href="{escape(settings.BASE_URL + draft.link)}">{escape(draft.message)}</a></li>'
-        for draft in drafts
-    )
-    return f"<p>New recurring drafts are waiting for you:</p><ul>{items}</ul>"

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from campaigns.events.tracking import rewrite_links_for_tracking
+from campaigns.scheduling.service import unschedule
 from campaigns.scheduling.waves import plan_waves
 from campaigns.sending.models import Campaign, CampaignStatus
 from campaigns.sending.service import STARTABLE, StartStep, get_campaign, start_campaign
@@ -44,9 +45,14 @@ class StartResult:
 def send_now(
     session: Session, campaign_id: int, settings: Settings, *, batch_size: int | None = None
 ) -> Campaign:
-    """Start a draft or scheduled campaign at once; refuse one that already started."""
+    """Start a draft, scheduled or needs-review campaign at once; refuse one that started."""
     campaign = get_campaign(session, campaign_id)
     status = CampaignStatus(campaign.status)
+    if status is CampaignStatus.NEEDS_REVIEW:
+        # Its time passed unattended and staff now decide to send it: it goes back to draft
+        # first, so it starts through the same compare-and-set (and approval gate) as any.
+        unschedule(session, campaign_id, now=clock_now())
+        status = CampaignStatus.DRAFT
     if status not in STARTABLE:
         raise Conflict(f"Campaign {campaign_id} is {status}: it can only be sent once.")
     if not _start(session, campaign, status, settings, batch_size, clock_now()):

@@ -1,4 +1,4 @@
-"""Staff pages for "when": compose a campaign (audience, send time, approval) and send now."""
+"""Staff pages for "when": compose a campaign, the campaign page, send now and unschedule."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from campaigns.issues.service import get_issue
 from campaigns.observances.service import all_observances
+from campaigns.scheduling.overview import campaign_overview
 from campaigns.scheduling.plans import (
     Audience,
     SendPlan,
@@ -27,8 +28,12 @@ from campaigns.scheduling.plans import (
     send_time,
 )
 from campaigns.scheduling.rules import resolve_zone
+from campaigns.scheduling.service import unschedule
 from campaigns.scheduling.starting import send_now
 from campaigns.sending.dispatch import dispatch_campaign
+from campaigns.sending.progress import campaign_progress, uncertain_recipients
+from campaigns.sending.proofs import MAX_TEST_ADDRESSES, allowed_test_addresses
+from campaigns.sending.service import get_campaign
 from engine import audit
 from engine.auth import roles_required
 from engine.clock import now
@@ -38,7 +43,8 @@ from engine.web import get_settings
 from subscribers.models import Topic
 
 bp = Blueprint("compose", __name__, url_prefix="/admin/issues/<int:issue_id>/campaigns")
-#: The campaign page's "Send now" (``/admin/campaigns/<id>/send``), beside sending's own pages.
+#: The campaign page's "Send now" and "Unschedule" (``/admin/campaigns/<id>/…``), beside
+#: sending's own pages.
 starting = Blueprint("campaign_start", __name__, url_prefix="/admin/campaigns")
 
 
@@ -100,6 +106,7 @@ def create(issue_id: int) -> WerkzeugResponse:
         plan,
         settings,
         current_user,
+        tracking=request.form.get("tracking") == "on",
     )
     session.commit()
     if plan.mode == "now":
@@ -121,7 +128,39 @@ def send(campaign_id: int) -> WerkzeugResponse:
     return redirect(url_for("campaigns.show", campaign_id=campaign_id))
 
 
+@roles_required(Role.EDITOR)
+def show(campaign_id: int) -> str:
+    """Show the campaign: state, issue, audience, schedule, approval, progress, next steps."""
+    session = request_session()
+    settings = get_settings()
+    campaign = get_campaign(session, campaign_id)
+    return render_template(
+        "campaigns/show.html",
+        campaign=campaign,
+        overview=campaign_overview(session, campaign, settings),
+        progress=campaign_progress(session, campaign_id),
+        uncertain=uncertain_recipients(session, campaign_id),
+        test_addresses=allowed_test_addresses(session, settings),
+        test_limit=MAX_TEST_ADDRESSES,
+    )
+
+
+@starting.post("/<int:campaign_id>/unschedule")
+@roles_required(Role.EDITOR)
+def unschedule_campaign(campaign_id: int) -> WerkzeugResponse:
+    """Turn a scheduled (or needs-review) campaign back into a draft."""
+    session = request_session()
+    unschedule(session, campaign_id, now=now())
+    audit.record(session, current_user, "campaign.unschedule", ("campaign", campaign_id))
+    session.commit()
+    flash("Unscheduled: it is a draft again, and nothing goes out until someone sends it.", "info")
+    return redirect(url_for("campaigns.show", campaign_id=campaign_id))
+
+
 def init_app(app: Flask) -> None:
-    """Register the composition page and the campaign page's send action."""
+    """Register the composition page and the campaign page with its send actions."""
     app.register_blueprint(bp)
     app.register_blueprint(starting)
+    # The page keeps the endpoint name of sending's campaign pages, where every link to a
+    # campaign points; it is built here because it shows the schedule and today's audience.
+    app.add_url_rule("/admin/campaigns/<int:campaign_id>", "campaigns.show", show)

@@ -67,9 +67,22 @@ def campaigns_create(data: dict[str, Any]) -> Campaign:
     issue = get_issue(session, data["issue_id"])
     topics = list(session.scalars(sa.select(Topic).where(Topic.id.in_(data["topic_ids"]))))
     campaign = create_campaign(
-        session, issue, topics, name=data["name"], segment=data["segment"], settings=get_settings()
+        session,
+        issue,
+        topics,
+        name=data["name"],
+        segment=data["segment"],
+        settings=get_settings(),
+        tracking=data["tracking"],
     )
-    audit.record(session, current_api_user(), "campaign.create", campaign, issue_id=issue.id)
+    audit.record(
+        session,
+        current_api_user(),
+        "campaign.create",
+        campaign,
+        issue_id=issue.id,
+        tracking=campaign.tracking,
+    )
     session.commit()
     return campaign
 
@@ -116,7 +129,7 @@ def campaigns_pause(campaign_id: int) -> Campaign:
 def campaigns_resume(campaign_id: int) -> Campaign:
     """Resume a paused campaign where it stopped."""
     session = request_session()
-    resume_campaign(session, campaign_id)
+    resume_campaign(session, campaign_id, approval_threshold=get_settings().APPROVAL_THRESHOLD)
     audit.record(session, current_api_user(), "campaign.resume", ("campaign", campaign_id))
     session.commit()
     _deliver(campaign_id)
@@ -143,7 +156,9 @@ def campaigns_cancel(campaign_id: int) -> Campaign:
 def campaigns_resend_uncertain(campaign_id: int) -> dict[str, Any]:
     """Queue the uncertain recipients again (some may receive two copies)."""
     session = request_session()
-    queued = resend_uncertain(session, campaign_id)
+    queued = resend_uncertain(
+        session, campaign_id, approval_threshold=get_settings().APPROVAL_THRESHOLD
+    )
     audit.record(
         session, current_api_user(), "campaign.resend_uncertain", ("campaign", campaign_id)
     )

@@ -29,6 +29,7 @@ class CampaignSchema(Schema):
     timezone = fields.String()
     schedule = fields.Dict()
     recipients = fields.Integer(required=True)
+    tracking = fields.Boolean()
     paused_reason = fields.String()
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
@@ -53,6 +54,10 @@ class CampaignCreateSchema(Schema):
         metadata={"description": 'Optional attribute filter, e.g. {"state": "OH"}.'},
     )
     name = text_field(300, load_default=None, allow_none=True)
+    tracking = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Count clicks per link and pixel loads, for nobody in person."},
+    )
 
 
 class ScheduleSchema(Schema):

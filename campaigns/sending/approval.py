@@ -51,7 +51,8 @@ def needs_approval(recipients: int, threshold: int) -> bool:
 
 
 def recipients_already_sent(session: Session, issue_id: int, *, besides: int | None) -> int:
-    """Return how many recipients the issue's other started campaigns froze."""
+    """Return how many recipients the issue's started campaigns froze (sent, sending, paused or
+    cancelled part-way), besides campaign ``besides``."""
     query = sa.select(sa.func.coalesce(sa.func.sum(Campaign.recipients), 0)).where(
         Campaign.issue_id == issue_id, Campaign.status.in_(_STARTED)
     )
@@ -64,10 +65,12 @@ def ensure_send_allowed(
     session: Session, campaign: Campaign, recipients: int, threshold: int
 ) -> None:
     """Raise ``Forbidden`` unless the campaign may go to ``recipients`` people."""
+    # Locking the issue makes two campaigns of one issue starting at once take turns, so the
+    # second counts the first's recipients (PostgreSQL; SQLite writers take turns anyway).
+    issue = session.get(Issue, campaign.issue_id, with_for_update=True)
     earlier = recipients_already_sent(session, campaign.issue_id, besides=campaign.id)
     if not needs_approval(recipients + earlier, threshold):
         return
-    issue = session.get(Issue, campaign.issue_id)
     topic_ids = [topic.id for topic in campaign.topics]
     if issue is not None and is_approved_for(
         session, issue, campaign.issue_revision, topic_ids, campaign.segment

@@ -20,12 +20,13 @@ from campaigns.sending.models import (
     CampaignStatus,
     Delivery,
     DeliveryStatus,
+    campaign_topic,
 )
 from campaigns.sending.personalize import FrozenCampaign, Recipient
 from engine.clock import now
 from engine.db import rowcount
 from engine.delivery.base import ResultStatus, SendResult
-from subscribers.models import Subscriber, Suppression
+from subscribers.models import Subscriber, Suppression, Topic
 
 #: After this many transient failures a delivery is given up as permanent.
 MAX_ATTEMPTS = 5
@@ -109,10 +110,30 @@ def _claim_deliveries(session: Session, batch_id: int) -> None:
 
 
 def load_frozen(session: Session, campaign_id: int) -> FrozenCampaign:
-    """Read what the campaign froze (one Core row)."""
+    """Read what the campaign froze and its first topic by position (one Core row)."""
+    first_topic = (
+        sa.select(campaign_topic.c.topic_id)
+        .join(Topic, Topic.id == campaign_topic.c.topic_id)
+        .where(campaign_topic.c.campaign_id == _c.c.id)
+        .order_by(Topic.position, Topic.id)
+        .limit(1)
+        .correlate(_c)
+        .scalar_subquery()
+    )
     row = session.execute(
-        sa.select(_c.c.id, Issue.slug, _c.c.subject, _c.c.from_address, _c.c.html, _c.c.text)
+        sa.select(
+            _c.c.id,
+            Issue.slug,
+            _c.c.subject,
+            _c.c.from_address,
+            _c.c.html,
+            _c.c.text,
+            Issue.layout,
+            sa.func.coalesce(Topic.slug, ""),
+            sa.func.coalesce(Topic.name, ""),
+        )
         .join(Issue, Issue.id == _c.c.issue_id)
+        .outerjoin(Topic, Topic.id == first_topic)
         .where(_c.c.id == campaign_id)
     ).one()
     return FrozenCampaign(*row)

@@ -100,7 +100,7 @@ def pause_command(campaign_id: int) -> None:
 def resume_command(campaign_id: int) -> None:
     """Resume a paused campaign and deliver the rest."""
     with get_database().session() as session:
-        resume_campaign(session, campaign_id)
+        resume_campaign(session, campaign_id, approval_threshold=get_settings().APPROVAL_THRESHOLD)
     click.echo(f"Campaign {campaign_id} resumed.")
     deliver(campaign_id)
 
@@ -146,7 +146,9 @@ def uncertain_command(campaign_id: int, as_json: bool) -> None:
 def resend_uncertain_command(campaign_id: int) -> None:
     """Send the uncertain recipients again (some may receive two copies)."""
     with get_database().session() as session:
-        count = resend_uncertain(session, campaign_id)
+        count = resend_uncertain(
+            session, campaign_id, approval_threshold=get_settings().APPROVAL_THRESHOLD
+        )
     click.echo(f"{count} uncertain recipient(s) queued again.")
     if count:
         deliver(campaign_id)

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from campaigns.sending.links import SendLinks
+from campaigns.sending.list_headers import bulk_headers
 from engine.config import Settings
 from engine.delivery.base import OutgoingMessage, ResultStatus, SendResult
 from engine.delivery.dsn import MessageIds
 from engine.delivery.system import sender_domain
+from engine.delivery.verp import ReturnPaths
 from engine.render.merge import MergeTemplate
 from engine.text_fields import control_character
 
@@ -49,6 +51,11 @@ class FrozenCampaign:
     from_address: str
     html: str
     text: str
+    #: The series the issue belongs to (its layout), for ``List-Id`` and ``Feedback-ID``.
+    publication: str = ""
+    #: The campaign's first topic by position (``campaigns.sending.list_headers``).
+    topic_slug: str = ""
+    topic_name: str = ""
 
 
 class CampaignMessages:
@@ -71,6 +78,16 @@ class CampaignMessages:
         self.domain = sender_domain(campaign.from_address)
         self.message_ids = MessageIds(campaign.id, settings.SECRET_KEY, self.domain)
         self.mailto = _mailto(settings.UNSUBSCRIBE_MAILTO)
+        self.bulk_headers = bulk_headers(
+            campaign_id=campaign.id,
+            topic_slug=campaign.topic_slug,
+            topic_name=campaign.topic_name,
+            publication=campaign.publication,
+            domain=self.domain,
+        )
+        self.return_paths = (
+            ReturnPaths(settings.RETURN_PATH, settings.SECRET_KEY) if settings.RETURN_PATH else None
+        )
         self.custom_campaign = str(campaign.id)
         #: Other forms of the same documents (e.g. a provider's template form), built lazily.
         self.extras: dict[str, object] = {}
@@ -91,6 +108,10 @@ class CampaignMessages:
         return values
 
     def headers(self, recipient: Recipient, unsubscribe_url: str) -> dict[str, str]:
+        """Return every header of ``recipient``'s message: their own, then the campaign's."""
+        return {**self.recipient_headers(recipient, unsubscribe_url), **self.bulk_headers}
+
+    def recipient_headers(self, recipient: Recipient, unsubscribe_url: str) -> dict[str, str]:
         """Return the stable Message-ID and the RFC 2369/8058 unsubscribe headers."""
         unsubscribe = f"<{unsubscribe_url}>"
         if self.mailto:
@@ -119,7 +140,15 @@ class CampaignMessages:
                 "campaign_id": self.custom_campaign,
                 "delivery_id": str(recipient.delivery_id),
             },
+            envelope_sender=self.return_path(recipient.delivery_id),
         )
+
+    def return_path(self, delivery_id: int) -> str | None:
+        """Return the delivery's own return path, or None to leave it to the backend."""
+        # Test copies (ids below 1) are no delivery: their bounces have nothing to mark.
+        if self.return_paths is None or delivery_id < 1:
+            return None
+        return self.return_paths.for_delivery(delivery_id)
 
 
 def check_recipient(recipient: Recipient) -> None:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from campaigns.issues.models import Issue
+from campaigns.sending.approval import ensure_send_allowed
 from campaigns.sending.models import (
     TERMINAL_DELIVERY_STATUSES,
     Batch,
@@ -181,11 +182,15 @@ def finish_if_complete(session: Session, campaign_id: int) -> bool:
     return True
 
 
-def resend_uncertain(session: Session, campaign_id: int) -> int:
-    """Queue the uncertain deliveries again (staff accept that some may receive two copies)."""
+def resend_uncertain(session: Session, campaign_id: int, *, approval_threshold: int) -> int:
+    """Queue the uncertain deliveries again (staff accept that some may receive two copies).
+
+    Like resuming, a resend goes out only while the campaign's approval still stands.
+    """
     campaign = get_campaign(session, campaign_id)
     if campaign.status == CampaignStatus.CANCELLED:
         raise Conflict(f"Campaign {campaign_id} was cancelled; nothing is resent.")
+    ensure_send_allowed(session, campaign, campaign.recipients, approval_threshold)
     uncertain = sa.and_(_d.c.campaign_id == campaign_id, _d.c.status == DeliveryStatus.UNCERTAIN)
     batch_ids = list(session.scalars(sa.select(_d.c.batch_id).where(uncertain).distinct()))
     if not batch_ids:

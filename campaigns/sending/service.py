@@ -46,8 +46,11 @@ def create_campaign(
     segment: Mapping[str, Any] | None = None,
     created_by: StaffUser | None = None,
     settings: Settings,
+    tracking: bool = False,
 ) -> Campaign:
     """Create a draft campaign that freezes the issue's current revision, rendered once.
+
+    ``tracking`` turns on aggregate link and open counting; the start rewrites links only then.
 
     Raises ``ValidationFailed`` listing the pre-send check errors when the issue may not be sent.
     """
@@ -81,6 +84,7 @@ def create_campaign(
         text=rendered.text,
         created_by_id=created_by.id if created_by else None,
         topics=topic_list,
+        tracking=tracking,
     )
     session.add(campaign)
     session.flush()
@@ -138,9 +142,15 @@ def pause_campaign(session: Session, campaign_id: int, reason: str = "Paused by 
     _transition(session, campaign_id, {CampaignStatus.SENDING}, CampaignStatus.PAUSED, reason)
 
 
-def resume_campaign(session: Session, campaign_id: int) -> None:
-    """Resume a paused campaign where it stopped."""
+def resume_campaign(session: Session, campaign_id: int, *, approval_threshold: int) -> None:
+    """Resume a paused campaign where it stopped, if its approval still stands.
+
+    An approver who returned the issue to draft while the send was paused withdrew the approval:
+    the rest of the audience then waits until the issue is approved again (or is cancelled).
+    """
     _transition(session, campaign_id, {CampaignStatus.PAUSED}, CampaignStatus.SENDING, "")
+    campaign = get_campaign(session, campaign_id)
+    ensure_send_allowed(session, campaign, campaign.recipients, approval_threshold)
 
 
 def cancel_campaign(session: Session, campaign_id: int) -> None:

@@ -84,7 +84,7 @@ def template_batch(
             to_address=recipient.address,
             to_name=recipient.name,
             substitutions=template.substitutions(values),
-            headers=builder.headers(recipient, unsubscribe_url),
+            headers=builder.recipient_headers(recipient, unsubscribe_url),
             custom_args=custom_args,
         )
 
@@ -96,6 +96,7 @@ def template_batch(
         text=template.text,
         recipients=entries,
         custom_args=custom_args,
+        headers=builder.bulk_headers,
     )
     return batch, failed
 

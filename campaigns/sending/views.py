@@ -1,4 +1,8 @@
-"""Staff pages for campaigns: list, progress, send/pause/resume/cancel, uncertain recipients."""
+"""Staff pages for campaigns: list, progress, pause/resume/cancel, uncertain recipients.
+
+The campaign page itself (``campaigns.show``) is built in ``campaigns.scheduling.views``: it
+shows the schedule and today's audience, which the send pipeline knows nothing about.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from campaigns.sending.approval import approval_rule
 from campaigns.sending.dispatch import dispatch_campaign
-from campaigns.sending.progress import campaign_progress, list_campaigns, uncertain_recipients
+from campaigns.sending.progress import campaign_progress, list_campaigns
 from campaigns.sending.recovery import resend_uncertain
-from campaigns.sending.service import (
-    cancel_campaign,
-    get_campaign,
-    pause_campaign,
-    resume_campaign,
-)
+from campaigns.sending.service import cancel_campaign, pause_campaign, resume_campaign
 from engine import audit
 from engine.auth import roles_required
 from engine.db import get_database, request_session
@@ -31,19 +30,6 @@ bp = Blueprint("campaigns", __name__, url_prefix="/admin/campaigns")
 @roles_required(Role.EDITOR)
 def index() -> str:
     return render_template("campaigns/index.html", campaigns=list_campaigns(request_session()))
-
-
-@bp.get("/<int:campaign_id>")
-@roles_required(Role.EDITOR)
-def show(campaign_id: int) -> str:
-    session = request_session()
-    campaign = get_campaign(session, campaign_id)
-    return render_template(
-        "campaigns/show.html",
-        campaign=campaign,
-        progress=campaign_progress(session, campaign_id),
-        uncertain=uncertain_recipients(session, campaign_id),
-    )
 
 
 @bp.get("/<int:campaign_id>/progress.json")
@@ -82,7 +68,11 @@ def pause(campaign_id: int) -> WerkzeugResponse:
 def resume(campaign_id: int) -> WerkzeugResponse:
     return _act(
         campaign_id,
-        lambda: resume_campaign(request_session(), campaign_id),
+        lambda: resume_campaign(
+            request_session(),
+            campaign_id,
+            approval_threshold=get_settings().APPROVAL_THRESHOLD,
+        ),
         "Resumed.",
         run=True,
         name="resume",
@@ -106,7 +96,11 @@ def cancel(campaign_id: int) -> WerkzeugResponse:
 def resend(campaign_id: int) -> WerkzeugResponse:
     return _act(
         campaign_id,
-        lambda: resend_uncertain(request_session(), campaign_id),
+        lambda: resend_uncertain(
+            request_session(),
+            campaign_id,
+            approval_threshold=get_settings().APPROVAL_THRESHOLD,
+        ),
         "The uncertain recipients are queued again.",
         run=True,
         name="resend_uncertain",
@@ -116,7 +110,9 @@ def resend(campaign_id: int) -> WerkzeugResponse:
 def init_app(app: Flask) -> None:
     """Register the campaign pages."""
     app.register_blueprint(bp)
-    add_admin_nav(app, "campaigns.index", "Campaigns")
+    add_admin_nav(
+        app, "campaigns.index", "Campaigns", group="Content", roles=(Role.EDITOR,), position=30
+    )
     app.add_template_global(
         lambda: approval_rule(get_settings().APPROVAL_THRESHOLD), "approval_rule"
     )

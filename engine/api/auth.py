@@ -10,7 +10,9 @@ from flask import g, request
 
 from engine.db import request_session
 from engine.errors import Forbidden, PinwheelError
+from engine.two_factor import is_enrolled
 from engine.users import ApiToken, Role, StaffUser, find_api_token
+from engine.web import get_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,8 +35,15 @@ def authenticate_request() -> None:
             "This API token is unknown, revoked, or its staff user is deactivated. Tokens act "
             "as a staff user: create one with 'pinwheel tokens create --user EMAIL NAME'."
         )
+    token, user = found
+    if get_settings().REQUIRE_2FA and not is_enrolled(user):
+        # Otherwise a token would be a way around the two-factor rule for its owner.
+        raise Unauthorized(
+            f"{user.email} has not set up two-factor sign-in, which this site requires; their "
+            "tokens work again once they have."
+        )
     session.commit()  # records last_used_at
-    g.api_token, g.api_user = found
+    g.api_token, g.api_user = token, user
 
 
 def current_token() -> ApiToken:

@@ -8,6 +8,7 @@ the server's shell create tokens for a named user with ``pinwheel tokens create 
 from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -15,6 +16,7 @@ from engine import audit
 from engine.auth import roles_required
 from engine.db import request_session
 from engine.errors import ValidationFailed
+from engine.sign_in_throttle import CODE_STEP
 from engine.users import (
     ApiToken,
     Role,
@@ -22,6 +24,7 @@ from engine.users import (
     create_api_token,
     list_api_tokens,
     revoke_api_token,
+    verify_password,
 )
 from engine.web import add_admin_nav
 
@@ -47,7 +50,16 @@ def create() -> str | tuple[str, int]:
     session = request_session()
     user = session.get(StaffUser, current_user.id)
     assert user is not None  # signed in, so the row exists
+    account, client = f"user:{user.id}", get_remote_address()
     try:
+        # A token outlives sessions, so a borrowed session must not mint one: ask the password,
+        # under the same limit as other password checks of a signed-in user.
+        if CODE_STEP.begin_attempt(account, client):
+            raise ValidationFailed("Too many wrong passwords. Wait a few minutes and try again.")
+        if not verify_password(user, request.form.get("current_password", "")):
+            CODE_STEP.record_failure(account, client)
+            raise ValidationFailed("That is not your current password. Type it again.")
+        CODE_STEP.record_success(account, client)
         token, secret = create_api_token(
             session, user=user, name=request.form.get("name", "")[:200]
         )
@@ -79,4 +91,4 @@ def revoke(token_id: int) -> Response:
 def init_app(app: Flask) -> None:
     """Register the token page."""
     app.register_blueprint(bp)
-    add_admin_nav(app, "tokens.index", "API tokens")
+    add_admin_nav(app, "tokens.index", "API tokens", group="Administration", position=30)

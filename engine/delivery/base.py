@@ -21,6 +21,8 @@ class OutgoingMessage:
 
     ``headers`` are already-rendered header values (``Message-ID``, ``List-Unsubscribe``,
     ``List-Unsubscribe-Post`` …); ``custom_args`` carry ids only, never personal data.
+    ``envelope_sender`` is the SMTP ``MAIL FROM`` (a per-delivery return path); ``None`` leaves
+    it to the backend: the configured return path, else the ``From`` address.
     """
 
     delivery_id: int
@@ -33,6 +35,7 @@ class OutgoingMessage:
     headers: Mapping[str, str]
     custom_args: Mapping[str, str] = field(default_factory=dict)
     categories: Sequence[str] = ()
+    envelope_sender: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,10 @@ class TemplateRecipient:
 
 @dataclass(frozen=True, slots=True)
 class TemplateBatch:
-    """A shared subject and bodies with merge-tag placeholders, plus one entry per recipient."""
+    """A shared subject and bodies with merge-tag placeholders, plus one entry per recipient.
+
+    ``headers`` are the same for every recipient (``List-Id`` …); a recipient's own win.
+    """
 
     from_address: str
     subject: str
@@ -91,6 +97,7 @@ class TemplateBatch:
     recipients: Sequence[TemplateRecipient]
     categories: Sequence[str] = ()
     custom_args: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class DeliveryBackend(Protocol):

@@ -11,10 +11,11 @@ from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
 from email.parser import HeaderParser
-from email.utils import parsedate_to_datetime
+from email.utils import getaddresses, parsedate_to_datetime
 
 from engine.clock import as_utc, now
 from engine.delivery.events import BounceType, EventKind, ProviderEvent
+from engine.delivery.verp import parse_return_path
 from engine.keyed_hmac import KeyedHmac
 
 _DIGEST_CHARS = 16
@@ -28,6 +29,9 @@ _ACTIONS = {
 }
 _STATUS_PARTS = ("message/delivery-status", "message/global-delivery-status")
 _ORIGINAL_PARTS = ("message/rfc822", "text/rfc822-headers", "message/global-headers")
+#: Where the bounce's envelope recipient (our return path) shows: the delivering server's own
+#: headers first, then the ``To:`` that reporting servers address the report to.
+_RETURN_PATH_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")
 
 
 class DsnError(ValueError):
@@ -99,29 +103,46 @@ class _Report:
     dedupe_key: str
     ids: tuple[int, int] | None
     fallback_time: datetime | None
+    #: The delivery named by the signed return path the report was sent to (VERP).
+    delivery_id: int | None = None
 
 
 def parse_dsn(raw: bytes, *, secret: str | None = None) -> list[ProviderEvent]:
     """Read a ``multipart/report; report-type=delivery-status`` message into events.
 
     Recipients whose ``Action`` is ``relayed`` or ``expanded`` say nothing about delivery and
-    are skipped. ``secret`` is passed to ``parse_message_id``.
+    are skipped. With ``secret``, a report sent to a signed per-delivery return path
+    (``engine.delivery.verp``) is about that delivery, whatever its body names; otherwise the
+    quoted Message-ID is checked with ``parse_message_id``. A forged return path is ignored.
     """
     message = message_from_bytes(raw, policy=policy.default)
     blocks = _status_blocks(message)
     original = _original_message_id(message)
+    delivery_id = _returned_delivery(message, secret) if secret is not None else None
+    dedupe_key = original or str(message.get("Message-ID", ""))
     report = _Report(
         message_id=original,
-        dedupe_key=original or str(message.get("Message-ID", "")),
-        ids=parse_message_id(original, secret=secret),
+        dedupe_key=f"{dedupe_key}\x1fd{delivery_id}" if delivery_id else dedupe_key,
+        ids=None if delivery_id else parse_message_id(original, secret=secret),
         fallback_time=_date(message.get("Date")) or _date(blocks[0].get("Arrival-Date")),
+        delivery_id=delivery_id,
     )
     events = [
         event for block in blocks[1:] if (event := _recipient_event(block, report)) is not None
     ]
-    if not events and not any(_recipient(block) for block in blocks[1:]):
+    if not events and not delivery_id and not any(_recipient(block) for block in blocks[1:]):
         raise DsnError("the delivery-status part names no recipient (Final-Recipient)")
     return events
+
+
+def _returned_delivery(message: Message, secret: str) -> int | None:
+    """Return the delivery whose signed return path the report was sent to, if any."""
+    for name in _RETURN_PATH_HEADERS:
+        values = [str(value) for value in message.get_all(name) or ()]
+        for _name, address in getaddresses(values):
+            if (delivery_id := parse_return_path(address, secret=secret)) is not None:
+                return delivery_id
+    return None
 
 
 def _status_blocks(message: EmailMessage) -> list[Message]:
@@ -199,7 +220,8 @@ def _original_message_id(message: Message) -> str | None:
 
 
 def _recipient_event(block: Message, report: _Report) -> ProviderEvent | None:
-    email = _recipient(block)
+    # Through the return path the delivery is known: its address is the one acted on.
+    email = _recipient(block) or ("" if report.delivery_id else None)
     action = str(block.get("Action", "")).strip().lower()
     kind = _ACTIONS.get(action)
     if email is None or kind is None:
@@ -211,6 +233,7 @@ def _recipient_event(block: Message, report: _Report) -> ProviderEvent | None:
         occurred_at=_date(block.get("Last-Attempt-Date")) or report.fallback_time or now(),
         email=email,
         campaign_id=report.ids[0] if report.ids else None,
+        delivery_id=report.delivery_id,
         subscriber_id=report.ids[1] if report.ids else None,
         provider_message_id=report.message_id,
         bounce_type=_bounce_type(kind, status),

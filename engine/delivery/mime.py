@@ -1,8 +1,13 @@
 """Build multipart/alternative MIME messages quickly, without ``email.message.EmailMessage``.
 
 The headers shared by a batch (From, Subject, MIME-Version) are encoded once and cached; only
-the recipient's To, its own headers and the two base64 bodies are built per message, which is
-what keeps a message around 0.2 ms instead of the 3 ms ``EmailMessage.as_bytes()`` costs.
+the recipient's To, its own headers and the two bodies are built per message, which is what
+keeps a message around 0.1 ms instead of the 2 to 3 ms ``EmailMessage.as_bytes()`` costs.
+
+Bodies are quoted-printable (``binascii.b2a_qp``, in C): mostly-ASCII newsletters come out
+about a fifth smaller than in base64 and stay readable in a mailbox's source view. A part
+that is mostly non-ASCII (Greek, Cyrillic, CJK …), where quoted-printable would be larger,
+is sent as base64 instead.
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ RESERVED_HEADERS = frozenset(
         "content-transfer-encoding",
     }
 )
-# A random boundary per process; base64 bodies cannot contain "=_" so it can never collide.
+# A random boundary per process. It can never collide with a body: base64 has no "=_", and
+# quoted-printable writes every "=" of the text as "=3D", so its only "=" start an "=XX" escape
+# (hex digits) or end a line (a soft break).
 BOUNDARY = f"=_pinwheel_{secrets.token_hex(12)}"
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
 _SAFE_TEXT = re.compile(r"[!-~](?:[ !-~]*[!-~])?")
@@ -43,14 +50,27 @@ _SAFE_ADDRESS = re.compile(r"[!-;=?-~]+@[!-;=?-~]+")
 _BODY_PREAMBLE = (
     f'MIME-Version: 1.0{CRLF}Content-Type: multipart/alternative; boundary="{BOUNDARY}"{CRLF}{CRLF}'
 ).encode("ascii")
-_TEXT_PART = (
-    f"--{BOUNDARY}{CRLF}Content-Type: text/plain; charset=utf-8{CRLF}"
-    f"Content-Transfer-Encoding: base64{CRLF}{CRLF}"
-).encode("ascii")
-_HTML_PART = (
-    f"--{BOUNDARY}{CRLF}Content-Type: text/html; charset=utf-8{CRLF}"
-    f"Content-Transfer-Encoding: base64{CRLF}{CRLF}"
-).encode("ascii")
+#: RFC 2045: an encoded line is at most 76 characters, its soft-break "=" included.
+_QP_LINE = 76
+_CUT = "</tr>"
+#: Encoded lines and pieces of lines are kept up to this length and this many (a few MB).
+_CACHED_PIECE = 4096
+_CACHED_PIECES = 1024
+_pieces: dict[str, bytes] = {}
+
+
+def _part_header(subtype: str, encoding: str) -> bytes:
+    return (
+        f"--{BOUNDARY}{CRLF}Content-Type: text/{subtype}; charset=utf-8{CRLF}"
+        f"Content-Transfer-Encoding: {encoding}{CRLF}{CRLF}"
+    ).encode("ascii")
+
+
+_PART_HEADERS = {
+    (subtype, encoding): _part_header(subtype, encoding)
+    for subtype in ("plain", "html")
+    for encoding in ("quoted-printable", "base64")
+}
 _CLOSE = f"--{BOUNDARY}--{CRLF}".encode("ascii")
 
 
@@ -66,10 +86,8 @@ def build_mime(message: OutgoingMessage, *, date: datetime | None = None) -> byt
         _date_line(date),
         *(_custom_line(name, value) for name, value in message.headers.items()),
         _BODY_PREAMBLE,
-        _TEXT_PART,
-        encode_body(message.text),
-        _HTML_PART,
-        encode_body(message.html),
+        *_body_part("plain", message.text),
+        *_body_part("html", message.html),
         _CLOSE,
     ]
     return b"".join(parts)
@@ -133,13 +151,100 @@ def encode_words(value: str) -> str:
     return f"{CRLF} ".join(words)
 
 
-def encode_body(text: str) -> bytes:
-    """Return ``text`` as UTF-8 base64 in 76-character CRLF lines."""
-    encoded = binascii.b2a_base64(text.encode("utf-8"), newline=False)
-    if not encoded:
-        return b""
+def encode_body(text: str) -> tuple[str, bytes]:
+    """Return the transfer encoding and the encoded body of a text part, in CRLF lines.
+
+    Quoted-printable unless base64 is shorter. Line breaks of any kind (CRLF, LF, CR) become
+    CRLF, the canonical form of text in MIME.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text:
+        return "quoted-printable", b""
+    encoded = b"\r\n".join([_encode_line(line) for line in text.split("\n")])
+    # Counting characters first spares encoding the text just to learn its size in bytes.
+    if len(encoded) > _base64_size(len(text)) and len(encoded) > _base64_size(
+        len(text.encode("utf-8"))
+    ):
+        return "base64", encode_base64(text.replace("\n", "\r\n").encode("utf-8"))
+    return "quoted-printable", encoded + b"\r\n"
+
+
+def encode_base64(data: bytes) -> bytes:
+    """Return ``data`` as base64 in 76-character CRLF lines."""
+    encoded = binascii.b2a_base64(data, newline=False)
     lines = [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
     return b"\r\n".join(lines) + b"\r\n"
+
+
+def _body_part(subtype: str, text: str) -> tuple[bytes, bytes]:
+    encoding, body = encode_body(text)
+    return _PART_HEADERS[subtype, encoding], body
+
+
+def _encode_line(line: str) -> bytes:
+    # MJML writes most of a document on one line. Cut after each table row, a recipient's values
+    # (a name, a signed link) fall in a few short pieces and the rest is encoded once per
+    # process; a soft line break joins the pieces, so the decoded text is the same.
+    if len(line) <= _CACHED_PIECE or _CUT not in line:
+        return _encode_piece(line)
+    pieces = line.split(_CUT)
+    last = pieces.pop()
+    encoded = [_encode_piece(piece + _CUT) for piece in pieces]
+    if last:
+        encoded.append(_encode_piece(last))
+    return b"=\r\n".join(encoded)
+
+
+def _encode_piece(piece: str) -> bytes:
+    encoded = _pieces.get(piece)
+    if encoded is None:
+        # The piece holds no line break, so b2a_qp's only ones are soft breaks, written as LF.
+        encoded = binascii.b2a_qp(piece.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+        # Each piece starts a line of its own, so its line starts are all there is to check.
+        if (
+            encoded.startswith((b".", b"From "))
+            or b"\n." in encoded
+            or b"\nFrom " in encoded
+            or len(encoded) - encoded.rfind(b"\n") > _QP_LINE
+        ):
+            encoded = _fit_lines(encoded)
+        if len(piece) <= _CACHED_PIECE:
+            if len(_pieces) >= _CACHED_PIECES:
+                _pieces.clear()
+            _pieces[piece] = encoded
+    return encoded
+
+
+def _base64_size(length: int) -> int:
+    characters = -(-length // 3) * 4
+    return characters + 2 * -(-characters // 76)
+
+
+def _fit_lines(encoded: bytes) -> bytes:
+    """Encode the "." or "F" that starts a line and fold again the lines that grow too long.
+
+    SMTP ends the data at a lone ".", and some relays and every mbox file rewrite "From " at
+    the start of a line; an encoded first character keeps such lines intact. The last line is
+    kept a character short for the soft break that may join the next piece.
+    """
+    lines = encoded.split(b"\r\n")
+    fitted: list[bytes] = []
+    for index, line in enumerate(lines):
+        limit = _QP_LINE if index < len(lines) - 1 else _QP_LINE - 1
+        while True:
+            if line.startswith((b".", b"From ")):
+                line = (b"=2E" if line[:1] == b"." else b"=46") + line[1:]
+            if len(line) <= limit:
+                break
+            cut = limit - 1
+            # Never cut inside an "=XX" escape.
+            while b"=" in line[cut - 2 : cut]:
+                cut -= 1
+            fitted.append(line[:cut] + b"=")
+            line = line[cut:]
+        fitted.append(line)
+    return b"\r\n".join(fitted)
 
 
 def _word(chunk: bytes) -> str:

@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from engine.delivery.base import OutgoingMessage, ResultStatus, SendResult
+from engine.delivery.dkim import DkimSigner
 from engine.delivery.mime import build_mime
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -23,8 +24,14 @@ class OutboxBackend:
 
     name = "outbox"
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self, folder: Path, *, return_path: str = "", signer: DkimSigner | None = None
+    ) -> None:
         self.folder = folder
+        #: Signs each file as the SMTP backend signs each message, when DKIM is configured.
+        self.signer = signer
+        #: Written as the ``Return-Path:`` a mailbox would add, for messages without their own.
+        self.return_path = return_path
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
@@ -37,9 +44,14 @@ class OutboxBackend:
         partial = target.with_suffix(".eml.part")
         try:
             raw = build_mime(message)
+            if self.signer is not None:
+                raw = self.signer.sign(raw)
         except ValueError as error:
             # As a relay would refuse it: this message alone, for good.
             return SendResult(message.delivery_id, ResultStatus.FAILED_PERMANENT, error=str(error))
+        if envelope_sender := message.envelope_sender or self.return_path:
+            # What the receiving server would record from MAIL FROM, so staff can see it.
+            raw = f"Return-Path: <{envelope_sender}>\r\n".encode() + raw
         partial.write_bytes(raw)
         # A rename is atomic: the UI never lists half-written files.
         partial.replace(target)

@@ -19,9 +19,14 @@ def backend_from_settings(settings: Settings) -> DeliveryBackend:
             _memory_backend = MemoryBackend()
         return _memory_backend
     if settings.MAIL_BACKEND == "outbox":
+        from engine.delivery.dkim import signer_from_settings
         from engine.delivery.outbox import OutboxBackend
 
-        return OutboxBackend(settings.outbox_path)
+        return OutboxBackend(
+            settings.outbox_path,
+            return_path=settings.RETURN_PATH,
+            signer=signer_from_settings(settings),
+        )
     if settings.MAIL_BACKEND == "smtp":
         from engine.delivery.smtp import SmtpBackend
 

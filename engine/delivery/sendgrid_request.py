@@ -69,6 +69,8 @@ def batch_error(batch: TemplateBatch) -> str | None:
         split_address(batch.from_address)
     except ValueError as exc:
         return str(exc)
+    if any("\r" in v or "\n" in v for v in batch.headers.values()):
+        return "header values must not contain CR or LF"
     return _ids_error(batch.custom_args)
 
 
@@ -132,6 +134,9 @@ def request_body(batch: TemplateBatch, recipients: Sequence[TemplateRecipient]) 
         body["categories"] = list(batch.categories)
     if batch.custom_args:
         body["custom_args"] = dict(batch.custom_args)
+    if batch.headers:
+        # Once per request rather than in each of up to 1,000 personalizations.
+        body["headers"] = dict(batch.headers)
     return orjson.dumps(body)
 
 

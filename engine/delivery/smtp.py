@@ -7,7 +7,7 @@ import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -21,7 +21,8 @@ from engine.delivery.base import (
     ResultStatus,
     SendResult,
 )
-from engine.delivery.mime import build_mime, split_address
+from engine.delivery.dkim import RawMessages, signer_from_settings
+from engine.delivery.mime import split_address
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,12 @@ class SmtpBackend:
 
     def __init__(self, settings: Settings, *, ssl_context: ssl.SSLContext | None = None):
         self.target = parse_smtp_url(settings.SMTP_URL)
+        #: MAIL FROM for messages without an envelope sender of their own (system emails).
+        self.return_path = settings.RETURN_PATH
         self._ssl_context = ssl_context
         self._conn: smtplib.SMTP | None = None
+        #: Builds each message and, with DKIM configured, signs it just before it is sent.
+        self._raw_messages = RawMessages(signer_from_settings(settings))
 
     @property
     def sock(self) -> socket.socket | None:
@@ -102,9 +107,10 @@ class SmtpBackend:
         results: list[SendResult] = []
         unknown: list[int] = []
         self._check_alive()
+        raws = self._raw_messages.for_batch(messages)
         for index, message in enumerate(messages):
             try:
-                results.append(self._send_one(message))
+                results.append(self._send_one(message, next(raws)))
             except _UncertainError:
                 unknown.append(message.delivery_id)
             except BackendAuthError as exc:
@@ -120,6 +126,7 @@ class SmtpBackend:
 
     def close(self) -> None:
         """Send QUIT and close the connection, ignoring a relay that is already gone."""
+        self._raw_messages.close()
         conn, self._conn = self._conn, None
         if conn is None:
             return
@@ -128,10 +135,14 @@ class SmtpBackend:
         except (smtplib.SMTPException, OSError):
             conn.close()
 
-    def _send_one(self, message: OutgoingMessage) -> SendResult:
+    def _send_one(self, message: OutgoingMessage, raw_message: Callable[[], bytes]) -> SendResult:
         try:
-            raw = build_mime(message)
-            sender = split_address(message.from_address)[1]
+            raw = raw_message()
+            sender = (
+                message.envelope_sender
+                or self.return_path
+                or split_address(message.from_address)[1]
+            )
         except ValueError as exc:
             return _result(message, ResultStatus.FAILED_PERMANENT, error=str(exc))
         try:

@@ -1,54 +1,50 @@
-"""System emails (confirmations, staff alerts, notices): one builder, one Message-ID scheme.
+"""System emails (confirmations, staff invitations, staff alerts): one builder, one renderer.
 
 Campaign messages are personalized from a frozen issue by the send pipeline; everything else
-Pinwheel mails is a single transactional message built here, so every one carries the same
-headers: a ``Message-ID`` on the sender's domain (``<kind.random@domain>``), never the web
-host's, and a category naming its kind.
+Pinwheel mails is a single transactional message built here from a layout of
+``templates/email/system/`` (`engine.render.system_emails`), so every one carries the same
+branding and the same headers: a ``Message-ID`` on the sender's domain
+(``<kind.random@domain>``), never the web host's; ``Auto-Submitted: auto-generated``
+(RFC 3834), which keeps vacation responders and other robots from answering it; and a
+category naming its kind.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from email.utils import parseaddr
+from functools import lru_cache
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
-
-from engine.config import PROJECT_ROOT, Settings
+from engine.config import Settings
 from engine.delivery.base import OutgoingMessage, SendResult
 from engine.delivery.registry import backend_from_settings
-
-#: Email templates render without a request: links come from ``BASE_URL``, never ``url_for``.
-_templates = Environment(
-    loader=FileSystemLoader(PROJECT_ROOT / "templates" / "email"),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    keep_trailing_newline=True,
-)
+from engine.render.system_emails import Field, render_system_email
 
 
 def sender_domain(sender_address: str) -> str:
-    """Return the domain of a ``From`` address (``localhost`` when it has none)."""
+    """Return the lower-cased domain of a ``From`` address (``localhost`` when it has none)."""
     _local, at, domain = parseaddr(sender_address)[1].rpartition("@")
-    return domain if at and domain else "localhost"
-
-
-def system_template(name: str) -> Template:
-    """Return a template of ``templates/email/`` for a system email's HTML or text part."""
-    return _templates.get_template(name)
+    return domain.lower() if at and domain else "localhost"
 
 
 def system_message(
     settings: Settings,
     *,
     kind: str,
+    layout: str,
     to_address: str,
     subject: str,
-    html: str,
-    text: str,
+    fields: Mapping[str, Field],
     to_name: str = "",
 ) -> OutgoingMessage:
-    """Build one system email of ``kind`` (``confirmation``, ``staff-alert`` …) from the sender."""
+    """Build one system email of ``kind`` (``confirmation``, ``staff-alert`` …) from the sender.
+
+    ``fields`` fill the layout ``system/<layout>.mjml.j2``; the subject, the sender's name and
+    address and the postal address are added from ``settings``.
+    """
+    branding = _branding(settings.SENDER_ADDRESS, settings.POSTAL_ADDRESS)
+    body = render_system_email(layout, {**fields, **branding, "subject": subject})
     message_id = f"<{kind}.{secrets.token_hex(12)}@{sender_domain(settings.SENDER_ADDRESS)}>"
     return OutgoingMessage(
         delivery_id=0,
@@ -56,9 +52,9 @@ def system_message(
         to_name=to_name,
         from_address=settings.SENDER_ADDRESS,
         subject=subject,
-        html=html,
-        text=text,
-        headers={"Message-ID": message_id},
+        html=body.html,
+        text=body.text,
+        headers={"Message-ID": message_id, "Auto-Submitted": "auto-generated"},
         categories=(kind,),
     )
 
@@ -74,3 +70,13 @@ def send_system_messages(
         return backend.send_batch(messages)
     finally:
         backend.close()
+
+
+@lru_cache(maxsize=8)
+def _branding(sender: str, postal_address: str) -> Mapping[str, str]:
+    name, address = parseaddr(sender)
+    return {
+        "organisation": name or address,
+        "sender_address": address,
+        "postal_address": postal_address,
+    }

@@ -16,6 +16,12 @@ _LANG_CODE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 _LEFTOVER_ELEMENT = re.compile(r"<(mj-[a-z-]+)")
 #: MRML refuses white space right after ``</mj-preview>`` ("unexpected token").
 _AFTER_PREVIEW = re.compile(r"</mj-preview>\s+")
+_VIEWPORT = re.compile(r'(<meta name="viewport"[^>]*>)')
+_BARE_TABLE = re.compile(r"<table(?![^>]*\brole=)")
+_COLOR_SCHEME = (
+    '<meta name="color-scheme" content="light dark">'
+    '<meta name="supported-color-schemes" content="light dark">'
+)
 
 
 class MjmlCompileError(PinwheelError):
@@ -53,6 +59,15 @@ def compile_mjml(source: str, *, default_lang: str = "en") -> str:
         raise MjmlCompileError("compiler produced no <body>")
     # mjml-python writes lang="und" on <html> and on the body wrapper when the root has none.
     return _UNDETERMINED.sub(f' lang="{lang}"', _collapse_indentation(html))
+
+
+def compile_email(source: str, *, default_lang: str = "en") -> str:
+    """Compile an email layout with `compile_mjml` and finish the HTML every email needs."""
+    html = compile_mjml(source, default_lang=default_lang)
+    # Without the color-scheme meta, Apple Mail and iOS force their own dark-mode inversion.
+    html = _VIEWPORT.sub(lambda m: m.group(1) + _COLOR_SCHEME, html, count=1)
+    # Screen readers announce a layout table's rows and cells unless it is presentational.
+    return _BARE_TABLE.sub('<table role="presentation"', html)
 
 
 def _describe(exc: Exception) -> str:

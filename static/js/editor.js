@@ -198,11 +198,17 @@ async function save(baseRevision) {
   }
 }
 
+// The words the page's `status_label` filter shows for a stored status ("in_review" → "In review").
+function statusLabel(status) {
+  const words = status.replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 function saved(data) {
   state.revision = data.revision;
   state.status = data.status;
   $("#issue-revision").textContent = data.revision;
-  $("#issue-status").textContent = data.status.replace("_", " ");
+  $("#issue-status").textContent = statusLabel(data.status);
   if (dirty) { setStatus("Saving…", "pending"); saveTimer = setTimeout(save, SAVE_DELAY); }
   else setStatus(`All changes saved (revision ${data.revision}).`, "ok");
 }
@@ -251,7 +257,7 @@ function bindValues() {
   $("#f-observance").value = state.observance_slug || "";
   for (const box of $$("[data-topic]")) box.checked = state.topic_ids.includes(Number(box.value));
   $("#issue-revision").textContent = state.revision;
-  $("#issue-status").textContent = state.status.replace("_", " ");
+  $("#issue-status").textContent = statusLabel(state.status);
 }
 
 // ---- preview and checks -------------------------------------------------------------------

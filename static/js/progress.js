@@ -1,40 +1,48 @@
-// Poll the campaign's progress endpoint and update the figures while it is sending.
-(function () {
-  "use strict";
-  var section = document.getElementById("campaign-progress");
-  if (!section) { return; }
-  var url = section.getAttribute("data-progress-url");
-  var active = ["sending", "scheduled"];
+// The campaign page: refresh the progress figures while it sends, and reload the page when
+// its status changes (a scheduled send starts, a send finishes), since its sections depend on it.
 
-  function set(name, value) {
-    var node = section.querySelector('[data-field="' + name + '"]');
-    if (node) { node.textContent = value; }
+const page = document.querySelector("#campaign");
+const POLL_MS = { sending: 2000, scheduled: 15000 };
+
+function set(name, value) {
+  const node = page.querySelector(`[data-field="${name}"]`);
+  if (node) node.textContent = value;
+}
+
+function render(data) {
+  set("sent", data.sent.toLocaleString());
+  set("recipients", data.recipients.toLocaleString());
+  set("rate", data.rate.toFixed(1));
+  set("eta", data.eta_seconds === null ? "—" : `${data.eta_seconds} s`);
+  set("failures", data.failures);
+  set("uncertain", data.counts.uncertain);
+  const bar = page.querySelector('[data-field="bar"]');
+  if (bar) {
+    bar.max = data.recipients || 1;
+    bar.value = data.done;
+    bar.textContent = `${data.percent}%`;
   }
+}
 
-  function render(data) {
-    set("status", data.status);
-    set("sent", data.sent);
-    set("recipients", data.recipients);
-    set("rate", data.rate.toFixed(1));
-    set("eta", data.eta_seconds === null ? "—" : data.eta_seconds + " s");
-    set("failures", data.failures);
-    set("uncertain", data.counts.uncertain);
-    var bar = section.querySelector('[data-field="bar"]');
-    if (bar) { bar.max = data.recipients || 1; bar.value = data.done; bar.textContent = data.percent + "%"; }
+async function poll() {
+  let data = null;
+  try {
+    const response = await fetch(page.dataset.progressUrl, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    data = response.ok ? await response.json() : null;
+  } catch {
+    window.setTimeout(poll, 5000);
+    return;
   }
-
-  function poll() {
-    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (data) {
-        if (!data) { return; }
-        render(data);
-        if (active.indexOf(data.status) !== -1) { window.setTimeout(poll, 2000); }
-        else if (data.status !== section.getAttribute("data-initial-status")) { window.location.reload(); }
-      })
-      .catch(function () { window.setTimeout(poll, 5000); });
+  if (!data) return;
+  if (data.status !== page.dataset.status) {
+    window.location.reload();
+    return;
   }
+  render(data);
+  window.setTimeout(poll, POLL_MS[data.status]);
+}
 
-  section.setAttribute("data-initial-status", section.querySelector('[data-field="status"]').textContent);
-  window.setTimeout(poll, 1000);
-})();
+if (page && POLL_MS[page.dataset.status]) window.setTimeout(poll, 1000);

@@ -45,6 +45,11 @@ def test_an_admin_token_cannot_approve_its_own_issue_and_send_it(
             AuditEntry.action.in_(["issue.create", "issue.submit", "issue.approve"])
         )
     )
+    token_ids = {
+        entry.details.get("api_token")
+        for entry in session.query(AuditEntry).filter(AuditEntry.action == "issue.approve")
+    }
+    assert token_ids != {None}  # which token acted, so staff know which one to revoke
     assert actors == {
         "issue.create": "admin-robot@agency.example.org",
         "issue.submit": "admin-robot@agency.example.org",
@@ -62,3 +67,22 @@ def test_an_edit_through_a_token_makes_its_user_a_contributor(
     assert admin.post(f"{path}/submit").status_code == 200
     refused = admin.post(f"{path}/approve", json={"topic_ids": [seed.topic_id]})
     assert refused.status_code == 403
+
+
+def test_an_editor_cannot_approve_their_revision_after_it_is_returned(
+    api_as: Callable[[str], ApiClient], seed: Seed
+) -> None:
+    path = f"/issues/{seed.issue_id}"
+    admin, approver = api_as("admin"), api_as("approver")
+    assert (
+        admin.put(path, json={"base_revision": 1, "content": content(title="r2")}).status_code
+        == 200
+    )
+    assert admin.post(f"{path}/submit").status_code == 200
+    audience = {"topic_ids": [seed.topic_id]}
+    assert approver.post(f"{path}/approve", json=audience).status_code == 200
+    assert admin.post(f"{path}/return", json={"reason": "Wider audience"}).status_code == 200
+    assert admin.post(f"{path}/submit").status_code == 200
+    again = admin.post(f"{path}/approve", json=audience)
+    assert again.status_code == 403
+    assert "someone else has to approve it" in again.get_json()["error"]["message"]

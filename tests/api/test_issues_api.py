@@ -98,3 +98,26 @@ def test_review_and_approval(api_as: Callable[[str], ApiClient], seed: Seed) -> 
     assert approved.status_code == 200 and approved.get_json()["status"] == "approved"
     returned = approver.post(f"{path}/return", json={"reason": "Typo"}).get_json()
     assert returned["status"] == "draft" and returned["approved_at"] is None
+
+
+def test_an_unknown_observance_is_refused(api: ApiClient, seed: Seed) -> None:
+    refused = api.post(
+        "/issues",
+        json={"content": content(), "topic_ids": [seed.topic_id], "observance_slug": "no-such-day"},
+    )
+    assert refused.status_code == 422
+    assert "There is no observance 'no-such-day'" in refused.get_json()["error"]["message"]
+
+
+def test_the_api_takes_a_comment(api_as: Callable[[str], ApiClient], seed: Seed) -> None:
+    editor, approver = api_as("editor"), api_as("approver")
+    path = f"/issues/{seed.issue_id}"
+    assert editor.post(f"{path}/submit").status_code == 200
+    approved = approver.post(
+        f"{path}/approve", json={"topic_ids": [seed.topic_id], "comment": "Fine\nby me"}
+    )
+    assert approved.status_code == 200
+    refused = approver.post(f"{path}/return", json={"comment": "Bad\x1bescape"})
+    assert refused.status_code == 422
+    assert "line breaks are fine" in refused.get_json()["error"]["message"]
+    assert approver.post(f"{path}/return", json={"comment": "Wrong year"}).status_code == 200

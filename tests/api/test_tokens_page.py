@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit import AuditEntry
 from engine.users import StaffUser, create_api_token
-from tests.factories import csrf_token_from, login, make_user
+from tests.factories import PASSWORD, csrf_token_from, login, make_user
 
 
 def _signed_in(client: FlaskClient, session: Session, role: str, email: str) -> str:
@@ -20,7 +20,9 @@ def _signed_in(client: FlaskClient, session: Session, role: str, email: str) -> 
 
 
 def _create(client: FlaskClient, csrf: str, name: str) -> str:
-    created = client.post("/admin/tokens/", data={"name": name, "csrf_token": csrf})
+    created = client.post(
+        "/admin/tokens/", data={"name": name, "csrf_token": csrf, "current_password": PASSWORD}
+    )
     assert created.status_code == 200
     return re.search(r'value="(pw_[^"]+)"', created.get_data(as_text=True)).group(1)
 
@@ -84,7 +86,9 @@ def test_a_token_dies_with_its_users_deactivation(client: FlaskClient, session: 
 
 def test_a_nameless_token_is_refused(client: FlaskClient, session: Session) -> None:
     csrf = _signed_in(client, session, "admin", "root@agency.example.org")
-    response = client.post("/admin/tokens/", data={"name": " ", "csrf_token": csrf})
+    response = client.post(
+        "/admin/tokens/", data={"name": " ", "csrf_token": csrf, "current_password": PASSWORD}
+    )
     assert response.status_code == 422 and "needs a name" in response.get_data(as_text=True)
 
 
@@ -96,8 +100,33 @@ def test_reactivating_a_user_does_not_revive_their_tokens(
 
     user = make_user(session, role="editor", email="back@agency.example.org")
     _token, secret = create_api_token(session, user=user, name="Old script")
+    user.calendar_key = "k" * 32
     deactivate_user(session, user.email)
     reactivate_staff(session, user)
     session.commit()
+    assert user.calendar_key is None  # the personal calendar link stays dead as well
     denied = client.get("/api/v1/issues", headers={"Authorization": f"Bearer {secret}"})
     assert denied.status_code == 401
+
+
+def test_a_token_needs_the_current_password(client: FlaskClient, session: Session) -> None:
+    csrf = _signed_in(client, session, "editor", "ed@agency.example.org")
+    refused = client.post(
+        "/admin/tokens/", data={"name": "Stolen", "csrf_token": csrf, "current_password": "x"}
+    )
+    assert refused.status_code == 422
+    assert "not your current password" in refused.get_data(as_text=True)
+    assert "pw_" not in refused.get_data(as_text=True)
+
+
+def test_required_two_factor_sign_in_also_stops_tokens_of_those_without_it(
+    app, client: FlaskClient, session: Session
+) -> None:
+    user = make_user(session, role="editor", email="no2fa@agency.example.org")
+    _token, secret = create_api_token(session, user=user, name="Script")
+    session.commit()
+    settings = app.extensions["pinwheel.settings"]
+    app.extensions["pinwheel.settings"] = settings.with_overrides(REQUIRE_2FA=True)
+    denied = client.get("/api/v1/issues", headers={"Authorization": f"Bearer {secret}"})
+    assert denied.status_code == 401
+    assert "two-factor" in denied.get_json()["error"]["message"]

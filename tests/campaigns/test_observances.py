@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import holidays
@@ -16,12 +16,14 @@ from campaigns.observances.catalogue import (
     Observance,
     ObservanceKind,
     ObservanceSource,
+    catalogue_revised,
     find,
     load_catalogue,
     next_window,
     observance_from_dict,
     observances_in_year,
     parse_catalogue,
+    parse_revised,
     window,
 )
 from campaigns.observances.rules import (
@@ -396,6 +398,17 @@ def test_catalogue_is_loaded_once_and_is_big_enough() -> None:
     assert load_catalogue() is catalogue
     assert len(catalogue) >= 25
     assert len({observance.slug for observance in catalogue}) == len(catalogue)
+
+
+def test_catalogue_carries_the_time_of_its_last_revision() -> None:
+    # The stamp only moves forward, with each edit of the file.
+    assert catalogue_revised() >= datetime(2026, 11, 21, 20, 7, 14, tzinfo=UTC)
+    assert parse_revised("revised = 2027-01-04T10:00:00-05:00\n") == datetime(
+        2027, 1, 4, 15, tzinfo=UTC
+    )
+    for text in ("", "revised = 2027-01-04\n", "revised = 2027-01-04T10:00:00\n", "revised ="):
+        with pytest.raises(ObservanceError, match=r"revised|TOML"):
+            parse_revised(text)
 
 
 def test_catalogue_covers_every_month_of_the_year() -> None:

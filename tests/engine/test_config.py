@@ -110,3 +110,20 @@ def test_url_without_password() -> None:
         "sqlite:////srv/pinwheel/instance/pinwheel.db": "sqlite:////srv/pinwheel/instance/pinwheel.db",
     }
     assert {url: url_without_password(url) for url in cases} == cases
+
+
+def test_return_path_must_be_a_bare_address_with_room_for_the_tag(tmp_path: Path) -> None:
+    environ = {"PINWHEEL_INSTANCE_PATH": str(tmp_path)}
+    assert load_settings(environ=environ).RETURN_PATH == ""
+    configured = environ | {"PINWHEEL_RETURN_PATH": " bounces@agency.example "}
+    assert load_settings(environ=configured).RETURN_PATH == "bounces@agency.example"
+    for bad in (
+        "bounces",
+        "Bounces <bounces@agency.example>",
+        "bounces+news@agency.example",
+        "bounces@localhost",
+        "b\r\nounces@agency.example",
+        f"{'b' * 28}@agency.example",
+    ):
+        with pytest.raises(ConfigError, match="RETURN_PATH"):
+            load_settings(environ=environ | {"PINWHEEL_RETURN_PATH": bad})

@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 
 from engine.migrate import alembic_config, current_revision, load_models, upgrade
-from tests.conftest import POSTGRES_URL
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrated.db'}"
-        return
-    if not POSTGRES_URL:
-        pytest.skip("PINWHEEL_TEST_POSTGRES_URL is not set: PostgreSQL leg skipped")
-    name = f"pinwheel_migrate_{uuid.uuid4().hex[:10]}"
-    url = sa.make_url(POSTGRES_URL)
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
 
 
 def test_upgrade_then_models_match_migrations(empty_database: str) -> None:

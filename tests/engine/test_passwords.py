@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy.orm import Session
 
-from engine import cli
+from engine import users_cli
 from engine.errors import ValidationFailed
 from engine.passwords import check_password, common_passwords
 from engine.users import StaffUser, authenticate, create_user
@@ -96,7 +96,7 @@ def test_set_password_command_prompts_twice(
     user = make_user(session, email="prompted@agency.example.org")
     session.commit()
     # The runner's input is no terminal; the command must believe it is one.
-    monkeypatch.setattr(cli, "sys", _Terminal())
+    monkeypatch.setattr(users_cli, "sys", _Terminal())
     result = runner.invoke(
         args=["users", "set-password", user.email],
         input="another good passphrase\nanother good passphrase\n",

@@ -29,6 +29,7 @@ from engine.staff_invites import (
 from engine.users import Role, authenticate, deactivate_user
 from tests.conftest import SECRET
 from tests.factories import make_user
+from tests.system_emails import assert_system_email
 
 NEW_PASSWORD = "lantern orchard ferry"
 
@@ -127,6 +128,21 @@ def test_the_invitation_email(session: Session, settings: Settings) -> None:
     assert link in message.text and "approver" in message.text and "7 days" in message.text
     assert f'href="{link}"' in message.html
     assert "Ana &lt;b&gt;" in message.html and "Boss &amp; Co" in message.html
+
+
+def test_the_invitation_is_a_branded_accessible_system_email(
+    session: Session, settings: Settings
+) -> None:
+    user = invite_user(session, email="bo@agency.example.org", role="editor", name="Bo Chen")
+    link = invite_link(settings, user)
+    message = invite_message(settings, user, link, "Ana Admin")
+    found = assert_system_email(
+        message,
+        settings,
+        link_prefix="https://news.example.org/admin/invite/",
+        says=("Hello Bo Chen,", "Ana Admin", "editor", "bo@agency.example.org", "7 days"),
+    )
+    assert found == link
 
 
 def test_the_last_admin_who_can_sign_in_stays(session: Session) -> None:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.errors import ValidationFailed
-from engine.text_fields import check_line, control_character
+from engine.text_fields import check_line, check_text, control_character
 
 CONTROLS = [chr(code) for code in range(0x20)] + ["\x7f"]
 
@@ -40,3 +40,10 @@ def test_check_line_names_the_field_and_the_character() -> None:
     assert error.status == 422
     assert error.message.startswith("The subject contains a carriage return (U+000D).")
     assert error.details == [{"path": "subject", "message": error.message}]
+
+
+def test_several_lines_of_text_keep_line_breaks_and_refuse_other_controls() -> None:
+    assert check_text("One\r\nTwo\nThree", "The comment", path="comment") == "One\nTwo\nThree"
+    for bad in ("Tab\there", "Lone\rreturn", "Escape\x1b", "Delete\x7f"):
+        with pytest.raises(ValidationFailed, match="line breaks are fine"):
+            check_text(bad, "The comment", path="comment")

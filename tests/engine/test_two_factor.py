@@ -71,7 +71,11 @@ def test_enrolment_shows_a_qr_code_and_needs_one_right_code(
     client: FlaskClient, session: Session, user: StaffUser, clock: FrozenClock
 ) -> None:
     login(client, user)
-    started = client.post("/admin/account/two-factor/start")
+    # A borrowed session cannot enrol someone else's phone: the password comes first.
+    refused = client.post("/admin/account/two-factor/start", data={"current_password": "nope"})
+    assert refused.status_code == 422
+    assert "not your current password" in refused.get_data(as_text=True)
+    started = client.post("/admin/account/two-factor/start", data={"current_password": PASSWORD})
     assert started.headers["Location"] == "/admin/account/two-factor"
     page = client.get("/admin/account/two-factor")
     session.expire_all()
@@ -192,7 +196,7 @@ def test_require_2fa_keeps_unenrolled_staff_on_enrolment(
         response = client.get(path)
         assert response.status_code == 302 and response.headers["Location"] == "/admin/account/"
     assert "is required" in client.get("/admin/account/").get_data(as_text=True)
-    client.post("/admin/account/two-factor/start")
+    client.post("/admin/account/two-factor/start", data={"current_password": PASSWORD})
     session.expire_all()
     secret = session.get(StaffUser, user.id).totp_secret
     session.rollback()
@@ -222,7 +226,7 @@ def test_sign_in_and_account_pages_are_valid_html(
     }
     login(client, user)
     pages["account"] = client.get("/admin/account/").get_data(as_text=True)
-    client.post("/admin/account/two-factor/start")
+    client.post("/admin/account/two-factor/start", data={"current_password": PASSWORD})
     pages["enrol"] = client.get("/admin/account/two-factor").get_data(as_text=True)
     pages["enrol error"] = client.post("/admin/account/two-factor", data={"code": "1"}).get_data(
         as_text=True

@@ -487,3 +487,34 @@ def test_a_flashed_message_is_shown_to_its_visitor_only(app: Flask, topics) -> N
     assert b"secret@example.org" in post(staff, "s@example.com")
     page = post(reader, "r@example.com")
     assert b"secret@example.org" not in page and b"Thank you" in page
+
+
+@pytest.mark.parametrize("door", ["preferences", "unsubscribe", "confirm"])
+def test_pages_opened_with_an_old_link_hand_on_links_no_fresher(
+    app: Flask, client: FlaskClient, session: Session, topics, door: str
+) -> None:
+    import re
+    import time
+
+    from subscribers.tokens import Purpose, TokenSigner
+
+    settings = app.extensions["pinwheel.settings"]
+    signer = TokenSigner(settings.SECRET_KEY, settings.TOKEN_MAX_AGE_DAYS)
+    subscriber = make_subscriber(session, "old@example.com", topics=list(topics.values()))
+    session.commit()
+    eighty_days_ago = int(time.time()) - 80 * 86400
+    purpose = {"preferences": Purpose.PREFERENCES, "unsubscribe": Purpose.UNSUBSCRIBE,
+               "confirm": Purpose.CONFIRM}[door]  # fmt: skip
+    token = signer.sign(purpose, subscriber.id, issued_at=eighty_days_ago)
+    if door == "preferences":
+        csrf = csrf_token_from(client.get(f"/preferences/{token}").get_data(as_text=True))
+        page = client.post(f"/preferences/{token}", data={"action": "leave", "csrf_token": csrf})
+    elif door == "unsubscribe":
+        page = client.post(f"/unsubscribe/{token}")
+    else:
+        csrf = csrf_token_from(client.get(f"/confirm/{token}").get_data(as_text=True))
+        page = client.post(f"/confirm/{token}", data={"csrf_token": csrf})
+    handed_on = re.search(r"/preferences/([A-Za-z0-9._-]+)", page.get_data(as_text=True))
+    assert handed_on is not None, page.get_data(as_text=True)
+    _id, _extra, issued = signer.load_issued(Purpose.PREFERENCES, handed_on.group(1))
+    assert issued == eighty_days_ago

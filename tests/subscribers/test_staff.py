@@ -208,7 +208,7 @@ def test_import_upload_progress_and_error_report(
     session.commit()
     app.extensions["subscribers.import_threads"][job_id].join(timeout=30)
     page = editor.get(response.headers["Location"]).get_data(as_text=True)
-    assert "<progress" in page and "finished" in page
+    assert "<progress" in page and "Finished" in page
     session.expire_all()
     job = session.get(ImportJob, job_id)
     assert (job.created, job.skipped, job.errors, job.percent) == (1, 1, 1, 100)

@@ -226,3 +226,27 @@ def test_personal_web_views_are_never_replayed(
         cached_client.get(f"/view/{slug}/email").headers["Content-Security-Policy"]
         == (public.headers["Content-Security-Policy"])
     )
+
+
+def test_the_archive_links_to_the_subscribe_page(client: FlaskClient, archive) -> None:
+    page = client.get("/archive").get_data(as_text=True)
+    assert '<a href="/subscribe">Subscribe to get new issues by email</a>' in page
+    assert '<nav aria-label="Site">' in page and 'href="/subscribe">Subscribe</a>' in page
+
+
+def test_the_web_view_names_the_issue_once_and_hides_the_view_online_line(
+    client: FlaskClient, archive
+) -> None:
+    slug = archive["new"].slug
+    page = client.get(f"/view/{slug}").get_data(as_text=True)
+    # The email shows its own kicker and title; the page's heading is for screen readers only.
+    assert '<h1 id="issue-title" class="visually-hidden">Newer Spotlight</h1>' in page
+    assert 'class="kicker"' not in page and '<h1 id="issue-title">' not in page
+    email = client.get(f"/view/{slug}/email").get_data(as_text=True)
+    head = email[: email.index("</head>")]
+    assert "<style>.pw-top{display:none!important}</style>" in head
+    # The line is hidden, not cut: the email is the one subscribers received, byte for byte.
+    trouble = re.search(
+        r'<div class="pw-top"[^>]*>.*?Having trouble viewing this email\?', email, re.S
+    )
+    assert trouble is not None

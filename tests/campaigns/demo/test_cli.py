@@ -1,4 +1,4 @@
-"""``pinwheel demo`` in production: refused unless forced."""
+"""``pinwheel demo``: refused in production unless forced; its issue names a real observance."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from campaigns.issues.models import Issue
+from campaigns.observances.service import find_observance
 from engine.app import create_app
 from engine.config import Settings
 from engine.db import get_database
@@ -37,3 +38,11 @@ def test_demo_refuses_production_unless_forced(production: Flask) -> None:
     forced = runner.invoke(args=["demo", "--force"])
     assert forced.exit_code == 0, forced.output
     assert _issues(production) == 1
+
+
+def test_demo_issue_is_written_for_an_observance_of_the_catalogue(app: Flask) -> None:
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    with get_database(app).session() as session:
+        issue = session.scalar(sa.select(Issue))
+        assert issue is not None and issue.observance_slug is not None
+        assert find_observance(session, issue.observance_slug).name.startswith("National Human")

@@ -9,9 +9,11 @@ from sqlalchemy.orm import Session
 
 from campaigns.events.guard import MIN_SAMPLE
 from campaigns.sending.models import Campaign, CampaignStatus
+from engine.config import Settings
 from engine.delivery.memory import MemoryBackend
 from tests.campaigns.events.conftest import add_deliveries, event, make_campaign
 from tests.factories import login, make_user
+from tests.system_emails import assert_system_email
 
 
 def _send(session: Session, accepted: int) -> tuple[Campaign, list[int]]:
@@ -36,7 +38,11 @@ def _status(session: Session, campaign: Campaign) -> tuple[str, str]:
 
 
 def test_bounce_rate_past_the_limit_pauses_and_alerts_admins(
-    session: Session, post_events: Callable, outbox: MemoryBackend, client: FlaskClient
+    session: Session,
+    settings: Settings,
+    post_events: Callable,
+    outbox: MemoryBackend,
+    client: FlaskClient,
 ) -> None:
     admin = make_user(session, "admin")
     make_user(session, "editor")
@@ -50,6 +56,12 @@ def test_bounce_rate_past_the_limit_pauses_and_alerts_admins(
     [alert] = outbox.sent
     assert alert.to_address == admin.email
     assert report_path in alert.text
+    assert_system_email(
+        alert,
+        settings,
+        link_prefix=f"https://news.example.org{report_path}",
+        says=("was paused", "6.00%", "Bounced or blocked: 6"),
+    )
     login(client, admin)
     page = client.get(report_path).get_data(as_text=True)
     assert 'role="alert"' in page and "paused by the guard rails" in page

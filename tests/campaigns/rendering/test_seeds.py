@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from functools import cache
 from typing import Any
@@ -11,12 +12,24 @@ import pytest
 
 from campaigns.content.document import content_from_dict
 from campaigns.rendering.render import RenderedIssue, render_issue
+from campaigns.sending.personalize import CampaignMessages, FrozenCampaign, Recipient
+from engine.config import Settings
 from tests.campaigns.rendering.factories import make_context
 from tests.campaigns.seed_issues import SEEDS, seed_text
 
 _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
-_TEXT_URL = re.compile(r" \((?:https?://|mailto:|%%)[^)\s]*\)")
+# The text part writes links as "Title: URL" (no colon after a title that ends a sentence).
+_TEXT_URL = re.compile(r":?\s+(?:https?://|%%)\S*?(?=[.,;:)]*(?:\s|$))")
 _URL = re.compile(r"https://resources\.example\.org/[^\s)\"']+")
+_MARKDOWN = re.compile(r"\]\(|\[[^\]\n]*\]\(")
+# A line a URL makes long: the URL alone, perhaps under a list marker.
+_URL_LINE = re.compile(r"(?:- |\[\d+\] |\d{1,2}\. )?(?:https?://\S+|%%[a-z_]*_url%%\S?)")
+_LIST_LINE = re.compile(r"- |\[\d+\] |\d{1,2}\. | ")
+SETTINGS = Settings(
+    SECRET_KEY="s" * 32,
+    BASE_URL="https://news.example.org",
+    SENDER_ADDRESS="Agency News <news@agency.example.gov>",
+)
 
 
 def _norm(text: str) -> str:
@@ -70,7 +83,7 @@ def test_seed_keeps_every_link(name):
     assert urls
     for url in urls:
         assert f'href="{url}"' in rendered.html
-        assert f"({url})" in rendered.text
+        assert re.search(rf"(?:^|\s){re.escape(url)}(?=[.,;)]?(?:\s|$))", rendered.text)
 
 
 def test_spotlight_seed_has_footnotes_callout_and_numbered_references():
@@ -117,3 +130,71 @@ def test_resource_collection_is_centred_with_a_quote():
     assert "<blockquote" in rendered.html
     assert "Commissioner Rebecca Jones Gaston" in rendered.text
     assert 'align="center"' in rendered.mjml
+
+
+def _personalized_text(name: str) -> str:
+    """Return the seed's text part as one reader gets it, its links signed and filled in."""
+    rendered = _rendered(name)
+    frozen = FrozenCampaign(
+        id=42,
+        issue_slug="2026-01-issue",
+        subject=SEEDS[name]["title"],
+        from_address=SETTINGS.SENDER_ADDRESS,
+        html=rendered.html,
+        text=rendered.text,
+    )
+    reader = Recipient(delivery_id=1, subscriber_id=7, address="ana@example.org", name="Ana Lima")
+    return CampaignMessages(SETTINGS, frozen).message(reader).text
+
+
+def _refs(value: Any) -> set[int]:
+    """Collect every footnote number that blocks (or their items) point to."""
+    if isinstance(value, dict):
+        return set(value.get("refs", [])).union(*map(_refs, value.values()))
+    if isinstance(value, list):
+        return set().union(*map(_refs, value))
+    return set()
+
+
+def _headings(data: dict[str, Any]) -> list[str]:
+    titles = [b.get("title") or b.get("text") for b in data["blocks"]
+              if b["type"] in {"heading", "resources", "references", "callout"}]  # fmt: skip
+    return [title for title in titles if title]
+
+
+@pytest.mark.parametrize("name", sorted(SEEDS))
+def test_seed_text_part_reads_as_plain_text(name):
+    compiled, personal = _rendered(name).text, _personalized_text(name)
+    assert "%%" not in personal
+    for text in (compiled, personal):
+        assert not _MARKDOWN.search(text)
+        assert "mailto:" not in text
+        assert "(https://" not in text
+        assert not re.search(r"</?[a-z][^>\n]*>", text)
+        long_lines = [
+            line for line in text.splitlines() if len(line) > 78 and not _URL_LINE.fullmatch(line)
+        ]
+        assert long_lines == []
+
+
+@pytest.mark.parametrize("name", sorted(SEEDS))
+def test_seed_text_part_has_a_blank_line_between_blocks(name):
+    text = _rendered(name).text
+    assert "\n\n\n" not in text
+    lines = text.splitlines()
+    for above, below in itertools.pairwise(lines):
+        if above and below:
+            # A list (or quote) and the paragraph or heading beside it never touch.
+            assert bool(_LIST_LINE.match(above)) == bool(_LIST_LINE.match(below)), (above, below)
+    for heading in _headings(SEEDS[name]):
+        assert re.search(rf"(?:^|\n\n){re.escape(heading)}\n(?:[-=]+\n)?\n", text), heading
+
+
+@pytest.mark.parametrize("name", sorted(SEEDS))
+def test_seed_footnotes_read_as_bracketed_numbers(name):
+    text = _rendered(name).text
+    refs = _refs(SEEDS[name])
+    for number in refs:
+        assert re.search(rf"\S\[{number}\](?:\s|$)", text)
+        assert re.search(rf"^\[{number}\] \S", text, re.MULTILINE)
+    assert not re.search(r"^\d+\. ", text, re.MULTILINE) or not refs

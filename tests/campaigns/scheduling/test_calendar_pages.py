@@ -11,8 +11,10 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from campaigns.issues.models import Issue
+from campaigns.observances.catalogue import catalogue_revised
 from campaigns.observances.models import StaffObservance
-from campaigns.scheduling.calendar import feed_token, new_calendar_key
+from campaigns.observances.service import add_observance, edit_observance
+from campaigns.scheduling.calendar import build_feed, feed_token, new_calendar_key
 from campaigns.scheduling.service import schedule_at
 from engine.users import StaffUser
 from tests.campaigns.scheduling.builders import make_campaign
@@ -151,6 +153,42 @@ def test_ics_feed_has_observances_and_timed_campaigns(client: FlaskClient, sessi
     assert start.replace(tzinfo=None) == datetime(2027, 1, 4, 10)
     assert start.astimezone(UTC) == datetime(2027, 1, 4, 16, tzinfo=UTC)
     assert any(tz["tzid"] == "America/Chicago" for tz in feed.walk("VTIMEZONE"))
+
+
+def _stamps(session: Session) -> dict[str, datetime]:
+    body = build_feed(session, date(2027, 1, 1), date(2027, 1, 31), "https://news.example.org")
+    events = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    return {str(event["uid"]).split("@")[0]: event.decoded("dtstamp") for event in events}
+
+
+def test_feed_entries_are_stamped_when_they_were_written(session: Session) -> None:
+    written = datetime(2026, 11, 2, 9, 15, 30, 250_000, tzinfo=UTC)
+    observance = {
+        "slug": "kinship-navigator-day", "name": "Kinship Navigator Day", "kind": "day",
+        "rule": {"type": "fixed-date", "month": 1, "day": 20}, "region": "OH",
+        "description": "A day for kinship navigators.", "topic": "foster-care",
+        "colour": "#1E5631",
+    }  # fmt: skip
+    with time_machine.travel(written, tick=False):
+        add_observance(session, observance)
+        campaign = make_campaign(session)
+        session.commit()
+    revised = datetime(2026, 11, 20, 17, 45, tzinfo=UTC)
+    with time_machine.travel(revised, tick=False):
+        edit_observance(session, "kinship-navigator-day", {**observance, "region": "US"})
+        schedule_at(session, campaign.id, datetime(2027, 1, 4, 10), "America/Chicago",
+                    now=revised, approval_threshold=1000)  # fmt: skip
+        session.commit()
+    with time_machine.travel(datetime(2026, 12, 1, tzinfo=UTC)):
+        stamps = _stamps(session)
+    assert stamps["observance-kinship-navigator-day-2027"] == revised
+    assert stamps[f"campaign-{campaign.id}"] == revised
+    # Shipped observances carry the catalogue's last revision, not their own dates.
+    shipped = stamps["observance-human-trafficking-prevention-month-2027"]
+    assert shipped == catalogue_revised() < datetime(2027, 1, 1, tzinfo=UTC)
+    # A later refresh tells calendar apps that nothing changed.
+    with time_machine.travel(datetime(2026, 12, 8, tzinfo=UTC)):
+        assert _stamps(session) == stamps
 
 
 def test_calendar_page_shows_the_feed_address(client: FlaskClient, session: Session):

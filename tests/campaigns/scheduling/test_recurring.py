@@ -15,11 +15,13 @@ from campaigns.issues.service import create_issue
 from campaigns.jobs import prepare_recurring_campaigns
 from campaigns.observances.models import Notification
 from campaigns.scheduling.recurring import create_series, prepare_recurring_drafts
+from engine.config import Settings
 from engine.delivery.memory import MemoryBackend
 from engine.errors import NotFound, ValidationFailed
 from subscribers.housekeeping import purge_stale_signups
 from subscribers.models import Subscriber, Subscription, SubscriptionStatus
 from tests.factories import login, make_subscriber, make_topic, make_user
+from tests.system_emails import assert_system_email
 
 CONTENT = {
     "title": "Child Abuse Prevention Month 2026",
@@ -81,7 +83,7 @@ def test_series_validation(session: Session):
 
 
 def test_job_emails_editors_and_lists_on_dashboard(
-    app: Flask, session: Session, outbox: MemoryBackend, client
+    app: Flask, session: Session, settings: Settings, outbox: MemoryBackend, client
 ):
     _series(session)
     editor = make_user(session, role="editor")
@@ -92,6 +94,12 @@ def test_job_emails_editors_and_lists_on_dashboard(
     assert [m.to_address for m in outbox.sent] == [editor.email]
     assert "recurring draft" in outbox.sent[0].subject
     assert "https://news.example.org/admin/issues/" in outbox.sent[0].text
+    assert_system_email(
+        outbox.sent[0],
+        settings,
+        link_prefix="https://news.example.org/admin/issues/",
+        says=("New recurring drafts are waiting for you",),
+    )
     login(client, editor)
     page = client.get("/admin/calendar/").get_data(as_text=True)
     assert "A draft for National Child Abuse Prevention Month 2027" in page

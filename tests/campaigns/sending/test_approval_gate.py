@@ -64,16 +64,9 @@ def test_scheduler_sends_unapproved_large_campaign_to_review(
 def test_approved_revision_and_audience_may_go(
     session: Session, topic: Topic, new_campaign: Callable[..., Campaign], small_threshold
 ) -> None:
-    from campaigns.issues.workflow import approval_hash
-
     make_audience(session, topic, 3)
     campaign = new_campaign()
-    issue = campaign.issue
-    revision = IssueRevision(issue_id=issue.id, number=issue.revision, content=issue.content)
-    session.add(revision)
-    issue.status = IssueStatus.APPROVED
-    issue.approval_hash = approval_hash(revision, [topic.id], campaign.segment)
-    session.commit()
+    _approve(session, campaign, topic)
     send_now(session, campaign.id, get_settings())
     assert campaign.status == CampaignStatus.SENDING and campaign.recipients == 3
 
@@ -105,3 +98,38 @@ def test_splitting_a_send_into_small_campaigns_counts_the_issues_total(
     with pytest.raises(Forbidden, match="4 with this issue's other campaigns") as refused:
         send_now(session, second.id, get_settings())
     assert refused.value.details["issue_recipients"] == 4
+
+
+def test_a_withdrawn_approval_stops_a_paused_send_from_resuming(
+    session: Session, topic: Topic, new_campaign: Callable[..., Campaign], small_threshold
+) -> None:
+    from campaigns.sending.recovery import resend_uncertain
+    from campaigns.sending.service import pause_campaign, resume_campaign
+
+    make_audience(session, topic, 3)
+    campaign = new_campaign()
+    _approve(session, campaign, topic)
+    issue = campaign.issue
+    send_now(session, campaign.id, get_settings())
+    pause_campaign(session, campaign.id)
+    session.commit()
+    issue.status, issue.approval_hash = IssueStatus.DRAFT, None  # returned to its authors
+    session.commit()
+    with pytest.raises(Forbidden, match="not approved"):
+        resume_campaign(session, campaign.id, approval_threshold=2)
+    session.rollback()
+    assert session.get(Campaign, campaign.id).status == CampaignStatus.PAUSED
+    with pytest.raises(Forbidden, match="not approved"):
+        resend_uncertain(session, campaign.id, approval_threshold=2)
+
+
+def _approve(session: Session, campaign: Campaign, topic: Topic) -> None:
+    """Mark the campaign's issue approved for its revision and this topic (no workflow)."""
+    from campaigns.issues.workflow import approval_hash
+
+    issue = campaign.issue
+    revision = IssueRevision(issue_id=issue.id, number=issue.revision, content=issue.content)
+    session.add(revision)
+    issue.status = IssueStatus.APPROVED
+    issue.approval_hash = approval_hash(revision, [topic.id], campaign.segment)
+    session.commit()

@@ -100,12 +100,12 @@ def test_pause_resume_cancel(session, topic, new_campaign) -> None:
     send_now(session, campaign.id, get_settings(), batch_size=10)
     pause_campaign(session, campaign.id)
     assert campaign.status == CampaignStatus.PAUSED
-    resume_campaign(session, campaign.id)
+    resume_campaign(session, campaign.id, approval_threshold=10**9)
     assert campaign.status == CampaignStatus.SENDING
     cancel_campaign(session, campaign.id)
     assert campaign.status == CampaignStatus.CANCELLED
     with pytest.raises(Conflict):
-        resume_campaign(session, campaign.id)
+        resume_campaign(session, campaign.id, approval_threshold=10**9)
 
 
 def test_test_send_leaves_state_untouched(session, settings, topic, new_campaign, outbox) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.delivery.base import OutgoingMessage
-from engine.delivery.mime import MAX_LINE, build_mime, encode_words, format_address
+from engine.delivery.mime import BOUNDARY, MAX_LINE, build_mime, encode_words, format_address
 
 HEADERS = {
     "Message-ID": "<c7.s42@pinwheel.example.org>",
@@ -125,10 +126,73 @@ def test_non_ascii_custom_header_value_is_encoded() -> None:
     assert parsed["X-Campaign-Title"] == "Año nuevo"
 
 
-def test_bodies_keep_exact_text_including_line_endings() -> None:
-    text = "line one\r\nline two\nline three\r\n\r\n.\n. dot lines\n"
+def canonical(text: str) -> str:
+    """Write every line break as CRLF, the form of text in MIME."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+
+
+def body_lines(raw: bytes) -> list[bytes]:
+    """Return the lines of the two bodies (between the part headers and the boundaries)."""
+    lines: list[bytes] = []
+    for part in raw.split(b"--" + BOUNDARY.encode())[1:-1]:
+        lines.extend(part.split(b"\r\n\r\n", 1)[1].split(b"\r\n"))
+    return lines
+
+
+def test_bodies_keep_exact_text_with_line_breaks_as_crlf() -> None:
+    text = "line one\r\nline two\nline three\r\n\r\n.\n. dot lines\rFrom here\n"
     parsed = parse(build_mime(make_message(text=text, html="")))
-    assert bodies(parsed) == (text, "")
+    assert bodies(parsed) == (canonical(text), "")
+
+
+def test_bodies_are_quoted_printable_in_short_lines() -> None:
+    text = "Día de la familia. " * 50
+    html = '<p style="margin:0">Niños &amp; familias =_ café</p>' * 400 + "trailing \t"
+    raw = build_mime(make_message(text=text, html=html))
+    parsed = parse(raw)
+    assert [p["Content-Transfer-Encoding"] for p in parsed.iter_parts()] == [
+        "quoted-printable",
+        "quoted-printable",
+    ]
+    assert bodies(parsed) == (text, html)
+    lines = body_lines(raw)
+    assert max(len(line) for line in lines) <= 76
+    assert not any(line.endswith((b" ", b"\t")) for line in lines)
+    assert not any(b"=_" in line for line in lines)
+    assert len(raw) < len(base64.b64encode((text + html).encode()))
+
+
+def test_lines_that_smtp_or_mbox_could_alter_are_escaped() -> None:
+    # The "." and "From " also fall at the start of soft-broken lines of a long HTML line.
+    text = ".\n.net\nFrom the editor\nFromage\n" + ("x" * 75 + ".y" + "z" * 80) * 3
+    html = ("From " + "w" * 74) * 20
+    raw = build_mime(make_message(text=text, html=html))
+    lines = body_lines(raw)
+    assert not any(line.startswith((b".", b"From ")) for line in lines)
+    assert max(len(line) for line in lines) <= 76
+    assert b"\r\nFromage" in raw
+    assert bodies(parse(raw)) == (canonical(text), html)
+
+
+@pytest.mark.parametrize("filler", [67, 68, 70, 140])
+def test_long_html_line_cut_into_rows_keeps_lines_short_and_text_exact(filler: int) -> None:
+    # Rows of exactly one encoded line (76 characters) leave no room for the joining soft break.
+    row = "<tr>" + "y" * filler + "</tr>"
+    html = (row * 60 + ".x" + row + "From here" + row) * 2
+    raw = build_mime(make_message(html=html))
+    lines = body_lines(raw)
+    assert max(len(line) for line in lines) <= 76
+    assert not any(line.startswith((b".", b"From ")) for line in lines)
+    assert bodies(parse(raw)) == ("Hello Ana", html)
+
+
+def test_mostly_non_ascii_part_is_sent_as_base64() -> None:
+    text = "Κάθε παιδί χρειάζεται μια οικογένεια. " * 50
+    parsed = parse(build_mime(make_message(text=text, html="<p>Hello</p>")))
+    plain, html = parsed.iter_parts()
+    assert plain["Content-Transfer-Encoding"] == "base64"
+    assert html["Content-Transfer-Encoding"] == "quoted-printable"
+    assert bodies(parsed) == (text, "<p>Hello</p>")
 
 
 # Lone surrogates cannot be encoded as UTF-8 by any mailer.
@@ -152,4 +216,6 @@ def test_round_trip_of_arbitrary_unicode(subject: str, name: str, text: str, htm
     # long name, which RFC 2047 section 6.2 (and mail clients) drop, so compare without it.
     shown = parsed["To"].addresses[0].display_name
     assert shown.split() == name.split() or "".join(shown.split()) == "".join(name.split())
-    assert bodies(parsed) == (text, html)
+    assert bodies(parsed) == (canonical(text), canonical(html))
+    assert not parsed.defects
+    assert not any(b"=_" in line for line in body_lines(raw))

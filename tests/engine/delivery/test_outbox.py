@@ -25,3 +25,22 @@ def test_a_message_that_cannot_be_built_fails_alone(tmp_path: Path) -> None:
     assert total == 2 and not list(tmp_path.glob("*.part"))
     message = read_outbox_message(tmp_path, entries[0].name)
     assert message is not None and message["To"] == "Ana Reader <reader@example.org>"
+
+
+def test_the_return_path_is_written_as_a_mailbox_would_record_it(tmp_path: Path) -> None:
+    backend = OutboxBackend(tmp_path, return_path="bounces@agency.example")
+    own = make_message(
+        delivery_id=1,
+        headers={**HEADERS, "Message-ID": "<one@example.org>"},
+        envelope_sender="bounces+1-abcdefghijklmnop@agency.example",
+    )
+    system = make_message(delivery_id=0, headers={**HEADERS, "Message-ID": "<two@example.org>"})
+    backend.send_batch([own, system])
+    first = read_outbox_message(tmp_path, "one_example.org.eml")
+    second = read_outbox_message(tmp_path, "two_example.org.eml")
+    assert first is not None and second is not None
+    assert first["Return-Path"] == "<bounces+1-abcdefghijklmnop@agency.example>"
+    assert second["Return-Path"] == "<bounces@agency.example>"
+    OutboxBackend(tmp_path / "plain").send_batch([system])
+    plain = read_outbox_message(tmp_path / "plain", "two_example.org.eml")
+    assert plain is not None and plain["Return-Path"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import socket
@@ -65,8 +66,9 @@ def test_many_messages_share_one_connection(sink: SmtpSink) -> None:
     ]
     parsed = email.message_from_bytes(sink.messages[5].data, policy=email.policy.default)
     plain, html = parsed.iter_parts()
-    assert plain.get_content() == "Hello 5\n.\n"
-    assert html.get_content() == "<p>Hello 5</p>\n.<p>leading dot</p>"
+    # Text travels in canonical form: every line break is CRLF.
+    assert plain.get_content() == "Hello 5\r\n.\r\n"
+    assert html.get_content() == "<p>Hello 5</p>\r\n.<p>leading dot</p>"
 
 
 def test_tcp_nodelay_is_set_on_the_connection(sink: SmtpSink) -> None:
@@ -226,3 +228,23 @@ def test_credentials_refused_mid_batch_do_not_undo_what_was_sent() -> None:
             backend.send_batch([message(5)])
         backend.close()
     assert len(sink.messages) == 2
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_mail_from_is_the_message_envelope_sender_then_the_return_path(pipelining: bool) -> None:
+    verp = "bounces+7-abcdefghijklmnop@agency.example"
+    own = dataclasses.replace(message(7), envelope_sender=verp)
+    with SmtpSink(SinkConfig(pipelining=pipelining)) as sink:
+        configured = SmtpBackend(
+            Settings(SMTP_URL=sink.url(), RETURN_PATH="bounces@agency.example")
+        )
+        configured.send_batch([own, message(8)])
+        configured.close()
+        plain = backend_for(sink.url())
+        plain.send_batch([message(9)])
+        plain.close()
+    assert [m.mail_from for m in sink.messages] == [
+        verp,
+        "bounces@agency.example",
+        "newsletters@pinwheel.example.org",
+    ]
