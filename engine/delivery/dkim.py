@@ -164,6 +164,12 @@ def relaxed_body_hash(raw: bytes, start: int) -> bytes:
     position = start
     # One byte past the end, so that a space before the final line end is found too.
     limit = min(end + 1, len(raw))
+    if raw.find(b"  ", start, limit) < 0 and raw.find(b" \r", start, limit) < 0:
+        # Already relaxed (the builder writes runs of spaces as "=20"): hash it as it stands,
+        # without the pattern search, which holds the GIL the sending thread needs.
+        digest.update(view[start:end])
+        digest.update(b"\r\n")
+        return digest.digest()
     while (found := _LOOSE_SPACE.search(raw, position, limit)) is not None:
         run_start = run_end = found.start()
         while run_end < end and raw[run_end] == _SPACE:

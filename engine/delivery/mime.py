@@ -44,6 +44,7 @@ RESERVED_HEADERS = frozenset(
 # quoted-printable writes every "=" of the text as "=3D", so its only "=" start an "=XX" escape
 # (hex digits) or end a line (a soft break).
 BOUNDARY = f"=_pinwheel_{secrets.token_hex(12)}"
+_SPACE_BEFORE_SPACE = re.compile(rb" (?= )")
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
 _SAFE_TEXT = re.compile(r"[!-~](?:[ !-~]*[!-~])?")
 _SAFE_ADDRESS = re.compile(r"[!-;=?-~]+@[!-;=?-~]+")
@@ -206,6 +207,7 @@ def _encode_piece(piece: str) -> bytes:
             encoded.startswith((b".", b"From "))
             or b"\n." in encoded
             or b"\nFrom " in encoded
+            or b"  " in encoded
             or len(encoded) - encoded.rfind(b"\n") > _QP_LINE
         ):
             encoded = _fit_lines(encoded)
@@ -225,13 +227,17 @@ def _fit_lines(encoded: bytes) -> bytes:
     """Encode the "." or "F" that starts a line and fold again the lines that grow too long.
 
     SMTP ends the data at a lone ".", and some relays and every mbox file rewrite "From " at
-    the start of a line; an encoded first character keeps such lines intact. The last line is
+    the start of a line; an encoded first character keeps such lines intact. A space followed
+    by another (a hanging indent) is written ``=20``: the body is then already in DKIM's
+    relaxed form, which a signer hashes as it stands instead of rewriting it. The last line is
     kept a character short for the soft break that may join the next piece.
     """
     lines = encoded.split(b"\r\n")
     fitted: list[bytes] = []
     for index, line in enumerate(lines):
         limit = _QP_LINE if index < len(lines) - 1 else _QP_LINE - 1
+        if b"  " in line:
+            line = _SPACE_BEFORE_SPACE.sub(b"=20", line)
         while True:
             if line.startswith((b".", b"From ")):
                 line = (b"=2E" if line[:1] == b"." else b"=46") + line[1:]

@@ -174,6 +174,16 @@ def test_lines_that_smtp_or_mbox_could_alter_are_escaped() -> None:
     assert bodies(parse(raw)) == (canonical(text), html)
 
 
+def test_runs_of_spaces_are_encoded_so_the_body_is_already_dkim_relaxed() -> None:
+    # A hanging indent ("  friends") would make a DKIM signer rewrite the whole body.
+    text = "- Youth with histories of abuse and\n  friends, impermanence" + "\n  " + "x" * 74
+    raw = build_mime(make_message(text=text, html="<p>a    b</p>"))
+    body = raw[raw.index(b"\r\n\r\n") + 4 :]
+    assert b"  " not in body and b" \r\n" not in body
+    assert max(len(line) for line in body_lines(raw)) <= 76
+    assert bodies(parse(raw)) == (canonical(text), "<p>a    b</p>")
+
+
 @pytest.mark.parametrize("filler", [67, 68, 70, 140])
 def test_long_html_line_cut_into_rows_keeps_lines_short_and_text_exact(filler: int) -> None:
     # Rows of exactly one encoded line (76 characters) leave no room for the joining soft break.
