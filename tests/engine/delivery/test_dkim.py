@@ -6,6 +6,7 @@ import email
 import email.policy
 import hashlib
 import re
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -303,9 +304,12 @@ def test_a_batch_cut_short_leaves_no_signing_work_behind(key_file: Path) -> None
     assert first.startswith(b"DKIM-Signature: ")
     batch.close()
     raw_messages.close()
+    # Closing waits for the signing thread to end: nothing signed ahead is left running.
+    assert not [t for t in threading.enumerate() if t.name.startswith("dkim")]
     # Another batch starts a new signing thread.
     assert next(raw_messages.for_batch([message(1)]))().startswith(b"DKIM-Signature: ")
     raw_messages.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("dkim")]
 
 
 def test_smtp_backend_without_dkim_sends_unsigned(sink: SmtpSink) -> None:
