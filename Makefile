@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint bench screenshots setup browser-deps spamassassin-deps bench-deps clean
+.PHONY: run test lint bench screenshots setup browser-deps spamassassin-deps netns-deps bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ spamassassin-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq spamassassin >/dev/null; \
 	  else echo "spamassassin is missing: the SpamAssassin test will be skipped"; fi; }
 
+# The multi-host tests build hosts from network namespaces with iproute2 (ip, tc, ss); like the
+# namespaces themselves, installing it needs root (CI runs as root).
+netns-deps:
+	@{ command -v ip && command -v tc && command -v ss; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq iproute2 >/dev/null; \
+	  else echo "iproute2 is missing: the multi-host tests will be skipped"; fi; }
+
 run: setup node_modules/.installed
 	$(BIN)/pinwheel db upgrade
 	$(BIN)/pinwheel demo --if-empty
@@ -48,7 +55,7 @@ lint: setup
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: setup browser-deps spamassassin-deps lint
+test: setup browser-deps spamassassin-deps netns-deps lint
 	$(BIN)/python -m pytest
 
 # The web load test drives the server with wrk (a second process, little CPU); locust otherwise.

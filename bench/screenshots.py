@@ -155,6 +155,8 @@ def page_targets(base: str, ids: dict[str, int]) -> list[tuple[str, str, str, st
         ("campaign", "Campaign page", f"{base}/admin/campaigns/{ids['campaign']}", None),
         ("calendar", "Calendar", f"{base}/admin/calendar", None),
         ("audit", "Audit log", f"{base}/admin/audit/", None),
+        ("settings", "Organisation settings", f"{base}/admin/settings/", None),
+        ("topic-report", "Topic comparison", f"{base}/admin/reports/topics/trafficking", None),
     ]
 
 

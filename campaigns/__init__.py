@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     """Register the package's blueprints and commands."""
     from campaigns import dashboard
     from campaigns.archive import public as archive_public
+    from campaigns.content.document import Layout
     from campaigns.demo import cli as demo
     from campaigns.events import cli as events_cli
     from campaigns.events import public as tracking_public
@@ -32,8 +33,13 @@ def init_app(app: Flask) -> None:
     from campaigns.sending import cli as sending_cli
     from campaigns.sending import proof_views
     from campaigns.sending import views as sending_views
+    from engine.organisation_cache import register_publications
 
     load_models()
+    # Each layout is a publication with a footer sentence of its own on the settings page.
+    register_publications(
+        app, ((layout.value, layout.value.replace("_", " ").capitalize()) for layout in Layout)
+    )
     subscriber_history.register()
     dashboard.init_app(app)
     issue_views.init_app(app)
@@ -52,6 +58,7 @@ def init_app(app: Flask) -> None:
     tracking_public.init_app(app)
     report_views.init_app(app)
     app.cli.add_command(events_cli.events_group)
+    app.cli.add_command(events_cli.reports_group)
     _init_api(app)
 
 

@@ -42,7 +42,7 @@ def dispatch_due_campaigns(app: Flask) -> None:
     with database.session() as session:
         released = release_due_waves(session, now())
     if released and settings.BROKER_URL:
-        pipeline.enqueue_batches(settings, released)
+        pipeline.enqueue_batches(database, settings, released)
 
 
 def recover_stale_work(app: Flask) -> None:

@@ -107,7 +107,9 @@ def confirm_two_factor() -> Page:
     # Enrolling ended every session of the user, this one too: start this one again.
     staff_sessions.start_session(user)
     # Shown in this answer only: they are kept as digests and cannot be shown again.
-    response = Response(render_template("account/recovery_codes.html", codes=codes))
+    response = Response(
+        render_template("account/recovery_codes.html", codes=codes), mimetype="text/html"
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -177,7 +179,7 @@ def _account_page_response(user: StaffUser, error: PinwheelError | None, status:
         min_length=MIN_PASSWORD_LENGTH,
         error=error.message if error else None,
     )
-    return Response(page, status)
+    return Response(page, status, mimetype="text/html")
 
 
 def _enrol_page(user: StaffUser, error: PinwheelError | None = None) -> Page:
@@ -189,7 +191,7 @@ def _enrol_page(user: StaffUser, error: PinwheelError | None = None) -> Page:
         required=get_settings().REQUIRE_2FA and not is_enrolled(user),
         error=error.message if error else None,
     )
-    response = Response(page, error.status if error else 200)
+    response = Response(page, error.status if error else 200, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"  # the page shows the secret
     return response
 

@@ -19,6 +19,9 @@ from engine import (
     media,
     metrics,
     micro_cache,
+    organisation_api,
+    organisation_cli,
+    organisation_views,
     outbox_views,
     ratelimit,
     scheduler,
@@ -72,7 +75,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     audit.init_app(app)
     users_views.init_app(app)
     media.init_app(app)
+    organisation_views.init_app(app)
+    organisation_api.init_app(app)
     cli.init_app(app)
+    organisation_cli.init_app(app)
     for name in FEATURES:
         importlib.import_module(name).init_app(app)
     # Outermost: replays public pages before any other middleware or Flask runs.

@@ -136,12 +136,24 @@ class Settings:
     INSTANCE_PATH: str = str(PROJECT_ROOT / "instance")
     #: Optional ``mailto:`` address added to ``List-Unsubscribe`` beside the HTTPS URL.
     UNSUBSCRIBE_MAILTO: str = ""
-    #: Messages per second the delivery pipeline may hand to the provider (0 = unlimited).
+    #: Messages per second all workers together may hand to the provider (0 = unlimited);
+    #: shared through the database (``engine.delivery.budget``), like the provider's 429 pauses.
     SEND_RATE: float = 0.0
     BATCH_SIZE: int = 1000
     WORKER_THREADS: int = 2
     #: Seconds a batch claim is held before recovery may take it back.
     BATCH_LEASE_SECONDS: int = 300
+    #: Seconds a queued batch of a sending campaign may wait with no claim before the
+    #: dispatcher hands its task to the broker again (its task was lost with a worker or Redis).
+    REQUEUE_AFTER_SECONDS: int = 300
+    #: Redis visibility timeout: an unacknowledged task goes to another worker after this long.
+    #: Longer than the longest batch (rate-limit waits included), so no batch runs twice at once.
+    BROKER_VISIBILITY_SECONDS: int = 1800
+    #: Seconds between recovery passes of the scheduler (expired leases, due retries, lost tasks).
+    RECOVERY_SECONDS: int = 60
+    #: PostgreSQL ends a session left idle inside a transaction this long (a frozen process),
+    #: so its row locks cannot hold recovery up; 0 leaves the server's setting.
+    IDLE_IN_TRANSACTION_SECONDS: int = 60
     #: Minutes a scheduled campaign may start late after downtime before it needs review.
     SCHEDULE_GRACE_MINUTES: int = 60
     #: Days a sign-up may stay unconfirmed before the scheduler's purge deletes it.
@@ -223,6 +235,10 @@ _CONVERTERS = {
     "BATCH_SIZE": _positive_int,
     "WORKER_THREADS": _positive_int,
     "BATCH_LEASE_SECONDS": _positive_int,
+    "REQUEUE_AFTER_SECONDS": _positive_int,
+    "BROKER_VISIBILITY_SECONDS": _positive_int,
+    "RECOVERY_SECONDS": _positive_int,
+    "IDLE_IN_TRANSACTION_SECONDS": _count,
     "SCHEDULE_GRACE_MINUTES": _positive_int,
     "UNCONFIRMED_RETENTION_DAYS": _positive_int,
     "APPROVAL_THRESHOLD": _count,

@@ -85,7 +85,9 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.url = settings.DATABASE_URL
-        self.engine = create_engine(settings.DATABASE_URL)
+        self.engine = create_engine(
+            settings.DATABASE_URL, idle_in_transaction_seconds=settings.IDLE_IN_TRANSACTION_SECONDS
+        )
         self.read_engine = self.engine.execution_options(**{READ_ONLY: True})
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         #: Sessions for pages that only read (public archive, web views, health checks).
@@ -122,8 +124,13 @@ SQLITE_BUSY_SECONDS = 30
 _WRITE_LOCK_FIRST_PAUSE, _WRITE_LOCK_LONGEST_PAUSE = 0.00005, 0.0005
 
 
-def create_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout for concurrent writers."""
+def create_engine(url: str, *, idle_in_transaction_seconds: int = 0) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys and a busy timeout for concurrent writers.
+
+    On PostgreSQL, ``idle_in_transaction_seconds`` ends a session that sits inside a
+    transaction doing nothing (a frozen or stopped process): its row locks would otherwise hold
+    every other worker and recovery up for as long as it is stopped.
+    """
     if url.startswith("sqlite"):
         # Pooled: opening a connection and setting its pragmas costs more than most queries.
         engine = sa.create_engine(
@@ -135,7 +142,13 @@ def create_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    connect_args: dict[str, Any] = {}
+    if idle_in_transaction_seconds:
+        milliseconds = idle_in_transaction_seconds * 1000
+        connect_args["options"] = f"-c idle_in_transaction_session_timeout={milliseconds}"
+    return sa.create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -4,8 +4,8 @@
 ``BASE_URL``, the delivery backend's credentials with a harmless call, the broker, where rate
 limits are counted, the sender
 domain's SPF/DKIM/DMARC records, the published record of the DKIM key Pinwheel signs with, and
-the postal address. ``pinwheel health`` checks only what a running process needs (database,
-broker) and is meant for probes. Both print one line per check
+the postal address. ``pinwheel health`` runs the probes of ``engine.health`` for orchestrators:
+readiness (database, broker) by default, liveness with ``--live``. Both print one line per check
 (``--json`` for a document) and exit 1 when any check fails.
 
 The DNS resolver is ``app.extensions["pinwheel.dns_resolver"]`` when set (tests), else dnspython.
@@ -17,20 +17,26 @@ import smtplib
 import ssl
 import tempfile
 from dataclasses import fields
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
-import redis
 import requests
-import sqlalchemy as sa
 from flask import current_app
 
 from engine.checks import Check, Status, any_failed, format_json, format_lines
+from engine.cli import fail
 from engine.config import Settings, url_without_password
 from engine.delivery.dkim import signer_from_settings
 from engine.delivery.smtp import parse_smtp_url
 from engine.dkim_keys import published_key
+from engine.health import (
+    DEFAULT_TIMEOUT,
+    check_broker,
+    check_database,
+    check_liveness,
+    check_readiness,
+    ping_redis,
+)
 from engine.migrate import alembic_config, current_revision
 from engine.sender_dns import DnsPythonResolver, DnsUnavailable, TxtResolver, check_sender_dns
 from engine.web import get_settings
@@ -58,42 +64,6 @@ def run_doctor(settings: Settings, *, resolver: TxtResolver | None = None) -> li
     )
     checks.append(check_dkim_key(settings, resolver))
     return checks
-
-
-def run_health(settings: Settings) -> list[Check]:
-    """Run the checks a live process depends on: the database and, when set, the broker."""
-    return [check_database(settings), check_broker(settings)]
-
-
-def check_database(settings: Settings) -> Check:
-    """Check that the database answers a query."""
-    url = sa.make_url(settings.DATABASE_URL)
-    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
-        return Check(
-            "database",
-            "fail",
-            f"no SQLite file at {url.database}",
-            "Run `pinwheel db upgrade` to create it, or fix PINWHEEL_DATABASE_URL.",
-        )
-    connect_args = (
-        {"connect_timeout": int(NETWORK_TIMEOUT)}
-        if url.get_backend_name() == ("postgresql")
-        else {}
-    )
-    engine = sa.create_engine(url, connect_args=connect_args)
-    try:
-        with engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except sa.exc.SQLAlchemyError as error:
-        return Check(
-            "database",
-            "fail",
-            f"unreachable: {error.__class__.__name__}",
-            "Check PINWHEEL_DATABASE_URL and that the server is running.",
-        )
-    finally:
-        engine.dispose()
-    return Check("database", "ok", f"reachable ({url.get_backend_name()})")
 
 
 def check_migrations(settings: Settings) -> Check:
@@ -326,15 +296,6 @@ def _check_outbox(settings: Settings) -> Check:
     return Check("backend", status, f"outbox: {folder} is writable", hint)
 
 
-def check_broker(settings: Settings) -> Check:
-    """Ping the Redis broker when ``BROKER_URL`` is set."""
-    if not settings.BROKER_URL:
-        return Check("broker", "ok", "none: send batches run in the web/scheduler process")
-    if not settings.BROKER_URL.startswith(("redis://", "rediss://")):
-        return Check("broker", "warn", "only Redis brokers are checked")
-    return _ping_redis("broker", settings.BROKER_URL, "PINWHEEL_BROKER_URL")
-
-
 def check_rate_limit_storage(settings: Settings) -> Check:
     """Check where the public forms' rate limits are counted: shared by every web worker?"""
     url = settings.RATELIMIT_STORAGE_URL
@@ -349,25 +310,7 @@ def check_rate_limit_storage(settings: Settings) -> Check:
         )
     if not url.startswith(("redis://", "rediss://")):
         return Check("rate limits", "warn", "only Redis storage is checked")
-    return _ping_redis("rate limits", url, "PINWHEEL_RATELIMIT_STORAGE_URL")
-
-
-def _ping_redis(name: str, url: str, setting: str) -> Check:
-    client = redis.Redis.from_url(
-        url, socket_connect_timeout=NETWORK_TIMEOUT, socket_timeout=NETWORK_TIMEOUT
-    )
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        return Check(
-            name,
-            "fail",
-            f"redis did not answer ({error.__class__.__name__})",
-            f"Check {setting} and that Redis is running.",
-        )
-    finally:
-        client.close()
-    return Check(name, "ok", "redis answered PING")
+    return ping_redis("rate limits", url, "PINWHEEL_RATELIMIT_STORAGE_URL")
 
 
 def _report(checks: list[Check], as_json: bool) -> None:
@@ -385,7 +328,19 @@ def doctor_command(as_json: bool) -> None:
 
 
 @click.command("health")
+@click.option("--ready", is_flag=True, help="Check the database and broker answer (the default).")
+@click.option("--live", is_flag=True, help="Only check that this process loads its settings.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def health_command(as_json: bool) -> None:
-    """Check the database and broker; exit 0 when healthy, 1 otherwise."""
-    _report(run_health(get_settings()), as_json)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True, max=300),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for the database and broker together.",
+)
+def health_command(ready: bool, live: bool, as_json: bool, timeout: float) -> None:
+    """Probe for orchestrators: exit 0 when ready (or live), 1 when not, 2 on bad usage."""
+    if ready and live:
+        fail("Choose one of --ready and --live.")
+    settings = get_settings()
+    _report(check_liveness(settings) if live else check_readiness(settings, timeout), as_json)

@@ -37,8 +37,57 @@ def sniff_image(data: bytes) -> str | None:
     return None
 
 
-def store_image(media_path: Path, data: bytes) -> str:
-    """Check ``data`` is an image within the size limit, store it and return its new name."""
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Return the width and height in pixels that a PNG, JPEG, GIF or WebP declares."""
+    kind = sniff_image(data)
+    if kind == "png" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if kind == "gif" and len(data) >= 10:
+        return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    if kind == "jpg":
+        return _jpeg_size(data)
+    if kind == "webp":
+        return _webp_size(data)
+    return None
+
+
+#: JPEG start-of-frame markers (every coding but the DHT, JPG and DAC markers in that range).
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    position = 2
+    while position + 9 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker in _JPEG_FRAMES:
+            height = int.from_bytes(data[position + 5 : position + 7], "big")
+            width = int.from_bytes(data[position + 7 : position + 9], "big")
+            return width, height
+        position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8 " and len(data) >= 30:
+        width = int.from_bytes(data[26:28], "little") & 0x3FFF
+        return width, int.from_bytes(data[28:30], "little") & 0x3FFF
+    if chunk == b"VP8L" and len(data) >= 25:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X" and len(data) >= 30:
+        width = int.from_bytes(data[24:27], "little") + 1
+        return width, int.from_bytes(data[27:30], "little") + 1
+    return None
+
+
+def check_image(data: bytes) -> str:
+    """Return the extension of ``data`` if it is an image within the size limit, else refuse it."""
     if not data:
         raise ValidationFailed("Choose an image file to upload.")
     if len(data) > MAX_IMAGE_BYTES:
@@ -49,6 +98,12 @@ def store_image(media_path: Path, data: bytes) -> str:
     extension = sniff_image(data)
     if extension is None:
         raise ValidationFailed("Only PNG, JPEG, GIF and WebP images can be uploaded.")
+    return extension
+
+
+def store_image(media_path: Path, data: bytes) -> str:
+    """Check ``data`` is an image within the size limit, store it and return its new name."""
+    extension = check_image(data)
     media_path.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_urlsafe(18)}.{extension}"
     (media_path / name).write_bytes(data)

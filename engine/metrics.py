@@ -10,8 +10,10 @@ Other packages import the metric objects and update them where the event happens
         backend.send_batch(messages)
     metrics.WEBHOOK_EVENTS.labels(kind="bounce").inc()
 
-``pinwheel_deliveries_queued`` is not updated by anyone: it is counted in the database at scrape
-time, so it is right whichever process queued or sent.
+``pinwheel_deliveries_queued`` and the batch gauges (``pinwheel_batches``,
+``pinwheel_batch_leases_expired``, ``pinwheel_oldest_queued_batch_seconds``) are not updated by
+anyone: they are read from the database at scrape time, so they are right whichever host queued
+or sent.
 
 Several processes: ``pinwheel serve`` runs gunicorn with several worker processes, each with its
 own memory, so it exports ``PROMETHEUS_MULTIPROC_DIR`` (``PINWHEEL_METRICS_DIR``, default
@@ -33,6 +35,7 @@ import ipaddress
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -50,8 +53,9 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from engine.clock import now
 from engine.config import Settings
-from engine.db import get_database
+from engine.db import UTCDateTime, get_database
 
 log = logging.getLogger(__name__)
 
@@ -90,25 +94,98 @@ WEBHOOK_EVENTS = Counter(
     ["kind"],
 )
 
-#: Counted at scrape time; the table belongs to the send pipeline, so it is named, not imported.
+#: Counted at scrape time; the tables belong to the send pipeline, so they are named, not imported.
 _QUEUED_SQL = sa.text("SELECT count(*) FROM delivery WHERE status = 'queued'")
+_batch = sa.table(
+    "batch",
+    sa.column("campaign_id"),
+    sa.column("status"),
+    sa.column("lease_expires_at", UTCDateTime()),
+    sa.column("enqueued_at", UTCDateTime()),
+    sa.column("created_at", UTCDateTime()),
+)
+_campaign = sa.table("campaign", sa.column("id"), sa.column("status"))
+_BATCH_STATES = ("held", "queued", "claimed", "submitting", "done")
 
 
-class QueueDepthCollector(Collector):
-    """Report how many deliveries wait in the queue, read from the database at scrape time."""
+@dataclass(frozen=True, slots=True)
+class SendState:
+    """What the database says about sends in progress, read at scrape time."""
 
-    def __init__(self, count_queued: Callable[[], int | None]) -> None:
-        self._count_queued = count_queued
+    queued_deliveries: int
+    #: Batches of sending campaigns, by status.
+    batches: dict[str, int]
+    #: Claimed or submitting batches whose lease ran out: recovery takes them on its next pass.
+    expired_leases: int
+    #: Seconds the oldest queued batch of a sending campaign has waited for a worker.
+    oldest_queued_seconds: float
+
+
+def read_send_state(connection: sa.Connection) -> SendState:
+    """Read the send pipeline's state in two queries."""
+    at = now()
+    queued = int(connection.execute(_QUEUED_SQL).scalar_one())
+    lapsed = sa.case((_batch.c.lease_expires_at < at, 1), else_=0)
+    waiting_since = sa.case(
+        (
+            _batch.c.status == "queued",
+            sa.func.coalesce(_batch.c.enqueued_at, _batch.c.created_at),
+        )
+    )
+    rows = connection.execute(
+        sa.select(
+            _batch.c.status,
+            sa.func.count(),
+            sa.func.sum(lapsed),
+            sa.func.min(waiting_since, type_=UTCDateTime()),
+        )
+        .join(_campaign, _campaign.c.id == _batch.c.campaign_id)
+        .where(_campaign.c.status == "sending")
+        .group_by(_batch.c.status)
+    )
+    batches = dict.fromkeys(_BATCH_STATES, 0)
+    expired, oldest = 0, None
+    for status, count, expired_here, queued_since in rows:
+        batches[status] = int(count)
+        if status in ("claimed", "submitting"):
+            expired += int(expired_here or 0)
+        if queued_since is not None:
+            oldest = queued_since
+    age = (at - oldest).total_seconds() if oldest is not None else 0.0
+    return SendState(queued, batches, expired, max(age, 0.0))
+
+
+class SendStateCollector(Collector):
+    """Report queue depth and the signs of a stuck send, read from the database at scrape time."""
+
+    def __init__(self, read_state: Callable[[], SendState | None]) -> None:
+        self._read_state = read_state
 
     def collect(self) -> Iterator[Metric]:
-        queued = self._count_queued()
-        if queued is None:
+        state = self._read_state()
+        if state is None:
             return
-        gauge = GaugeMetricFamily(
+        queued = GaugeMetricFamily(
             "pinwheel_deliveries_queued", "Deliveries waiting to be sent (read at scrape time)."
         )
-        gauge.add_metric([], queued)
-        yield gauge
+        queued.add_metric([], state.queued_deliveries)
+        yield queued
+        batches = GaugeMetricFamily(
+            "pinwheel_batches", "Batches of campaigns now sending, by status.", labels=["status"]
+        )
+        for status, count in state.batches.items():
+            batches.add_metric([status], count)
+        yield batches
+        yield GaugeMetricFamily(
+            "pinwheel_batch_leases_expired",
+            "Claimed or submitting batches whose lease ran out (recovery has not run since).",
+            value=state.expired_leases,
+        )
+        yield GaugeMetricFamily(
+            "pinwheel_oldest_queued_batch_seconds",
+            "Seconds the oldest queued batch of a sending campaign has waited for a worker.",
+            value=state.oldest_queued_seconds,
+        )
 
 
 class _Forward(Collector):
@@ -133,27 +210,27 @@ def is_multiprocess() -> bool:
     return bool(getattr(values.ValueClass, "_multiprocess", False))
 
 
-def exposition(count_queued: Callable[[], int | None]) -> bytes:
+def exposition(read_state: Callable[[], SendState | None]) -> bytes:
     """Render every metric in the Prometheus text format."""
     registry = CollectorRegistry(auto_describe=False)
     if is_multiprocess():
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_Forward(REGISTRY))
-    registry.register(QueueDepthCollector(count_queued))
+    registry.register(SendStateCollector(read_state))
     return generate_latest(registry)
 
 
-def _queued_counter(app: Flask) -> Callable[[], int | None]:
-    def count_queued() -> int | None:
+def _send_state_reader(app: Flask) -> Callable[[], SendState | None]:
+    def read_state() -> SendState | None:
         try:
             with get_database(app).engine.connect() as connection:
-                return int(connection.execute(_QUEUED_SQL).scalar_one())
+                return read_send_state(connection)
         except sa.exc.SQLAlchemyError as error:
-            log.warning("could not count queued deliveries: %s", error.__class__.__name__)
+            log.warning("could not read the send state: %s", error.__class__.__name__)
             return None
 
-    return count_queued
+    return read_state
 
 
 def _scrape_allowed(token: str) -> bool:
@@ -192,11 +269,11 @@ def init_app(app: Flask, settings: Settings) -> None:
     """Count and time every request and serve ``/metrics``."""
     app.before_request(_start_timer)
     app.after_request(_record_request)
-    count_queued = _queued_counter(app)
+    read_state = _send_state_reader(app)
 
     def metrics_page() -> Response:
         if not _scrape_allowed(settings.METRICS_TOKEN):
             abort(403, description="Metrics are only served to authorised scrapers.")
-        return Response(exposition(count_queued), content_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(read_state), content_type=CONTENT_TYPE_LATEST)
 
     app.add_url_rule("/metrics", "metrics", metrics_page, methods=["GET"])

@@ -13,8 +13,15 @@ from alembic.runtime.migration import MigrationContext
 from engine.db import Base
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-#: The engine's own tables (staff, API, audit); feature packages list theirs in ``load_models``.
-ENGINE_MODEL_MODULES = ("engine.users", "engine.audit", "engine.api.idempotency")
+#: The engine's own tables (staff, API, audit, the provider's send budget, the organisation's
+#: settings); feature packages list theirs in ``load_models``.
+ENGINE_MODEL_MODULES = (
+    "engine.users",
+    "engine.audit",
+    "engine.api.idempotency",
+    "engine.delivery.budget",
+    "engine.organisation_store",
+)
 
 
 def load_models() -> sa.MetaData:

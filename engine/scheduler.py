@@ -37,13 +37,21 @@ class Job:
     target: str
     seconds: float
     run_at_start: bool = False
+    #: A setting that overrides ``seconds`` (deployments and tests tune how often it ticks).
+    seconds_setting: str = ""
 
 
 DAY = 24 * 60 * 60
 #: The whole schedule. Jobs are idempotent, so missed runs are coalesced into one.
 JOBS: tuple[Job, ...] = (
     Job("dispatch-due-campaigns", "campaigns.jobs:dispatch_due_campaigns", 30, run_at_start=True),
-    Job("recover-stale-work", "campaigns.jobs:recover_stale_work", 60, run_at_start=True),
+    Job(
+        "recover-stale-work",
+        "campaigns.jobs:recover_stale_work",
+        60,
+        run_at_start=True,
+        seconds_setting="RECOVERY_SECONDS",
+    ),
     Job("prepare-recurring-drafts", "campaigns.jobs:prepare_recurring_campaigns", DAY, True),
     Job("purge-stale-signups", "campaigns.jobs:purge_stale_signups", DAY),
     # Subscribe pages only queue double opt-in emails: readers wait about a second. Short,
@@ -77,9 +85,7 @@ def add_jobs(
     app: Flask, scheduler: BaseScheduler, *, dispatch_seconds: float | None = None
 ) -> BaseScheduler:
     """Add the job table to ``scheduler`` (``dispatch_seconds`` shortens the dispatch tick)."""
-    for job in JOBS:
-        if dispatch_seconds and job.name == "dispatch-due-campaigns":
-            job = replace(job, seconds=dispatch_seconds)
+    for job in job_table(app, dispatch_seconds=dispatch_seconds):
         extra = {"next_run_time": now()} if job.run_at_start else {}
         scheduler.add_job(
             run_job,
@@ -94,6 +100,19 @@ def add_jobs(
             **extra,
         )
     return scheduler
+
+
+def job_table(app: Flask, *, dispatch_seconds: float | None = None) -> list[Job]:
+    """Return the jobs with the intervals this deployment runs them at."""
+    settings = get_settings(app)
+    jobs = []
+    for job in JOBS:
+        if job.seconds_setting:
+            job = replace(job, seconds=float(getattr(settings, job.seconds_setting)))
+        if dispatch_seconds and job.name == "dispatch-due-campaigns":
+            job = replace(job, seconds=dispatch_seconds)
+        jobs.append(job)
+    return jobs
 
 
 def run_blocking(app: Flask, *, dispatch_seconds: float | None = None) -> None:
@@ -145,9 +164,6 @@ def start_in_process(app: Flask) -> BackgroundScheduler | None:
 def scheduler_command(dispatch_interval: float | None) -> None:
     """Run the scheduled jobs (due campaigns, recovery, recurring drafts, purge)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    for job in JOBS:
-        seconds = job.seconds
-        if dispatch_interval and job.name == "dispatch-due-campaigns":
-            seconds = dispatch_interval
-        click.echo(f"{job.name}: every {timedelta(seconds=seconds)}")
+    for job in job_table(app, dispatch_seconds=dispatch_interval):
+        click.echo(f"{job.name}: every {timedelta(seconds=job.seconds)}")
     run_blocking(app, dispatch_seconds=dispatch_interval)

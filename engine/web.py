@@ -19,14 +19,17 @@ from engine.config import Settings
 from engine.db import get_database
 from engine.display import html_datetime, local_time_element, status_label
 from engine.errors import PinwheelError
+from engine.health import ping_database
+from engine.organisation_cache import effective_settings
 from engine.users import Role, StaffUser
 
 csrf = CSRFProtect()
 
 
 def get_settings(app: Flask | None = None) -> Settings:
-    """Return the application's validated settings."""
-    return (app or current_app).extensions["pinwheel.settings"]
+    """Return the application's validated settings, with the organisation's sender, postal
+    address and time zone from the settings page in place of the environment's."""
+    return effective_settings(app or current_app)
 
 
 def wants_json() -> bool:
@@ -103,11 +106,12 @@ def init_app(app: Flask) -> None:
     @app.get("/healthz")
     @csrf.exempt
     def healthz() -> tuple[Response, int]:
-        try:
-            with get_database().read_engine.connect() as connection:
-                connection.execute(sa.text("SELECT 1"))
-        except sa.exc.SQLAlchemyError as error:
-            return jsonify(status="unavailable", database=str(error.__class__.__name__)), 503
+        # The readiness of ``pinwheel health`` on this process's own pool, without the broker:
+        # pages work while Redis is away, and a Redis outage must not take every web process
+        # out of the load balancer.
+        database = ping_database(get_database().read_engine)
+        if database.status == "fail":
+            return jsonify(status="unavailable", database=database.message), 503
         return jsonify(status="ok", database="ok"), 200
 
     @app.get("/favicon.ico")

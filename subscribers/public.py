@@ -7,6 +7,8 @@ from flask import session as cookie_session
 
 from engine.db import get_database, request_session
 from engine.errors import ValidationFailed
+from engine.organisation import Organisation
+from engine.organisation_cache import current_organisation
 from engine.ratelimit import limiter
 from engine.web import csrf, error_response, get_settings
 from subscribers.forms import SubscribeForm, parse_preferences, parse_subscribe
@@ -120,17 +122,18 @@ def _thank_you_page() -> str:
     tell anyone who is on the list.
 
     Only the layout's flashed messages depend on the visitor: without any waiting in their
-    session it is the same for everyone, rendered once per process (every time while templates
-    reload, in development). With some, it is rendered for them alone and never kept.
+    session it is the same for everyone, rendered once per process and per organisation
+    settings (every time while templates reload, in development). With some, it is rendered
+    for them alone and never kept.
     """
     if current_app.jinja_env.auto_reload or "_flashes" in cookie_session:
         return render_template("public/subscribed.html")
-    page: str | None = current_app.extensions.get("pinwheel.thank_you_page")
-    if page is None:
-        page = current_app.extensions["pinwheel.thank_you_page"] = render_template(
-            "public/subscribed.html"
-        )
-    return page
+    organisation = current_organisation()
+    kept: tuple[Organisation, str] | None = current_app.extensions.get("pinwheel.thank_you_page")
+    if kept is None or kept[0] is not organisation:
+        kept = (organisation, render_template("public/subscribed.html"))
+        current_app.extensions["pinwheel.thank_you_page"] = kept
+    return kept[1]
 
 
 @bp.get("/confirm/<token>")

@@ -24,6 +24,7 @@ from engine.db import Base, Database, get_database
 from engine.delivery.memory import MemoryBackend
 from engine.delivery.registry import backend_from_settings, reset_memory_backend
 from engine.migrate import load_models
+from tests.hosts.netns import inside_live_bed
 
 #: Set by CI (.ci/run); without it the PostgreSQL leg of each database test is skipped.
 POSTGRES_URL = os.environ.get("PINWHEEL_TEST_POSTGRES_URL", "")
@@ -35,27 +36,31 @@ SECRET = "test-secret-key-not-for-production"
 _real_connect = socket.socket.connect
 
 
-def _is_loopback(address: Any) -> bool:
+def _is_allowed(address: Any) -> bool:
     if not isinstance(address, tuple):
         return True  # AF_UNIX paths
     host = str(address[0])
     if host in {"localhost", ""}:
         return True
     try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+        loopback = ipaddress.ip_address(host.split("%")[0]).is_loopback
     except ValueError:
         return False
+    # A multi-host test bed (tests.hosts) is private to the test that built it.
+    return loopback or inside_live_bed(host)
 
 
 def _guarded_connect(self: socket.socket, address: Any) -> Any:
-    if not _is_loopback(address):
-        raise AssertionError(f"test tried to reach a non-loopback address: {address!r}")
+    if not _is_allowed(address):
+        raise AssertionError(
+            f"test tried to reach an address outside loopback and its own test bed: {address!r}"
+        )
     return _real_connect(self, address)
 
 
 @pytest.fixture(autouse=True)
 def _network_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail any test that tries to reach a real provider or any non-loopback address."""
+    """Fail any test that reaches a real provider: only loopback and its own test bed are open."""
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
 
 

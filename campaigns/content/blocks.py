@@ -1,32 +1,17 @@
-"""The blocks an issue is made of, and their validation from JSON-ish dicts."""
+"""The blocks an issue is made of, and how each is read from a JSON-ish dict."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
-from engine.text_fields import control_character
+from campaigns.content.reading import Reader
 
 MAX_TEXT = 10_000
-MAX_LINE = 500
-MAX_ITEMS = 100
 _BLOCK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-_HTTP_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
-_LINK_URL = re.compile(r"(?:https?://[^\s<>\"']+|mailto:[^\s<>\"']+)", re.IGNORECASE)
-_MERGE_URL = re.compile(r"%%[a-z_]+%%")
-E = TypeVar("E", bound=StrEnum)
-
-
-class ContentError(ValueError):
-    """Issue content failed validation; `details` lists `{path, message}` for each problem."""
-
-    def __init__(self, details: list[dict[str, str]]) -> None:
-        self.details = details
-        summary = "; ".join(f"{d['path']}: {d['message']}" for d in details[:5])
-        super().__init__(f"invalid issue content: {summary}")
 
 
 class BlockType(StrEnum):
@@ -58,110 +43,6 @@ class ReferenceStyle(StrEnum):
     CITATION = "citation"
 
 
-class Reader:
-    """Read typed fields from one dict, collecting problems under a dotted path."""
-
-    def __init__(self, data: Any, path: str, errors: list[dict[str, str]]) -> None:
-        self.path = path
-        self.errors = errors
-        self.data: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-        if not isinstance(data, Mapping):
-            self.fail("", "must be an object")
-
-    def fail(self, name: str, message: str) -> None:
-        """Record a problem with field `name` (or with the object itself when empty)."""
-        path = f"{self.path}.{name}" if name and self.path else name or self.path
-        self.errors.append({"path": path, "message": message})
-
-    def text(
-        self, name: str, *, required: bool = False, max_len: int = MAX_LINE, line: bool = False
-    ) -> str:
-        """Read a string field; missing optional fields read as ''.
-
-        A ``line`` (a title, subject …) may hold no control character, not even a tab.
-        """
-        value = self.data.get(name)
-        if value is None or value == "":
-            if required:
-                self.fail(name, "is required")
-            return ""
-        if not isinstance(value, str):
-            self.fail(name, "must be a string")
-            return ""
-        if len(value) > max_len:
-            self.fail(name, f"must be at most {max_len} characters")
-        if line and (problem := control_character(value)):
-            self.fail(name, f"contains {problem}; write it on one line")
-        return value
-
-    def url(self, name: str, *, required: bool = False, mailto: bool = False) -> str:
-        """Read an absolute http(s) URL (or mailto: when allowed); merge-tag URLs pass."""
-        value = self.text(name, required=required, max_len=2000)
-        pattern = _LINK_URL if mailto else _HTTP_URL
-        if value and not (pattern.fullmatch(value) or _MERGE_URL.fullmatch(value)):
-            self.fail(name, "must be an http(s) URL" + (" or mailto: link" if mailto else ""))
-        return value
-
-    def integer(self, name: str, *, low: int, high: int, default: int | None = None) -> int | None:
-        """Read an optional integer within [low, high]."""
-        value = self.data.get(name)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.fail(name, f"must be an integer from {low} to {high}")
-            return default
-        return value
-
-    def flag(self, name: str) -> bool:
-        """Read an optional boolean (false when missing)."""
-        value = self.data.get(name, False)
-        if not isinstance(value, bool):
-            self.fail(name, "must be true or false")
-            return False
-        return value
-
-    def choice(self, name: str, enum: type[E], default: E) -> E:
-        """Read one of the values of a `StrEnum`."""
-        value = self.data.get(name)
-        if value is None:
-            return default
-        try:
-            return enum(value)
-        except ValueError:
-            self.fail(name, "must be one of " + ", ".join(member.value for member in enum))
-            return default
-
-    def items(self, name: str, parse: Callable[[Reader], Any], *, required: bool = False) -> tuple:
-        """Read a list of objects, each parsed by `parse` with its own path."""
-        value = self.data.get(name)
-        if value is None or value == []:
-            if required:
-                self.fail(name, "must have at least one item")
-            return ()
-        if not isinstance(value, list):
-            self.fail(name, "must be a list")
-            return ()
-        if len(value) > MAX_ITEMS:
-            self.fail(name, f"must have at most {MAX_ITEMS} items")
-            return ()
-        return tuple(parse(self.child(f"{name}[{i}]", v)) for i, v in enumerate(value))
-
-    def numbers(self, name: str) -> tuple[int, ...]:
-        """Read a list of reference numbers (1-999)."""
-        value = self.data.get(name) or []
-        ok = isinstance(value, list) and all(
-            isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 999 for n in value
-        )
-        if not ok or len(value) > 20:
-            self.fail(name, "must be a list of up to 20 reference numbers from 1 to 999")
-            return ()
-        return tuple(value)
-
-    def child(self, name: str, data: Any) -> Reader:
-        """Return a reader for a nested object."""
-        return Reader(data, f"{self.path}.{name}" if self.path else name, self.errors)
-
-
 @dataclass(frozen=True, slots=True)
 class BulletItem:
     text: str
@@ -179,7 +60,8 @@ class ResourceItem:
 
 @dataclass(frozen=True, slots=True)
 class Reference:
-    number: int
+    #: None only in a draft whose author has not numbered it yet.
+    number: int | None
     text: str
     url: str = ""
 
@@ -282,6 +164,22 @@ Block = (
 )  # fmt: skip
 
 
+#: How messages name each kind of block.
+BLOCK_WORDS = {
+    BlockType.HEADING: "the heading",
+    BlockType.PARAGRAPH: "the paragraph",
+    BlockType.BULLETS: "the list",
+    BlockType.CALLOUT: "the callout",
+    BlockType.QUOTE: "the quote",
+    BlockType.RESOURCES: "the resource list",
+    BlockType.IMAGE: "the image",
+    BlockType.BUTTON: "the button",
+    BlockType.DIVIDER: "the divider",
+    BlockType.REFERENCES: "the reference list",
+    BlockType.TOC: "the table of contents",
+}
+
+
 def _bullet(r: Reader) -> BulletItem:
     return BulletItem(text=r.text("text", required=True, max_len=MAX_TEXT), refs=r.numbers("refs"))
 
@@ -298,9 +196,9 @@ def _resource(r: Reader) -> ResourceItem:
 
 def _reference(r: Reader) -> Reference:
     number = r.integer("number", low=1, high=999)
-    if number is None:
-        r.fail("number", "is required")
-    return Reference(number=number or 1, text=r.text("text", required=True, max_len=2000),
+    if r.data.get("number") is None:
+        r.fail("number", f"{r.subject} has no number yet.")
+    return Reference(number=number, text=r.text("text", required=True, max_len=2000),
                      url=r.url("url"))  # fmt: skip
 
 
@@ -315,15 +213,14 @@ def _paragraph(r: Reader, id_: str) -> Paragraph:
 
 
 def _bullets(r: Reader, id_: str) -> Bullets:
-    return Bullets(
-        id=id_, items=r.items("items", _bullet, required=True), ordered=r.flag("ordered")
-    )
+    items = r.items("items", _bullet, noun="item", empty="The list has no items yet; add one.")
+    return Bullets(id=id_, items=items, ordered=r.flag("ordered"))
 
 
 def _callout(r: Reader, id_: str) -> Callout:
-    body, items = r.text("body", max_len=MAX_TEXT), r.items("items", _bullet)
+    body, items = r.text("body", max_len=MAX_TEXT), r.items("items", _bullet, noun="item")
     if not body and not items:
-        r.fail("body", "a callout needs a body or items")
+        r.fail("body", "The callout has no text yet; write a body or add an item.")
     return Callout(id=id_, title=r.text("title", required=True, max_len=200), body=body,
                    items=items)  # fmt: skip
 
@@ -334,13 +231,17 @@ def _quote(r: Reader, id_: str) -> Quote:
 
 
 def _resources(r: Reader, id_: str) -> Resources:
-    return Resources(
+    # A section may be written before its links are found: a title and an introduction will do.
+    resources = Resources(
         id=id_,
         title=r.text("title", max_len=300),
-        items=r.items("items", _resource, required=True),
+        items=r.items("items", _resource, noun="resource"),
         intro=r.text("intro", max_len=MAX_TEXT),
         level=r.integer("level", low=2, high=4, default=2) or 2,
     )
+    if not (resources.title or resources.intro or resources.items):
+        r.fail("title", "The resource list is empty; give it a title, an introduction or a link.")
+    return resources
 
 
 def _image(r: Reader, id_: str) -> Image:
@@ -348,7 +249,7 @@ def _image(r: Reader, id_: str) -> Image:
                   decorative=r.flag("decorative"), width=r.integer("width", low=20, high=600),
                   link=r.url("link"))  # fmt: skip
     if not image.alt and not image.decorative:
-        r.fail("alt", "is required unless the image is marked decorative")
+        r.fail("alt", "The image has no alt text yet; say what it shows, or mark it decorative.")
     return image
 
 
@@ -358,10 +259,15 @@ def _button(r: Reader, id_: str) -> Button:
 
 
 def _references(r: Reader, id_: str) -> References:
-    items = r.items("items", _reference, required=True)
-    numbers = [item.number for item in items]
-    if len(set(numbers)) != len(numbers):
-        r.fail("items", "reference numbers must be unique")
+    items = r.items(
+        "items",
+        _reference,
+        noun="reference",
+        empty="The reference list has no references yet; add one.",
+    )
+    numbers = [item.number for item in items if item.number is not None]
+    for number in sorted({n for n in numbers if numbers.count(n) > 1}):
+        r.fail("items", f"Two references have the number {number}; give each its own number.")
     return References(id=id_, items=items, title=r.text("title", max_len=200) or "References",
                       style=r.choice("style", ReferenceStyle, ReferenceStyle.NUMBERED))  # fmt: skip
 
@@ -385,18 +291,20 @@ _PARSERS: dict[BlockType, Callable[[Reader, str], Block]] = {
 
 def block_from_dict(r: Reader) -> Block | None:
     """Parse one block; return None (with the problems recorded) when it cannot be built."""
-    id_ = r.text("id", required=True, max_len=64)
-    if id_ and not _BLOCK_ID.fullmatch(id_):
-        r.fail("id", "must be letters, digits, '-' or '_' (up to 64)")
+    id_ = r.data.get("id")
+    if not isinstance(id_, str) or not _BLOCK_ID.fullmatch(id_):
+        r.refuse("id", "must be 1 to 64 letters, digits, '-' or '_'")
+        id_ = ""
     type_ = r.data.get("type")
     try:
-        parse = _PARSERS[BlockType(type_)] if isinstance(type_, str) else None
+        kind = BlockType(type_) if isinstance(type_, str) else None
     except ValueError:
-        parse = None
-    if parse is None:
-        r.fail("type", "must be one of " + ", ".join(t.value for t in BlockType))
+        kind = None
+    if kind is None:
+        r.refuse("type", "must be one of " + ", ".join(t.value for t in BlockType))
         return None
-    return parse(r, id_)
+    r.where = BLOCK_WORDS[kind]
+    return _PARSERS[kind](r, id_)
 
 
 def to_plain(value: Any) -> Any:

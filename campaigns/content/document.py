@@ -14,13 +14,11 @@ from campaigns.content.blocks import (
     Bullets,
     Button,
     Callout,
-    ContentError,
     Divider,
     Heading,
     Image,
     Paragraph,
     Quote,
-    Reader,
     Reference,
     References,
     ReferenceStyle,
@@ -32,6 +30,7 @@ from campaigns.content.blocks import (
     iter_texts,
     to_plain,
 )
+from campaigns.content.reading import ContentError, Problem, Reader
 
 MAX_BLOCKS = 200
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -52,6 +51,7 @@ __all__ = [
     "IssueContent",
     "Layout",
     "Paragraph",
+    "Problem",
     "Quote",
     "Reference",
     "ReferenceStyle",
@@ -64,6 +64,7 @@ __all__ = [
     "content_from_dict",
     "content_to_dict",
     "iter_texts",
+    "parse_content",
 ]
 
 
@@ -97,10 +98,14 @@ class IssueContent:
     theme: Theme | None = None
 
 
-def content_from_dict(data: Any) -> IssueContent:
-    """Validate a JSON-ish dict into `IssueContent`; raise `ContentError` listing every problem."""
-    errors: list[dict[str, str]] = []
-    r = Reader(data, "", errors)
+def parse_content(data: Any) -> tuple[IssueContent, list[Problem]]:
+    """Read ``data`` as far as it goes: the content, values as written, and every problem.
+
+    Blocks that cannot be built at all (an unknown type) are left out; their problems are
+    malformed ones.
+    """
+    problems: list[Problem] = []
+    r = Reader(data, "", problems)
     content = IssueContent(
         title=r.text("title", required=True, max_len=300, line=True),
         subject=r.text("subject", max_len=300, line=True),
@@ -114,8 +119,14 @@ def content_from_dict(data: Any) -> IssueContent:
         language=_language(r),
         theme=_theme(r),
     )
-    if errors:
-        raise ContentError(errors)
+    return content, problems
+
+
+def content_from_dict(data: Any) -> IssueContent:
+    """Validate a JSON-ish dict into `IssueContent`; raise `ContentError` listing every problem."""
+    content, problems = parse_content(data)
+    if problems:
+        raise ContentError(problems)
     return content
 
 
@@ -127,16 +138,19 @@ def content_to_dict(content: IssueContent) -> dict[str, Any]:
 def _blocks(r: Reader) -> tuple[Block, ...]:
     raw = r.data.get("blocks")
     if not isinstance(raw, list):
-        r.fail("blocks", "must be a list")
+        r.refuse("blocks", "must be a list")
         return ()
     if len(raw) > MAX_BLOCKS:
-        r.fail("blocks", f"must have at most {MAX_BLOCKS} blocks")
+        r.refuse("blocks", f"must have at most {MAX_BLOCKS} blocks")
         return ()
-    blocks = [block_from_dict(r.child(f"blocks[{i}]", item)) for i, item in enumerate(raw)]
+    blocks = [
+        block_from_dict(r.child(f"blocks[{i}]", item, f"block {i + 1}"))
+        for i, item in enumerate(raw)
+    ]
     seen: set[str] = set()
     for index, block in enumerate(blocks):
-        if block is not None and block.id in seen:
-            r.fail(f"blocks[{index}].id", f"duplicates the id {block.id!r}")
+        if block is not None and block.id and block.id in seen:
+            r.refuse(f"blocks[{index}].id", f"duplicates the id {block.id!r}")
         if block is not None:
             seen.add(block.id)
     return tuple(block for block in blocks if block is not None)
@@ -145,8 +159,7 @@ def _blocks(r: Reader) -> tuple[Block, ...]:
 def _language(r: Reader) -> str:
     language = r.text("language", max_len=20) or "en"
     if not _LANGUAGE.fullmatch(language):
-        r.fail("language", "must be a language tag such as 'en' or 'es'")
-        return "en"
+        r.fail("language", "The language must be a language tag such as en or es.")
     return language
 
 
@@ -154,8 +167,9 @@ def _theme(r: Reader) -> Theme | None:
     raw = r.data.get("theme")
     if raw is None:
         return None
-    t = r.child("theme", raw)
-    accent = t.text("accent", required=True, max_len=7)
+    t = r.child("theme", raw, "the theme")
+    accent = t.text("accent", required=True, max_len=20)
     if accent and not _COLOUR.fullmatch(accent):
-        t.fail("accent", "must be a colour like #1f5f8b")
+        t.fail("accent", "The accent colour of the theme must be a colour like #1f5f8b.")
+        return Theme(accent=accent, banner=t.text("banner", max_len=200))
     return Theme(accent=accent.lower(), banner=t.text("banner", max_len=200))

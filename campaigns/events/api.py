@@ -1,4 +1,4 @@
-"""The delivery-event API: a campaign's stored provider events, page by page, and its report."""
+"""The delivery-event API: a campaign's provider events and report, a topic's comparison."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from flask import Flask
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from campaigns.events.api_schemas import ReportSchema
+from campaigns.events.api_schemas import ComparisonQuerySchema, ComparisonSchema, ReportSchema
+from campaigns.events.comparison import topic_comparison
 from campaigns.events.models import DeliveryEvent
 from campaigns.events.reports import campaign_report
 from campaigns.sending.service import get_campaign
@@ -20,6 +21,7 @@ from engine.api.schemas import CursorQuerySchema, page_schema
 from engine.db import request_session
 from engine.delivery.events import EventKind
 from engine.users import Role
+from engine.web import get_settings
 
 bp = Blueprint("events_api", __name__, url_prefix="/api/v1", description="Delivery events.")
 READERS = (Role.EDITOR, Role.APPROVER)
@@ -64,23 +66,21 @@ def events_index(args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
 @require_role(*READERS)
 @bp.response(200, ReportSchema)
 def campaigns_report(campaign_id: int) -> dict[str, Any]:
-    """Return counts and rates from delivery events, clicks per link and an hourly timeline."""
-    report = campaign_report(request_session(), campaign_id)
-    counts = report.counts
-    rates = {
-        name: getattr(counts, f"{name}_rate")
-        for name in ("delivery", "bounce", "complaint", "unsubscribe", "open", "click")
-    }
-    return {
-        "campaign_id": campaign_id,
-        "status": str(report.campaign.status),
-        "auto_paused": report.auto_paused,
-        "counts": counts,
-        "rates": rates,
-        "links": report.links,
-        "timeline": report.timeline,
-        "pixel_opens": report.pixel_opens,
-    }
+    """Return counts and rates from delivery events, clicks per link and the timeline.
+
+    The timeline counts events per hour for the first two days of the send, then per day, in
+    the organisation's time zone; its periods are given in UTC.
+    """
+    return campaign_report(request_session(), campaign_id, get_settings().TIMEZONE).as_json()
+
+
+@bp.get("/topics/<slug>/comparison")
+@require_role(*READERS)
+@bp.arguments(ComparisonQuerySchema, location="query")
+@bp.response(200, ComparisonSchema)
+def topics_comparison(args: dict[str, Any], slug: str) -> dict[str, Any]:
+    """Compare the topic's last sent campaigns (10 unless ``limit`` says), newest first."""
+    return topic_comparison(request_session(), slug, limit=args["limit"]).as_json()
 
 
 def init_app(app: Flask) -> None:

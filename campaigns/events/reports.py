@@ -1,10 +1,10 @@
-"""Campaign reports: counts and rates from stored events, per-link clicks and a timeline."""
+"""Campaign reports: counts and rates from stored events, per-link clicks and the timeline."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -12,26 +12,20 @@ from sqlalchemy.orm import Session
 
 from campaigns.events.guard import AUTO_PAUSE_PREFIX
 from campaigns.events.models import CampaignTally, DeliveryEvent, TrackedLink
+from campaigns.events.timeline import Timeline, campaign_timeline
 from campaigns.sending.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.sending.service import get_campaign
+from engine.clock import now
 from engine.delivery.events import EventKind
 from subscribers.models import EventKind as ConsentKind
 from subscribers.models import SubscriberEvent
 
-#: Hours shown on the timeline; later events still count everywhere else.
-TIMELINE_HOURS = 168
 _BOUNCES = (EventKind.BOUNCE.value, EventKind.BLOCKED.value)
 _UNSUBSCRIBES = (EventKind.UNSUBSCRIBE.value, EventKind.GROUP_UNSUBSCRIBE.value)
-#: Timeline series in display order.
-SERIES = ("delivered", "bounced", "dropped", "opened", "clicked")
-_TIMELINE_SERIES = {
-    EventKind.DELIVERED.value: "delivered",
-    EventKind.BOUNCE.value: "bounced",
-    EventKind.BLOCKED.value: "bounced",
-    EventKind.DROPPED.value: "dropped",
-    EventKind.OPEN.value: "opened",
-    EventKind.CLICK.value: "clicked",
-}
+
+
+#: The rates reports give, as ``Counts`` properties without their ``_rate`` suffix.
+RATES = ("delivery", "bounce", "complaint", "unsubscribe", "open", "click")
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -151,21 +145,13 @@ class LinkRow:
 
 
 @dataclass(frozen=True, slots=True)
-class TimelineBucket:
-    """Events in one hour (UTC), by series."""
-
-    hour: str
-    values: Mapping[str, int]
-
-
-@dataclass(frozen=True, slots=True)
 class CampaignReport:
     """Everything the report page and the CSV export show about one campaign."""
 
     campaign: Campaign
     counts: Counts
+    timeline: Timeline
     links: list[LinkRow] = field(default_factory=list)
-    timeline: list[TimelineBucket] = field(default_factory=list)
     pixel_opens: int | None = None
 
     @property
@@ -175,17 +161,37 @@ class CampaignReport:
             and self.campaign.paused_reason.startswith(AUTO_PAUSE_PREFIX)
         )
 
+    def as_json(self) -> dict[str, Any]:
+        """Return a JSON-ready dict (the API and ``pinwheel reports campaign --json``)."""
+        return {
+            "campaign_id": self.campaign.id,
+            "status": str(self.campaign.status),
+            "auto_paused": self.auto_paused,
+            **counts_json(self.counts),
+            "links": [asdict(link) for link in self.links],
+            "timeline": self.timeline.as_json(),
+            "pixel_opens": self.pixel_opens,
+        }
 
-def campaign_report(session: Session, campaign_id: int) -> CampaignReport:
-    """Return the report of one campaign; raise ``NotFound`` for an unknown id."""
+
+def counts_json(counts: Counts) -> dict[str, Any]:
+    """Return ``counts`` and their rates as JSON-ready dicts."""
+    return {
+        "counts": asdict(counts),
+        "rates": {name: getattr(counts, f"{name}_rate") for name in RATES},
+    }
+
+
+def campaign_report(session: Session, campaign_id: int, zone: str) -> CampaignReport:
+    """Return the report of one campaign, its timeline in ``zone``; ``NotFound`` if unknown."""
     campaign = get_campaign(session, campaign_id)
     counts = campaign_counts(session, [campaign])[campaign.id]
     tally = session.get(CampaignTally, campaign.id)
     return CampaignReport(
         campaign=campaign,
         counts=counts,
+        timeline=campaign_timeline(session, campaign, zone, until=now()),
         links=link_rows(session, campaign.id),
-        timeline=timeline(session, campaign.id),
         pixel_opens=tally.pixel_opens if tally is not None else None,
     )
 
@@ -310,37 +316,6 @@ def link_rows(session: Session, campaign_id: int) -> list[LinkRow]:
     )
 
 
-def timeline(session: Session, campaign_id: int) -> list[TimelineBucket]:
-    """Return events per UTC hour for the campaign's first ``TIMELINE_HOURS`` active hours."""
-    hour = _hour_label(session).label("hour")
-    rows = session.execute(
-        sa.select(hour, DeliveryEvent.kind, sa.func.count())
-        .where(
-            DeliveryEvent.campaign_id == campaign_id,
-            DeliveryEvent.kind.in_(list(_TIMELINE_SERIES)),
-            sa.or_(
-                DeliveryEvent.kind != EventKind.OPEN.value, DeliveryEvent.machine_open.is_(False)
-            ),
-        )
-        .group_by(hour, DeliveryEvent.kind)
-        .order_by(hour)
-    )
-    buckets: dict[str, dict[str, int]] = {}
-    for label, kind, count in rows:
-        series = buckets.setdefault(label, dict.fromkeys(SERIES, 0))
-        series[_TIMELINE_SERIES[kind]] += count
-    return [
-        TimelineBucket(label, values) for label, values in list(buckets.items())[:TIMELINE_HOURS]
-    ]
-
-
-def _hour_label(session: Session) -> sa.ColumnElement[str]:
-    if session.get_bind().dialect.name == "postgresql":
-        utc = sa.func.timezone("UTC", DeliveryEvent.occurred_at)
-        return sa.func.to_char(utc, "YYYY-MM-DD HH24:00")
-    return sa.func.strftime("%Y-%m-%d %H:00", DeliveryEvent.occurred_at)
-
-
 @dataclass(frozen=True, slots=True)
 class DashboardRow:
     """One campaign on the comparison dashboard."""
@@ -374,6 +349,10 @@ def report_csv_rows(report: CampaignReport) -> Iterable[list[Any]]:
     for link in report.links:
         yield ["link redirect clicks", link.url, link.redirect_clicks, ""]
         yield ["link provider clicks", link.url, link.provider_clicks, ""]
-    for bucket in report.timeline:
-        for series, count in bucket.values.items():
-            yield [f"timeline {series}", bucket.hour + " UTC", count, ""]
+    timeline = report.timeline
+    for series in timeline.series():
+        for period in [*timeline.hours, *timeline.days]:
+            span = f"{period.start:%Y-%m-%d %H:%M} to {period.end:%Y-%m-%d %H:%M} UTC"
+            yield [f"timeline {series}", span, period.values[series], ""]
+        if timeline.later[series]:
+            yield [f"timeline {series}", "later", timeline.later[series], ""]

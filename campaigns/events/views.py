@@ -1,4 +1,4 @@
-"""Staff report pages: one campaign's report, its CSV export and the comparison dashboard."""
+"""Staff report pages: a campaign's report and CSV export, a topic's comparison, the dashboard."""
 
 from __future__ import annotations
 
@@ -6,11 +6,19 @@ import csv
 import io
 from typing import Any
 
-from flask import Blueprint, Flask, Response, render_template
+from flask import Blueprint, Flask, Response, render_template, request
 
-from campaigns.events.chart import STACK, timeline_chart
+from campaigns.events.chart import (
+    COMPARISON_SERIES,
+    comparison_columns,
+    day_columns,
+    hour_columns,
+    small_multiples,
+    timeline_series,
+)
+from campaigns.events.comparison import compared_topics, topic_comparison
 from campaigns.events.feedback import backend_feedback
-from campaigns.events.reports import SERIES, campaign_report, recent_reports, report_csv_rows
+from campaigns.events.reports import campaign_report, recent_reports, report_csv_rows
 from engine.auth import roles_required
 from engine.db import request_session
 from engine.users import Role
@@ -26,21 +34,24 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 @bp.get("/campaigns/<int:campaign_id>/report")
 @roles_required(*STAFF)
 def campaign(campaign_id: int) -> str:
-    report = campaign_report(request_session(), campaign_id)
+    settings = get_settings()
+    report = campaign_report(request_session(), campaign_id, settings.TIMEZONE)
+    timeline, zone = report.timeline, settings.TIMEZONE
+    series = timeline_series(timeline.series())
     return render_template(
         "reports/campaign.html",
         report=report,
-        feedback=backend_feedback(get_settings(), report.counts),
-        chart=timeline_chart(report.timeline),
-        stack=STACK,
-        series=SERIES,
+        feedback=backend_feedback(settings, report.counts),
+        zone=zone,
+        hours_chart=small_multiples(hour_columns(timeline.hours, zone), series),
+        days_chart=small_multiples(day_columns(timeline.days, zone), series),
     )
 
 
 @bp.get("/campaigns/<int:campaign_id>/report.csv")
 @roles_required(*STAFF)
 def campaign_csv(campaign_id: int) -> Response:
-    report = campaign_report(request_session(), campaign_id)
+    report = campaign_report(request_session(), campaign_id, get_settings().TIMEZONE)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in report_csv_rows(report):
@@ -62,7 +73,27 @@ def _safe_cell(value: Any) -> Any:
 @bp.get("/reports")
 @roles_required(*STAFF)
 def dashboard() -> str:
-    return render_template("reports/index.html", rows=recent_reports(request_session()))
+    session = request_session()
+    return render_template(
+        "reports/index.html", rows=recent_reports(session), topics=compared_topics(session)
+    )
+
+
+@bp.get("/reports/topics/<slug>")
+@roles_required(*STAFF)
+def topic(slug: str) -> str:
+    comparison = topic_comparison(request_session(), slug)
+    chart = small_multiples(
+        comparison_columns(comparison, get_settings().TIMEZONE), COMPARISON_SERIES
+    )
+    return render_template(
+        "reports/topic.html",
+        comparison=comparison,
+        chart=chart,
+        zone=get_settings().TIMEZONE,
+        # The report the reader came from, marked in the table.
+        current=request.args.get("campaign", type=int),
+    )
 
 
 def init_app(app: Flask) -> None:

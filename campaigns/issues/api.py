@@ -11,7 +11,12 @@ from flask_smorest import Blueprint
 from campaigns.issues import api_schemas as s
 from campaigns.issues.compiled import render_for_review, render_stored_issue
 from campaigns.issues.editor import preview_payload, save_from_editor
-from campaigns.issues.history import diff_revisions, list_revisions, restore_revision
+from campaigns.issues.history import (
+    diff_revisions,
+    list_revisions,
+    previous_number,
+    restore_revision,
+)
 from campaigns.issues.models import Issue, IssueRevision
 from campaigns.issues.review_notices import review_requests, send_review_requests
 from campaigns.issues.service import create_issue, get_issue
@@ -57,7 +62,7 @@ def issues_index(args: dict[str, Any]) -> dict[str, Any]:
 @bp.arguments(s.IssueCreateSchema)
 @bp.response(201, s.IssueSchema)
 def issues_create(data: dict[str, Any]) -> Issue:
-    """Create a draft issue from its content (revision 1)."""
+    """Create a draft issue from its content (revision 1); ``problems`` lists what to finish."""
     session = request_session()
     topics = session.scalars(sa.select(Topic).where(Topic.id.in_(data["topic_ids"])))
     issue = create_issue(
@@ -86,7 +91,11 @@ def issues_show(issue_id: int) -> Issue:
 @bp.response(200, s.IssueSchema)
 @bp.alt_response(409, schema=ErrorSchema, description="Saved by someone else since.")
 def issues_update(data: dict[str, Any], issue_id: int) -> Issue:
-    """Save new content as the next revision, unless someone saved after ``base_revision``."""
+    """Save a draft, unless someone saved after ``base_revision``; unfinished parts are kept.
+
+    The answer lists the draft's ``problems``; they block review and sending, not saving. Saves
+    that name the same ``editing_session`` within a few minutes gather into one revision.
+    """
     session = request_session()
     issue = save_from_editor(session, get_issue(session, issue_id), data, current_api_user())
     session.commit()
@@ -133,7 +142,7 @@ def issues_diff(args: dict[str, Any], issue_id: int) -> dict[str, Any]:
     session = request_session()
     issue = get_issue(session, issue_id)
     new = args.get("to", issue.revision)
-    old = args.get("from_", max(new - 1, 1))
+    old = args.get("from_") or previous_number(session, issue, new)
     changes = [
         {
             "kind": change.kind,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
-from campaigns.issues.models import IssueStatus
+from campaigns.issues.compiled import issue_problems
+from campaigns.issues.models import Issue, IssueStatus
+from campaigns.issues.revisions import SESSION_NAME_LIMIT
 from campaigns.issues.workflow import COMMENT_LIMIT
 from engine.api.fields import id_field, text_field
 from engine.api.schemas import CursorQuerySchema, page_schema
@@ -38,6 +42,23 @@ class IssueSummarySchema(Schema):
 
 class IssueSchema(IssueSummarySchema):
     content = fields.Dict(required=True, metadata=_CONTENT)
+    problems = fields.Method(
+        "_problems",
+        required=True,
+        metadata={
+            "description": "What is unfinished or wrong in the draft, each as {block_id, field, "
+            "message}: they block review and sending, not saving."
+        },
+    )
+    sent_at = fields.DateTime(
+        attribute="published_at",
+        allow_none=True,
+        metadata={"description": "When the issue's first campaign finished sending."},
+    )
+
+    def _problems(self, issue: Issue) -> list[dict[str, Any]]:
+        fields = ("block_id", "field", "message")
+        return [{key: check[key] for key in fields} for check in issue_problems(issue)]
 
 
 class IssueQuerySchema(CursorQuerySchema):
@@ -60,6 +81,13 @@ class IssueUpdateSchema(Schema):
     content = fields.Dict(required=True, metadata=_CONTENT)
     topic_ids = fields.List(id_field(), validate=validate.Length(max=100))
     observance_slug = text_field(80, allow_none=True)
+    editing_session = text_field(
+        SESSION_NAME_LIMIT,
+        metadata={
+            "description": "A name for this client's editing session: its saves within a few "
+            "minutes gather into one revision."
+        },
+    )
 
 
 class RevisionSummarySchema(Schema):
@@ -107,6 +135,9 @@ class CheckSchema(Schema):
     severity = fields.String(required=True)
     message = fields.String(required=True)
     block_id = fields.String(allow_none=True)
+    field = fields.String(
+        allow_none=True, metadata={"description": "The field of the block (or issue) it is about."}
+    )
 
 
 class ChecksSchema(Schema):

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from campaigns.issues.compiled import render_for_review, render_stored_issue
+from campaigns.issues.compiled import issue_problems, render_for_review, render_stored_issue
 from campaigns.issues.models import Issue, IssueStatus
 from campaigns.issues.review_notices import review_requests, send_review_requests
 from campaigns.issues.service import create_issue, get_issue
@@ -40,6 +40,7 @@ def _summary(issue: Issue) -> dict[str, Any]:
         "topics": [topic.slug for topic in issue.topics],
         "observance": issue.observance_slug,
         "updated_at": issue.updated_at.isoformat(),
+        "sent_at": issue.published_at.isoformat() if issue.published_at else None,
     }
 
 
@@ -95,14 +96,25 @@ def _read_content(file: Path) -> Any:
 def create_command(
     file: Path, topic_slugs: tuple[str, ...], observance: str | None, as_json: bool
 ) -> None:
-    """Create a draft issue from a JSON file of content ('-' reads standard input)."""
+    """Create a draft issue from a JSON file of content ('-' reads standard input).
+
+    Unfinished parts are kept and listed: they block review and sending, not the draft.
+    """
     content = _read_content(file)
     with get_database().session() as session:
         topics = topics_by_slugs(session, list(topic_slugs))
         issue = create_issue(session, content, topics=topics, observance_slug=observance)
         audit.record(session, "cli", "issue.create", issue, layout=issue.layout)
-        row = _summary(issue)
-    click.echo(json.dumps(row) if as_json else f"Created issue {row['id']} ({row['slug']}).")
+        row, problems = _summary(issue), issue_problems(issue)
+    if as_json:
+        click.echo(json.dumps({**row, "problems": problems}))
+        return
+    click.echo(f"Created issue {row['id']} ({row['slug']}).")
+    if problems:
+        click.echo(f"Fix {len(problems)} problem(s) before asking for review:")
+    for problem in problems:
+        where = f" [{problem['block_id']}]" if problem["block_id"] else ""
+        click.echo(f"- {problem['message']}{where}")
 
 
 @group.command("render")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,12 +20,20 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from campaigns.content.document import ContentError, Layout, content_from_dict
-from campaigns.issues.compiled import render_context, render_for_review
+from campaigns.content.document import Layout
+from campaigns.content.drafts import read_draft
+from campaigns.content.reading import ContentError
+from campaigns.issues.compiled import (
+    issue_problems,
+    problem_checks,
+    render_context,
+    render_for_review,
+)
 from campaigns.issues.history import (
     diff_content,
     diff_revisions,
     list_revisions,
+    previous_number,
     restore_revision,
     start_issue,
 )
@@ -46,52 +53,22 @@ from engine.web import get_settings
 from subscribers.models import Topic
 
 bp = Blueprint("editor", __name__, url_prefix="/admin/issues")
-_BLOCK_PATH = re.compile(r"blocks\[(\d+)\]")
-#: The block field a check result is about, so the editor can focus it.
-_CHECK_FIELDS = {"image_alt": "alt", "citation_undefined": "refs"}
+#: The block field a check result is about, so the editor can show the check beside it.
+_CHECK_FIELDS = {"image_alt": "alt"}
 
 
-def problems_as_checks(data: dict[str, Any], details: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """Turn validation problems into check results that name the block they come from."""
-    raw_blocks = data.get("blocks")
-    blocks = raw_blocks if isinstance(raw_blocks, list) else []
-    checks = []
-    for problem in details:
-        match = _BLOCK_PATH.match(problem["path"])
-        index = int(match.group(1)) if match else None
-        block = blocks[index] if index is not None and index < len(blocks) else None
-        block_id = block.get("id") if isinstance(block, dict) else None
-        field = (
-            problem["path"].split(".", 1)[1]
-            if match and "." in problem["path"]
-            else problem["path"]
-        )
-        checks.append(
-            {
-                "code": "invalid",
-                "severity": "error",
-                "block_id": block_id,
-                "message": f"{field} {problem['message']}",
-                "field": field.rsplit(".", 1)[-1],
-            }
-        )
-    return checks
-
-
-def preview_payload(settings: Settings, issue: Issue, data: dict[str, Any]) -> dict[str, Any]:
-    """Render unsaved content for the preview; invalid blocks are left out and reported."""
-    problems: list[dict[str, Any]] = []
+def preview_payload(settings: Settings, issue: Issue, data: Any) -> dict[str, Any]:
+    """Render unsaved content for the preview: the blocks that are ready, and every problem."""
     try:
-        content = content_from_dict(data)
+        draft = read_draft(data)
     except ContentError as error:
-        problems = problems_as_checks(data, error.details)
-        bad = {int(m.group(1)) for d in error.details if (m := _BLOCK_PATH.match(d["path"]))}
-        kept = [b for i, b in enumerate(data.get("blocks") or []) if i not in bad]
-        try:
-            content = content_from_dict({**data, "blocks": kept})
-        except ContentError:
-            return {"html": "", "text": "", "checks": problems, "valid": False}
-    rendered = render_issue(content, render_context(settings, issue.slug))
+        return {
+            "html": "",
+            "text": "",
+            "checks": problem_checks(error.problems, None),
+            "valid": False,
+        }
+    rendered = render_issue(draft.content, render_context(settings, issue.slug))
     checks = [
         {
             "code": c.code,
@@ -105,13 +82,13 @@ def preview_payload(settings: Settings, issue: Issue, data: dict[str, Any]) -> d
     return {
         "html": rendered.html,
         "text": rendered.text,
-        "checks": problems + checks,
-        "valid": not problems,
+        "checks": problem_checks(draft.problems, draft) + checks,
+        "valid": not draft.problems,
     }
 
 
 def save_from_editor(session: Session, issue: Issue, payload: Any, actor: Any) -> Issue:
-    """Save the editor's content and issue settings as one new revision (compare-and-set)."""
+    """Save the editor's content and issue settings (compare-and-set on the base revision)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("base_revision"), int):
         raise ValidationFailed("Send the content with the revision it was based on.")
     save_revision(
@@ -120,6 +97,7 @@ def save_from_editor(session: Session, issue: Issue, payload: Any, actor: Any) -
         payload.get("content"),
         base_revision=payload["base_revision"],
         saved_by_id=actor.id,
+        editing_session=payload.get("editing_session"),
     )
     if isinstance(payload.get("topic_ids"), list):
         ids = [int(t) for t in payload["topic_ids"] if str(t).isdigit()]
@@ -138,6 +116,7 @@ def editor_state(issue: Issue) -> dict[str, Any]:
         "revision": issue.revision,
         "status": str(issue.status),
         "content": issue.content,
+        "problems": issue_problems(issue),
         "topic_ids": [topic.id for topic in issue.topics],
         "observance_slug": issue.observance_slug or "",
     }
@@ -294,7 +273,7 @@ def diff(issue_id: int) -> str:
     session = request_session()
     issue = get_issue(session, issue_id)
     new = request.args.get("to", issue.revision, type=int)
-    old = request.args.get("from", max(new - 1, 1), type=int)
+    old = request.args.get("from", type=int) or previous_number(session, issue, new)
     changes = diff_revisions(session, issue, old, new)
     return render_template("editor/diff.html", issue=issue, old=old, new=new, changes=changes)
 

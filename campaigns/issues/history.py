@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.content.document import Layout
 from campaigns.issues.models import Issue, IssueRevision
+from campaigns.issues.revisions import close_revision
 from campaigns.issues.service import create_issue, save_revision
 from campaigns.issues.workflow import revision_row
 from engine import audit
@@ -38,6 +39,9 @@ class RevisionSummary:
     saved_at: Any
     saved_by: str
     blocks: int
+    started_at: Any = None
+    #: The number of the revision before it (numbers skip where a revision gathered saves).
+    previous: int | None = None
 
 
 @dataclass(slots=True)
@@ -57,13 +61,29 @@ def list_revisions(session: Session, issue: Issue) -> list[RevisionSummary]:
         .outerjoin(StaffUser, StaffUser.id == IssueRevision.saved_by_id)
         .where(IssueRevision.issue_id == issue.id)
         .order_by(IssueRevision.number.desc())
-    )
+    ).all()
+    earlier = [rev.number for rev, _ in rows[1:]] + [None]
     return [
         RevisionSummary(
-            rev.number, rev.saved_at, email or "unknown", len(rev.content.get("blocks", []))
+            rev.number,
+            rev.saved_at,
+            email or "unknown",
+            len(rev.content.get("blocks", [])),
+            started_at=rev.started_at,
+            previous=before,
         )
-        for rev, email in rows
+        for (rev, email), before in zip(rows, earlier, strict=True)
     ]
+
+
+def previous_number(session: Session, issue: Issue, number: int) -> int:
+    """Return the number of the revision before revision ``number`` (itself for the first)."""
+    before = session.scalar(
+        sa.select(sa.func.max(IssueRevision.number)).where(
+            IssueRevision.issue_id == issue.id, IssueRevision.number < number
+        )
+    )
+    return before or number
 
 
 def block_lines(block: dict[str, Any]) -> list[str]:
@@ -157,9 +177,11 @@ def diff_revisions(session: Session, issue: Issue, old: int, new: int) -> list[C
 
 
 def restore_revision(session: Session, issue: Issue, number: int, actor: StaffUser) -> Issue:
-    """Save an earlier revision's content as a new revision (history is never rewritten)."""
+    """Save an earlier revision's content as a revision of its own (history is never rewritten)."""
     content = revision_row(session, issue.id, number).content
+    close_revision(session, issue)
     save_revision(session, issue, content, base_revision=issue.revision, saved_by_id=actor.id)
+    close_revision(session, issue)
     audit.record(session, actor, "issue.restore", issue, restored=number, revision=issue.revision)
     return issue
 

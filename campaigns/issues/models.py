@@ -1,4 +1,4 @@
-"""Issues: what staff write. Every save is a numbered revision; campaigns send a frozen one."""
+"""Issues: what staff write, saved as numbered revisions; campaigns send a frozen one."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ class Issue(Base):
     language: Mapped[str] = mapped_column(sa.String(16), default="en")
     #: Slug of a catalogue or staff observance this issue is written for.
     observance_slug: Mapped[str | None] = mapped_column(sa.String(80))
-    #: The validated content (``campaigns.content.blocks.content_to_dict``) of the latest revision.
+    #: The content of the latest revision as written (``campaigns.content.drafts.read_draft``):
+    #: it may still have problems, which block review and sending until they are fixed.
     content: Mapped[dict[str, Any]] = mapped_column(default=dict)
     #: Number of the latest revision; bumps on every save, used for conflict detection.
     revision: Mapped[int] = mapped_column(default=1)
@@ -62,6 +63,13 @@ class Issue(Base):
 
 
 class IssueRevision(Base):
+    """One revision: the saves of one person's editing session, for a few minutes at most.
+
+    While a revision is open its later saves update it and move it to the new save's number
+    (``campaigns.issues.revisions``), so a number always names the same content. Submitting,
+    approving and restoring close it.
+    """
+
     __tablename__ = "issue_revision"
     __table_args__ = (sa.UniqueConstraint("issue_id", "number"),)
 
@@ -70,6 +78,13 @@ class IssueRevision(Base):
     number: Mapped[int]
     content: Mapped[dict[str, Any]] = mapped_column(default=dict)
     saved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id"))
+    #: When its first save was made.
+    started_at: Mapped[datetime] = mapped_column(default=now)
+    #: When its latest save was made.
     saved_at: Mapped[datetime] = mapped_column(default=now)
+    #: Set once no later save may change it.
+    closed_at: Mapped[datetime | None]
+    #: The editor page (or API client) that saved it, as that client names its session.
+    editing_session: Mapped[str | None] = mapped_column(sa.String(64))
 
     issue: Mapped[Issue] = relationship(back_populates="revisions")

@@ -1,4 +1,8 @@
-"""Issue operations: create, save a revision (with conflict detection), look up."""
+"""Issue operations: create, save a draft (with conflict detection), look up.
+
+Drafts always save, problems and all, unless what is sent is not issue content at all; the
+problems are reported and block review and sending (``campaigns.content.drafts``).
+"""
 
 from __future__ import annotations
 
@@ -10,22 +14,31 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaigns.content.document import ContentError, content_from_dict, content_to_dict
+from campaigns.content.drafts import Draft, read_draft
+from campaigns.content.reading import ContentError
 from campaigns.issues.models import Issue, IssueRevision, IssueStatus
+from campaigns.issues.revisions import SESSION_NAME_LIMIT, record_save
 from campaigns.observances.service import find_observance
+from engine.clock import now
 from engine.db import rowcount
 from engine.errors import Conflict, NotFound, ValidationFailed
 from subscribers.models import Topic
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+#: What lists show for an issue whose title is not written yet.
+UNTITLED = "Untitled issue"
 
 
-def validated_content(data: Any) -> dict[str, Any]:
-    """Return ``data`` validated and normalised, or raise ``ValidationFailed`` with each problem."""
+def read_content(data: Any) -> Draft:
+    """Return ``data`` read as a draft, or raise ``ValidationFailed`` if it is not issue content."""
     try:
-        return content_to_dict(content_from_dict(data))
+        return read_draft(data)
     except ContentError as error:
-        raise ValidationFailed("The issue content is not valid.", details=error.details) from None
+        first = next(problem for problem in error.problems if problem.malformed)
+        where = first.path or "the content"
+        raise ValidationFailed(
+            f"This is not issue content: {where} {first.message}.", details=error.details
+        ) from None
 
 
 def slugify(text: str, max_length: int = 80) -> str:
@@ -53,37 +66,53 @@ def create_issue(
     topics: Iterable[Topic] = (),
     observance_slug: str | None = None,
 ) -> Issue:
-    """Create a draft issue from ``content`` as its first revision."""
-    data = validated_content(content)
+    """Create a draft issue from ``content`` as its first revision, which later saves keep."""
+    draft = read_content(content)
     if observance_slug is not None:
         _ensure_observance(session, observance_slug)
     issue = Issue(
-        slug=unique_slug(session, data["title"]),
-        title=data["title"],
-        layout=data["layout"],
-        language=data.get("language", "en"),
-        observance_slug=observance_slug,
-        content=data,
+        slug=unique_slug(session, draft.data["title"] or UNTITLED),
         revision=1,
         status=IssueStatus.DRAFT,
+        observance_slug=observance_slug,
         author_id=author_id,
         topics=list(topics),
     )
+    _keep(issue, draft)
     session.add(issue)
     session.flush()
-    session.add(IssueRevision(issue_id=issue.id, number=1, content=data, saved_by_id=author_id))
+    # The starting point (a layout's skeleton, a copy, an import) stays in the history as it was.
+    session.add(
+        IssueRevision(
+            issue_id=issue.id, number=1, content=draft.data, saved_by_id=author_id, closed_at=now()
+        )
+    )
     session.flush()
     return issue
 
 
 def save_revision(
-    session: Session, issue: Issue, content: Any, *, base_revision: int, saved_by_id: int | None
+    session: Session,
+    issue: Issue,
+    content: Any,
+    *,
+    base_revision: int,
+    saved_by_id: int | None,
+    editing_session: str | None = None,
 ) -> Issue:
-    """Save ``content`` as the next revision unless someone saved since ``base_revision``.
+    """Save ``content`` as revision ``base_revision + 1`` unless someone saved since.
 
-    Any edit voids an approval: the approval was bound to the revision it saw.
+    The save joins the open revision of the same editing session or starts a new one
+    (``campaigns.issues.revisions``). Any edit voids an approval: the approval was bound to
+    the revision it saw.
     """
-    data = validated_content(content)
+    draft = read_content(content)
+    if editing_session is not None and (
+        not isinstance(editing_session, str) or not 0 < len(editing_session) <= SESSION_NAME_LIMIT
+    ):
+        raise ValidationFailed(
+            f"Name the editing session with 1 to {SESSION_NAME_LIMIT} characters, or leave it out."
+        )
     # Compare-and-set on the revision number: two tabs never silently overwrite each other.
     updated = rowcount(
         session.execute(
@@ -100,22 +129,32 @@ def save_revision(
             details={"current_revision": issue.revision},
         )
     session.refresh(issue)
-    issue.content = data
-    issue.title = data["title"]
-    issue.layout = data["layout"]
-    issue.language = data.get("language", "en")
+    gathering = issue.status == IssueStatus.DRAFT
+    _keep(issue, draft)
     if issue.status in (IssueStatus.APPROVED, IssueStatus.IN_REVIEW):
         issue.status = IssueStatus.DRAFT
     issue.approval_hash = None
     issue.approver_id = None
     issue.approved_at = None
-    session.add(
-        IssueRevision(
-            issue_id=issue.id, number=issue.revision, content=data, saved_by_id=saved_by_id
-        )
+    record_save(
+        session,
+        issue,
+        draft.data,
+        previous=base_revision,
+        saved_by_id=saved_by_id,
+        editing_session=editing_session,
+        gathering=gathering,
     )
-    session.flush()
     return issue
+
+
+def _keep(issue: Issue, draft: Draft) -> None:
+    """Store the draft on the issue; its columns hold values the lists can always show."""
+    issue.content = draft.data
+    issue.title = draft.data["title"][:300] or UNTITLED
+    issue.layout = draft.data["layout"]
+    language = draft.content.language
+    issue.language = language if len(language) <= 16 else "en"
 
 
 def get_issue(session: Session, issue_id: int) -> Issue:

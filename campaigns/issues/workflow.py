@@ -2,7 +2,8 @@
 
 An approval is a hash of the exact revision and audience an approver saw; any later save
 clears it (``save_revision``), and a large send whose campaign froze a different revision or
-audience finds no matching approval.
+audience finds no matching approval. Submitting closes the revision (``close_revision``), so
+the revision an approver sees never takes another save.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.issues.compiled import render_stored_issue
 from campaigns.issues.models import Issue, IssueRevision, IssueStatus
+from campaigns.issues.revisions import close_revision, find_revision
 from engine import audit
 from engine.clock import now
 from engine.config import Settings
@@ -65,11 +67,7 @@ def current_revision(session: Session, issue: Issue) -> IssueRevision:
 
 def revision_row(session: Session, issue_id: int, number: int) -> IssueRevision:
     """Return revision ``number`` of an issue or raise ``NotFound``."""
-    row = session.scalar(
-        sa.select(IssueRevision).where(
-            IssueRevision.issue_id == issue_id, IssueRevision.number == number
-        )
-    )
+    row = find_revision(session, issue_id, number)
     if row is None:
         raise NotFound(f"Issue {issue_id} has no revision {number}.")
     return row
@@ -89,6 +87,7 @@ def submit_for_review(
             "Fix the pre-send check errors before asking for review.",
             details=[check.message for check in errors],
         )
+    close_revision(session, issue)
     issue.status = IssueStatus.IN_REVIEW
     audit.record(session, actor, "issue.submit", issue, revision=issue.revision)
     session.flush()
@@ -146,6 +145,7 @@ def approve(
     if not topics:
         raise ValidationFailed("Choose the topics this approval covers.")
     text = _checked_comment(comment)
+    close_revision(session, issue)
     issue.approval_hash = approval_hash(current_revision(session, issue), topics, segment)
     issue.approver_id, issue.approved_at = approver.id, now()
     issue.status = IssueStatus.APPROVED
@@ -256,8 +256,11 @@ def is_approved_for(
     """Return whether the issue carries an approval for this revision and audience."""
     if not issue.approval_hash or issue.status != IssueStatus.APPROVED:
         return False
-    expected = approval_hash(revision_row(session, issue.id, revision), topic_ids, segment)
-    return expected == issue.approval_hash
+    row = find_revision(session, issue.id, revision)
+    # A number an open revision moved on from names no revision, and nothing approved.
+    if row is None:
+        return False
+    return approval_hash(row, topic_ids, segment) == issue.approval_hash
 
 
 def workflow_state(issue: Issue, campaign_statuses: Iterable[str]) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from campaigns.content.document import Block, Heading, ResourceKind, Resources, Toc
+from campaigns.rendering.footnotes import Footnotes
 from campaigns.rendering.layouts import environment
 from campaigns.rendering.palette import Palette
 
@@ -51,8 +52,16 @@ def toc_entries(blocks: Sequence[Block]) -> list[TocEntry]:
     return entries
 
 
-def render_block(block: Block, look: BlockLook, toc: Sequence[TocEntry] = ()) -> Markup:
-    """Render one block to an MJML fragment (children of an `mj-column`)."""
+def render_block(
+    block: Block,
+    look: BlockLook,
+    toc: Sequence[TocEntry] = (),
+    notes: Footnotes | None = None,
+) -> Markup:
+    """Render one block to an MJML fragment (children of an `mj-column`).
+
+    ``notes`` are the footnote anchors of the whole issue; alone, a block links no footnote.
+    """
     template = environment().get_template(f"blocks/{block.type.value}.mjml.j2")
     if isinstance(block, Toc) and not toc:
         return Markup("")
@@ -65,6 +74,7 @@ def render_block(block: Block, look: BlockLook, toc: Sequence[TocEntry] = ()) ->
             link=look.link_style,
             kind_labels=KIND_LABELS,
             toc=toc,
+            notes=notes or Footnotes([block], look.link_style),
         )
     )
 
@@ -72,4 +82,5 @@ def render_block(block: Block, look: BlockLook, toc: Sequence[TocEntry] = ()) ->
 def render_blocks(blocks: Sequence[Block], look: BlockLook) -> list[Markup]:
     """Render every block in order; a contents box lists the issue's sections."""
     toc = toc_entries(blocks)
-    return [render_block(block, look, toc) for block in blocks]
+    notes = Footnotes(blocks, look.link_style)
+    return [render_block(block, look, toc, notes) for block in blocks]

@@ -6,18 +6,16 @@ from collections.abc import Iterator
 
 from campaigns.content.document import (
     Block,
-    Bullets,
-    Callout,
     Heading,
     Image,
     IssueContent,
-    Paragraph,
     References,
     ReferenceStyle,
     Resources,
     iter_texts,
 )
 from campaigns.rendering.blocks_mjml import BlockLook, TocEntry, render_block, toc_entries
+from campaigns.rendering.footnotes import citations
 from campaigns.rendering.markup import EDITOR_TAG, LOOSE_TAG
 from campaigns.rendering.palette import MIN_CONTRAST, Palette, contrast_ratio, palette_for
 from campaigns.rendering.spam_wording import check_spam_wording
@@ -142,21 +140,13 @@ def _check_merge_tags(content: IssueContent, html: str) -> Iterator[CheckResult]
         yield _error("merge_tag_unknown", f"unknown merge tag %%{key}%%")
 
 
-def _citations(content: IssueContent) -> Iterator[tuple[int, str]]:
-    for block in content.blocks:
-        if isinstance(block, Paragraph):
-            yield from ((n, block.id) for n in block.refs)
-        elif isinstance(block, Bullets | Callout):
-            yield from ((n, block.id) for item in block.items for n in item.refs)
-
-
 def _check_citations(content: IssueContent) -> Iterator[CheckResult]:
     defined: dict[int, str] = {}
     for block in content.blocks:
         if isinstance(block, References) and block.style is ReferenceStyle.NUMBERED:
-            defined.update((ref.number, block.id) for ref in block.items)
+            defined.update((ref.number, block.id) for ref in block.items if ref.number)
     cited: set[int] = set()
-    for number, block_id in _citations(content):
+    for block_id, number in ((b.id, n) for b in content.blocks for n in citations(b)):
         cited.add(number)
         if number not in defined:
             yield _error(

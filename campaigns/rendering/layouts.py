@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from campaigns.content.document import Layout
@@ -29,8 +30,20 @@ LAYOUTS: dict[Layout, LayoutSpec] = {
 }
 
 
-def _md(text: str, link_style: str, *, inline: bool = False, refs: tuple[int, ...] = ()) -> Markup:
-    return markup.markdown(text, link_style=link_style, inline=inline, suffix=markup.cite(refs))
+@pass_context
+def _md(
+    context: Context,
+    text: str,
+    link_style: str,
+    *,
+    inline: bool = False,
+    refs: tuple[int, ...] = (),
+) -> Markup:
+    # The block partials are rendered with the issue's `notes` (`footnotes.Footnotes`).
+    notes = context["notes"]
+    return markup.markdown(
+        text, link_style=link_style, marks=notes.mark, inline=inline, trailing=refs
+    )
 
 
 _ATTRIBUTE_SAFE = str.maketrans({'"': "\u201d", "<": "\u2039", ">": "\u203a"})
@@ -55,7 +68,6 @@ def environment() -> Environment:
     )
     env.filters["md"] = _md
     env.filters["tags"] = markup.plain
-    env.filters["cite"] = markup.cite
     env.filters["attr"] = _component_attribute
     return env
 

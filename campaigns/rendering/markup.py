@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable, Sequence
 
 import nh3
 from markdown_it import MarkdownIt
@@ -13,8 +14,13 @@ from markupsafe import Markup
 # %%first_name|there%%, the form the send pipeline fills per recipient.
 EDITOR_TAG = re.compile(r"\{\{\s*([a-z_]+)\s*(?:\|\s*([^{}|%\n]{0,80}?)\s*)?\}\}")
 LOOSE_TAG = re.compile(r"\{\{.*?\}\}|\{\{|\}\}")
+#: A footnote mark where the author placed it: ``[^1]`` cites reference 1.
+FOOTNOTE_MARK = re.compile(r"\[\^(\d{1,3})\]")
 _SAFE_LINK = re.compile(r"(?:https?://|mailto:)[^\s<>\"']+", re.IGNORECASE)
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+_MARK_PLACEHOLDER = re.compile("\ue002(\\d+)\ue003")
+#: Writes the superscript links of footnote marks (``Footnotes.mark``).
+MarkWriter = Callable[[Sequence[int]], str]
 _TAGS = {"p", "em", "strong", "a", "ul", "ol", "li", "br"}
 _BLOCK_RULES = ["heading", "lheading", "code", "fence", "blockquote", "hr", "html_block", "table"]
 
@@ -38,14 +44,6 @@ def merge_tag(key: str, fallback: str | None) -> str:
     return f"%%{key}|{fallback}%%" if fallback else f"%%{key}%%"
 
 
-def cite(numbers: tuple[int, ...]) -> Markup:
-    """Write footnote marks such as [1, 2] as superscript."""
-    if not numbers:
-        return Markup("")
-    label = ", ".join(str(n) for n in numbers)
-    return Markup(f'<sup style="font-size:11px;line-height:0">[{label}]</sup>')  # noqa: S704
-
-
 def compile_merge_tags(text: str) -> str:
     """Turn editors' merge tags in plain text (e.g. a subject line) into `%%key|fallback%%` form."""
     return EDITOR_TAG.sub(lambda m: merge_tag(m.group(1), m.group(2)), text)
@@ -58,12 +56,21 @@ def plain(text: str) -> Markup:
     return Markup(EDITOR_TAG.sub(lambda m: merge_tag(m.group(1), m.group(2)), escaped))  # noqa: S704
 
 
-def markdown(text: str, *, link_style: str, inline: bool = False, suffix: str = "") -> Markup:
+def markdown(
+    text: str,
+    *,
+    link_style: str,
+    marks: MarkWriter,
+    inline: bool = False,
+    trailing: Sequence[int] = (),
+) -> Markup:
     """Render the Markdown subset (emphasis, links, lists) to sanitized HTML with styled links.
 
-    `suffix` (trusted HTML, e.g. footnote marks) goes inside the last paragraph.
+    Footnote marks (``[^1]``) are written by ``marks`` where they stand, and the ``trailing``
+    reference numbers after them, inside the last paragraph.
     """
-    # Merge tags are held out of Markdown, whose emphasis rules could eat their underscores.
+    # Merge tags and footnote marks are held out of Markdown, whose emphasis rules could eat
+    # the underscores of one and whose link rules could read the brackets of the other.
     tags: list[tuple[str, str | None]] = []
 
     def hold(match: re.Match[str]) -> str:
@@ -74,11 +81,14 @@ def markdown(text: str, *, link_style: str, inline: bool = False, suffix: str = 
         key, fallback = tags[int(match.group(1))]
         return merge_tag(key, html.escape(fallback, quote=True) if fallback else None)
 
-    source = EDITOR_TAG.sub(hold, text)
+    source = FOOTNOTE_MARK.sub(
+        lambda m: f"\ue002{int(m.group(1))}\ue003", EDITOR_TAG.sub(hold, text)
+    )
     rendered = _sanitize(_MD.renderInline(source) if inline else _MD.render(source), link_style)
     rendered = _PLACEHOLDER.sub(restore, rendered).strip()
-    # nh3 has sanitized `rendered`; `suffix` is trusted markup built by `cite`.
-    return Markup(_close(rendered, inline=inline, suffix=str(suffix)))  # noqa: S704
+    # nh3 has sanitized `rendered`; the marks are markup built from numbers alone.
+    rendered = _MARK_PLACEHOLDER.sub(lambda m: str(marks([int(m.group(1))])), rendered)
+    return Markup(_close(rendered, inline=inline, suffix=str(marks(trailing))))  # noqa: S704
 
 
 def _sanitize(rendered: str, link_style: str) -> str:

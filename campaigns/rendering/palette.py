@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from engine.render.colours import MIN_CONTRAST, Palette, contrast_ratio
 
 
@@ -19,13 +21,18 @@ def tint_of(colour: str, amount: float = 0.9) -> str:
     return "#" + "".join(f"{round(c + (255 - c) * amount):02x}" for c in channels)
 
 
-def palette_for(accent: str | None) -> Palette:
-    """Build the palette for an issue, themed by an observance's accent colour when given."""
+def palette_for(accent: str | None, base: Palette | None = None) -> Palette:
+    """Build the palette for an issue, themed by an observance's accent colour when given.
+
+    ``base`` is the organisation's own palette (the Settings page); an observance's accent
+    still wins for the issues themed by it.
+    """
+    base = base or Palette()
     if not accent:
-        return Palette()
-    base = Palette()
+        return base
     readable = contrast_ratio(accent, base.card) >= MIN_CONTRAST
-    return Palette(
+    return dataclasses.replace(
+        base,
         accent=accent,
         on_accent=text_on(accent),
         accent_ink=accent if readable else base.ink,

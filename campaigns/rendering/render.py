@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from campaigns.content.document import IssueContent, Theme
+from campaigns.content.drafts import Draft
 from campaigns.rendering.blocks_mjml import BlockLook, render_blocks
 from campaigns.rendering.checks import CheckResult, run_checks
 from campaigns.rendering.layouts import environment, layout_spec
 from campaigns.rendering.palette import palette_for
+from engine.render.accessibility import Severity
+from engine.render.branding import Branding
 from engine.render.mjml import compile_email
 from engine.render.text import html_to_text
 
@@ -26,6 +29,8 @@ class RenderContext:
     archive_url: str
     subscribe_url: str
     theme: Theme | None = None
+    #: The organisation's name, logo, colours and footer sentences (the Settings page).
+    branding: Branding = dataclasses.field(default_factory=Branding)
 
     def absolute(self, url: str) -> str:
         """Resolve `url` against `base_url` (absolute URLs are kept)."""
@@ -50,7 +55,7 @@ class RenderedIssue:
 def build_mjml(content: IssueContent, context: RenderContext) -> str:
     """Write the MJML source of an issue in its layout."""
     theme = content.theme or context.theme
-    palette = palette_for(theme.accent if theme else None)
+    palette = palette_for(theme.accent if theme else None, context.branding.palette())
     spec = layout_spec(content.layout)
     fragments = render_blocks(content.blocks, BlockLook(palette, spec.align))
     context = dataclasses.replace(
@@ -66,6 +71,7 @@ def build_mjml(content: IssueContent, context: RenderContext) -> str:
         p=palette,
         align=spec.align,
         fragments=fragments,
+        branding=context.branding,
     )
 
 
@@ -75,3 +81,13 @@ def render_issue(content: IssueContent, context: RenderContext) -> RenderedIssue
     html = compile_email(source, default_lang=content.language)
     rendered = RenderedIssue(mjml=source, html=html, text=html_to_text(html), checks=[])
     return dataclasses.replace(rendered, checks=run_checks(content, rendered.html))
+
+
+def render_draft(draft: Draft, context: RenderContext) -> RenderedIssue:
+    """Render the part of a draft that is ready; each of its problems blocks sending."""
+    rendered = render_issue(draft.content, context)
+    problems = [
+        CheckResult("invalid", Severity.ERROR, problem.message, draft.place(problem).block_id)
+        for problem in draft.problems
+    ]
+    return dataclasses.replace(rendered, checks=[*problems, *rendered.checks])

@@ -6,7 +6,7 @@ recovery racing a slow worker can never move one batch twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -26,6 +26,7 @@ from campaigns.sending.personalize import FrozenCampaign, Recipient
 from engine.clock import now
 from engine.db import rowcount
 from engine.delivery.base import ResultStatus, SendResult
+from engine.organisation_store import OrganisationSetting
 from subscribers.models import Subscriber, Suppression, Topic
 
 #: After this many transient failures a delivery is given up as permanent.
@@ -35,6 +36,13 @@ DEFAULT_RETRY = timedelta(minutes=2)
 
 #: Ids per ``IN (…)`` list: well under SQLite's bound-parameter limit.
 _ID_CHUNK = 500
+
+#: Saved on the Settings page; read as each worker first builds a campaign's messages.
+_reply_to = (
+    sa.select(OrganisationSetting.value)
+    .where(OrganisationSetting.key == "reply_to")
+    .scalar_subquery()
+)
 
 _d = Delivery.__table__
 _b = Batch.__table__
@@ -110,7 +118,7 @@ def _claim_deliveries(session: Session, batch_id: int) -> None:
 
 
 def load_frozen(session: Session, campaign_id: int) -> FrozenCampaign:
-    """Read what the campaign froze and its first topic by position (one Core row)."""
+    """Read what the campaign froze, its first topic and the saved reply-to (one Core row)."""
     first_topic = (
         sa.select(campaign_topic.c.topic_id)
         .join(Topic, Topic.id == campaign_topic.c.topic_id)
@@ -131,6 +139,7 @@ def load_frozen(session: Session, campaign_id: int) -> FrozenCampaign:
             Issue.layout,
             sa.func.coalesce(Topic.slug, ""),
             sa.func.coalesce(Topic.name, ""),
+            sa.func.coalesce(_reply_to, ""),
         )
         .join(Issue, Issue.id == _c.c.issue_id)
         .outerjoin(Topic, Topic.id == first_topic)
@@ -157,34 +166,23 @@ def mark_submitting(session: Session, batch_id: int, *, worker: str, lease_until
     record that the provider may already have the messages.
     """
     sending = sa.exists().where(_c.c.id == _b.c.campaign_id, _c.c.status == CampaignStatus.SENDING)
-    moved = rowcount(
-        session.execute(
-            sa.update(_b)
-            .where(
-                _b.c.id == batch_id,
-                _b.c.status == BatchStatus.CLAIMED,
-                _b.c.claimed_by == worker,
-                sending,
-            )
-            .values(status=BatchStatus.SUBMITTING, lease_expires_at=lease_until)
-        )
+    moved = _update_held(
+        session,
+        batch_id,
+        worker,
+        BatchStatus.CLAIMED,
+        {"status": BatchStatus.SUBMITTING, "lease_expires_at": lease_until},
+        sending,
     )
-    if moved != 1:
-        return False
-    _move(session, batch_id, DeliveryStatus.CLAIMED, DeliveryStatus.SUBMITTING)
-    return True
+    if moved:
+        _move(session, batch_id, DeliveryStatus.CLAIMED, DeliveryStatus.SUBMITTING)
+    return moved
 
 
 def release_batch(session: Session, batch_id: int, *, worker: str, source: BatchStatus) -> None:
     """Give a batch we hold back to the queue, its unsent deliveries with it."""
-    released = rowcount(
-        session.execute(
-            sa.update(_b)
-            .where(_b.c.id == batch_id, _b.c.status == source, _b.c.claimed_by == worker)
-            .values(status=BatchStatus.QUEUED, claimed_by=None, lease_expires_at=None)
-        )
-    )
-    if released == 1:
+    back = {"status": BatchStatus.QUEUED, "claimed_by": None, "lease_expires_at": None}
+    if _update_held(session, batch_id, worker, source, back):
         held = DeliveryStatus(source.value)
         _move(session, batch_id, held, DeliveryStatus.QUEUED)
 
@@ -196,13 +194,17 @@ def record_results(
     uncertain: Iterable[int] = (),
     *,
     worker: str,
-) -> None:
-    """Write every result at once (one ``executemany`` per outcome) and close our batch.
+) -> bool:
+    """Close our batch and write every result at once (one ``executemany`` per outcome).
 
-    The batch is closed only while ``worker`` still holds it: if recovery gave it to another
-    worker meanwhile, that worker closes it when its own answers arrive.
+    Returns False, writing nothing, when ``worker`` no longer holds the batch: its lease
+    expired and recovery settled it (``uncertain``) or handed it on. A late answer never moves
+    a settled delivery; the staff decision on uncertain deliveries stands on what recovery said.
     """
     at = now()
+    done = {"status": BatchStatus.DONE, "finished_at": at, "lease_expires_at": None}
+    if not _update_held(session, batch_id, worker, BatchStatus.SUBMITTING, done):
+        return False
     accepted = [r for r in results if r.status is ResultStatus.ACCEPTED]
     transient = [r for r in results if r.status is ResultStatus.FAILED_TRANSIENT]
     permanent = [r for r in results if r.status is ResultStatus.FAILED_PERMANENT]
@@ -218,23 +220,31 @@ def record_results(
         errors={r.delivery_id: r.error or "" for r in permanent},
     )
     _write_simple(session, list(uncertain), DeliveryStatus.UNCERTAIN, at, errors={})
-    session.execute(
-        sa.update(_b)
-        .where(
-            _b.c.id == batch_id,
-            _b.c.status == BatchStatus.SUBMITTING,
-            _b.c.claimed_by == worker,
-        )
-        .values(status=BatchStatus.DONE, finished_at=at, lease_expires_at=None)
-    )
+    return True
 
 
-# Outcomes may also land on deliveries recovery already called uncertain: a late answer is
-# better knowledge than the guess.
-# (Plain ORs: executemany cannot expand an IN list.)
-_OPEN = sa.or_(
-    _d.c.status == DeliveryStatus.SUBMITTING.value, _d.c.status == DeliveryStatus.UNCERTAIN.value
-)
+def renew_lease(session: Session, batch_id: int, *, worker: str, lease_until: datetime) -> bool:
+    """Extend our lease on a batch still with the provider; False if it is no longer ours."""
+    renewed = {"lease_expires_at": lease_until}
+    return _update_held(session, batch_id, worker, BatchStatus.SUBMITTING, renewed)
+
+
+def _update_held(
+    session: Session,
+    batch_id: int,
+    worker: str,
+    status: BatchStatus,
+    values: Mapping[str, object],
+    *conditions: sa.ColumnElement[bool],
+) -> bool:
+    """Update the batch only while ``worker`` holds it in ``status``; return whether it did."""
+    held = (_b.c.id == batch_id, _b.c.status == status, _b.c.claimed_by == worker, *conditions)
+    return rowcount(session.execute(sa.update(_b).where(*held).values(**values))) == 1
+
+
+# Answers land only on deliveries still being submitted under the batch we hold.
+# (A plain comparison: executemany cannot expand an IN list.)
+_OPEN = _d.c.status == DeliveryStatus.SUBMITTING.value
 
 
 def _write_whole_batch_accepted(

@@ -217,19 +217,38 @@ def _summary(progress: Progress) -> str:
 
 
 @click.command("worker")
-@click.option("--once", is_flag=True, help="Exit when no sending campaign has work left.")
-@click.option("--threads", type=int, default=None, help="Threads (default WORKER_THREADS).")
-def worker_command(once: bool, threads: int | None) -> None:
-    """Deliver send batches: a Celery worker with a broker, otherwise an in-process pool."""
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Batches sent at once: Celery pool processes with a broker, threads without "
+    "(default PINWHEEL_WORKER_THREADS).",
+)
+@click.option("--threads", type=click.IntRange(min=1), default=None, hidden=True)
+@click.option(
+    "--once", is_flag=True, help="Exit when no sending campaign has work left (no broker only)."
+)
+def worker_command(concurrency: int | None, threads: int | None, once: bool) -> None:
+    """Deliver send batches: a Celery worker with a broker, otherwise an in-process pool.
+
+    SIGTERM finishes the batches in flight, leaves the rest queued for other workers, and
+    exits 0.
+    """
+    # --threads is the option's first name, kept for existing units and scripts.
+    if concurrency and threads and concurrency != threads:
+        fail("--threads is the old name of --concurrency: give one of them.")
     settings = get_settings()
+    if once and settings.BROKER_URL:
+        fail("--once works without a broker only: a Celery worker runs until it is stopped.")
+    size = concurrency or threads or settings.WORKER_THREADS
     relax_garbage_collection()
     if settings.BROKER_URL:
         from engine.celery_app import run_worker as run_celery_worker
 
         recover_and_dispatch(get_database(), settings)
-        run_celery_worker(settings, concurrency=threads or settings.WORKER_THREADS)
+        run_celery_worker(settings, concurrency=size)
         return
-    run_worker(get_database(), settings, once=once, threads=threads)
+    run_worker(get_database(), settings, once=once, threads=size)
 
 
 def init_app(app: Flask) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 BATCH_TASK = "campaigns.sending.tasks:run_batch"
 #: How often a running campaign re-checks for due retries and other workers' expired leases.
 IDLE_POLL_SECONDS = 1.0
+#: Ids per ``IN (…)`` list: well under SQLite's bound-parameter limit.
+_ID_CHUNK = 500
 
 
 @dataclass(slots=True)
@@ -80,8 +83,14 @@ def _has_open_work(database: Database, campaign_id: int | None) -> bool:
         return session.scalar(query) is not None
 
 
-def queued_batches(database: Database, campaign_id: int | None = None) -> list[int]:
-    """Return the ids of queued batches of sending campaigns."""
+def queued_batches(
+    database: Database, campaign_id: int | None = None, *, enqueued_before: datetime | None = None
+) -> list[int]:
+    """Return the ids of queued batches of sending campaigns.
+
+    With ``enqueued_before``, only those whose task was last handed to the broker before then
+    (or never): a queued batch has no claim, so such a batch's task was lost.
+    """
     with database.session() as session:
         query = (
             sa.select(Batch.id)
@@ -91,13 +100,27 @@ def queued_batches(database: Database, campaign_id: int | None = None) -> list[i
         )
         if campaign_id is not None:
             query = query.where(Batch.campaign_id == campaign_id)
+        if enqueued_before is not None:
+            query = query.where(
+                sa.or_(Batch.enqueued_at.is_(None), Batch.enqueued_at < enqueued_before)
+            )
         return list(session.scalars(query))
 
 
-def enqueue_batches(settings: Settings, batch_ids: list[int]) -> None:
-    """Hand each batch to Celery; a duplicate task is harmless (the claim is a CAS)."""
+def enqueue_batches(database: Database, settings: Settings, batch_ids: list[int]) -> None:
+    """Hand each batch to Celery and note when; a duplicate task is harmless (the claim is a CAS).
+
+    Noted first: a task that runs before the note would otherwise look lost and be sent again.
+    """
     from engine.celery_app import enqueue
 
+    if not batch_ids:
+        return
+    with database.session() as session:
+        stamp = now()
+        for start in range(0, len(batch_ids), _ID_CHUNK):
+            chunk = batch_ids[start : start + _ID_CHUNK]
+            session.execute(sa.update(Batch).where(Batch.id.in_(chunk)).values(enqueued_at=stamp))
     for batch_id in batch_ids:
         enqueue(settings, BATCH_TASK, batch_id)
 
@@ -107,7 +130,7 @@ def dispatch_campaign(
 ) -> Executor | None:
     """Get a started campaign's batches moving: as tasks with a broker, else in local threads."""
     if settings.BROKER_URL:
-        enqueue_batches(settings, queued_batches(database, campaign_id))
+        enqueue_batches(database, settings, queued_batches(database, campaign_id))
         return None
     executor = Executor(settings.WORKER_THREADS)
     if background:
@@ -120,13 +143,34 @@ def dispatch_campaign(
     return executor
 
 
-def recover_and_dispatch(database: Database, settings: Settings) -> int:
-    """Run recovery and, with a broker, re-enqueue what it put back; return batches requeued.
+def _tasks_waiting(settings: Settings) -> bool:
+    from engine.celery_app import waiting_tasks
 
-    The periodic job (and each worker at start-up) calls this.
+    try:
+        return waiting_tasks(settings) > 0
+    except Exception:
+        # The broker does not answer (restarting): queue anyway; the sends will be kept.
+        log.warning("could not read the broker's queue length", exc_info=True)
+        return False
+
+
+def recover_and_dispatch(database: Database, settings: Settings) -> int:
+    """Run recovery and, with a broker, queue tasks for batches that have none; return how many.
+
+    Besides what recovery put back, any queued batch of a sending campaign whose last task is
+    older than ``REQUEUE_AFTER_SECONDS`` gets a new one: its task went with a worker killed
+    after taking it, or with a broker that lost its data. The periodic job (and each worker at
+    start-up) calls this.
     """
     with database.session() as session:
         report = recover(session, now())
-    if settings.BROKER_URL and report.requeued:
-        enqueue_batches(settings, sorted(set(report.requeued)))
-    return len(report.requeued)
+    if not settings.BROKER_URL:
+        return len(report.requeued)
+    stale_before = now() - timedelta(seconds=settings.REQUEUE_AFTER_SECONDS)
+    lost = queued_batches(database, enqueued_before=stale_before)
+    if lost and _tasks_waiting(settings):
+        # A backlog, not a loss: their tasks still wait their turn in the broker.
+        lost = []
+    batch_ids = sorted({*report.requeued, *lost})
+    enqueue_batches(database, settings, batch_ids)
+    return len(batch_ids)

@@ -124,6 +124,9 @@ class Batch(Base):
     lease_expires_at: Mapped[datetime | None]
     #: For a time-zone wave: when the batch may leave ``held`` (``campaigns.scheduling.waves``).
     release_at: Mapped[datetime | None]
+    #: When a task for this batch was last handed to the broker: a queued batch with no recent
+    #: enqueue lost its task (a killed worker, a broker that lost its data) and is queued again.
+    enqueued_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=now)
     finished_at: Mapped[datetime | None]

@@ -56,6 +56,8 @@ class FrozenCampaign:
     #: The campaign's first topic by position (``campaigns.sending.list_headers``).
     topic_slug: str = ""
     topic_name: str = ""
+    #: The organisation's reply-to address (Settings page), if one is saved.
+    reply_to: str = ""
 
 
 class CampaignMessages:
@@ -85,6 +87,8 @@ class CampaignMessages:
             publication=campaign.publication,
             domain=self.domain,
         )
+        if campaign.reply_to:
+            self.bulk_headers["Reply-To"] = campaign.reply_to
         self.return_paths = (
             ReturnPaths(settings.RETURN_PATH, settings.SECRET_KEY) if settings.RETURN_PATH else None
         )

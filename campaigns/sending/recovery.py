@@ -49,6 +49,10 @@ def recover(session: Session, at: datetime | None = None) -> RecoveryReport:
     """
     at = at or now()
     report = RecoveryReport()
+    if session.get_bind().dialect.name == "postgresql":
+        # A backstop: rows are picked with SKIP LOCKED below, but nothing recovery touches
+        # should ever make it wait long; a pass that would is given up and the next tick retries.
+        session.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
     report.requeued += _requeue_expired_claims(session, at)
     report.uncertain += _expire_submissions(session, at)
     retried, batches = _retry_due_failures(session, at)
@@ -64,14 +68,30 @@ def _expired(status: BatchStatus, at: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(_b.c.status == status, _b.c.lease_expires_at < at)
 
 
-def _requeue_expired_claims(session: Session, at: datetime) -> list[int]:
-    ids = list(
-        session.scalars(
-            sa.update(_b)
-            .where(_expired(BatchStatus.CLAIMED, at))
-            .values(status=BatchStatus.QUEUED, claimed_by=None, lease_expires_at=None)
-            .returning(_b.c.id)
+def _take_batches(
+    session: Session, condition: sa.ColumnElement[bool], values: dict[str, object]
+) -> list[int]:
+    """Update the batches matching ``condition`` that nobody holds a lock on; return their ids.
+
+    On PostgreSQL the rows are picked with ``SKIP LOCKED``: a worker frozen inside a
+    transaction (stopped, or cut off mid-commit) must hold up only its own batch, never the
+    whole pass; its batch is taken on a later tick, once its session has been ended.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(
+            session.scalars(sa.select(_b.c.id).where(condition).with_for_update(skip_locked=True))
         )
+        if not ids:
+            return []
+        condition = sa.and_(condition, _b.c.id.in_(ids))
+    return list(session.scalars(sa.update(_b).where(condition).values(**values).returning(_b.c.id)))
+
+
+def _requeue_expired_claims(session: Session, at: datetime) -> list[int]:
+    ids = _take_batches(
+        session,
+        _expired(BatchStatus.CLAIMED, at),
+        {"status": BatchStatus.QUEUED, "claimed_by": None, "lease_expires_at": None},
     )
     if ids:
         _move_deliveries(session, ids, DeliveryStatus.CLAIMED, DeliveryStatus.QUEUED)
@@ -79,13 +99,10 @@ def _requeue_expired_claims(session: Session, at: datetime) -> list[int]:
 
 
 def _expire_submissions(session: Session, at: datetime) -> int:
-    ids = list(
-        session.scalars(
-            sa.update(_b)
-            .where(_expired(BatchStatus.SUBMITTING, at))
-            .values(status=BatchStatus.DONE, finished_at=at, lease_expires_at=None)
-            .returning(_b.c.id)
-        )
+    ids = _take_batches(
+        session,
+        _expired(BatchStatus.SUBMITTING, at),
+        {"status": BatchStatus.DONE, "finished_at": at, "lease_expires_at": None},
     )
     if not ids:
         return 0
@@ -96,13 +113,10 @@ def _retry_due_failures(session: Session, at: datetime) -> tuple[int, list[int]]
     due = sa.and_(_d.c.status == DeliveryStatus.FAILED_TRANSIENT, _d.c.retry_at <= at)
     candidates = sa.select(_d.c.batch_id).where(due).distinct()
     # Only batches at rest: a batch still being worked on must not gain deliveries mid-flight.
-    ids = list(
-        session.scalars(
-            sa.update(_b)
-            .where(_b.c.status == BatchStatus.DONE, _b.c.id.in_(candidates))
-            .values(status=BatchStatus.QUEUED, claimed_by=None, finished_at=None)
-            .returning(_b.c.id)
-        )
+    ids = _take_batches(
+        session,
+        sa.and_(_b.c.status == BatchStatus.DONE, _b.c.id.in_(candidates)),
+        {"status": BatchStatus.QUEUED, "claimed_by": None, "finished_at": None},
     )
     if not ids:
         return 0, []

@@ -27,6 +27,7 @@ from campaigns.sending.batches import (
     record_results,
     release_batch,
 )
+from campaigns.sending.leases import LeaseKeeper
 from campaigns.sending.models import BatchStatus, DeliveryStatus
 from campaigns.sending.personalize import (
     CampaignMessages,
@@ -74,8 +75,11 @@ class BatchRunner:
     def __post_init__(self) -> None:
         self.worker = self.worker or worker_name()
 
+    def _lease_seconds(self) -> float:
+        return float(self.settings.BATCH_LEASE_SECONDS)
+
     def _lease(self) -> datetime:
-        return now() + timedelta(seconds=self.settings.BATCH_LEASE_SECONDS)
+        return now() + timedelta(seconds=self._lease_seconds())
 
     def run_batch(self, batch_id: int) -> bool:
         """Deliver ``batch_id`` if it is still queued; return whether this call delivered it."""
@@ -120,14 +124,26 @@ class BatchRunner:
         # "uncertain" rather than sending anyone a second copy.
         uncertain: Sequence[int] = ()
         try:
-            results: Sequence[SendResult] = hand_over()
+            with LeaseKeeper(self.database, batch_id, self.worker, self._lease_seconds()):
+                results: Sequence[SendResult] = hand_over()
         except BackendAuthError as error:
             self._pause_for_credentials(campaign_id, batch_id, error)
             return False
         except OutcomeUnknownError as error:
             results, uncertain = error.results, error.unknown_ids
         with self.database.session() as session:
-            record_results(session, batch_id, [*unbuilt, *results], uncertain, worker=self.worker)
+            held = record_results(
+                session, batch_id, [*unbuilt, *results], uncertain, worker=self.worker
+            )
+        if not held:
+            log.warning(
+                "batch %s: answers arrived after our lease expired; recovery's record stands",
+                batch_id,
+            )
+            return False
+        # After our commit, in a transaction of its own: a batch finishing at the same moment
+        # saw our rows still open, so the last of them to commit must be the one that looks.
+        with self.database.session() as session:
             finish_if_complete(session, campaign_id)
         return True
 

@@ -36,11 +36,28 @@ def run_worker(
             executor.stopping.wait(IDLE_SECONDS)
 
 
+def _positive(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the worker with settings from the environment."""
     parser = argparse.ArgumentParser(description="Deliver Pinwheel send batches in-process.")
     parser.add_argument("--once", action="store_true", help="exit when no work is left")
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--concurrency",
+        "--threads",
+        dest="threads",
+        type=_positive,
+        default=None,
+        help="batches delivered at once (default PINWHEEL_WORKER_THREADS)",
+    )
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     relax_garbage_collection()

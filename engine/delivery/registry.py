@@ -31,9 +31,11 @@ def backend_from_settings(settings: Settings) -> DeliveryBackend:
         from engine.delivery.smtp import SmtpBackend
 
         return SmtpBackend(settings)
+    from engine.delivery.budget import shared_budget
     from engine.delivery.sendgrid import SendGridBackend
 
-    return SendGridBackend(settings)
+    # One budget for every worker on every host: SendGrid limits the account, not the process.
+    return SendGridBackend(settings, budget=shared_budget(settings, SendGridBackend.name))
 
 
 def reset_memory_backend() -> None:

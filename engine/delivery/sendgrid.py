@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import logging
 import random
-import threading
 import time
 import urllib.error
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +26,7 @@ from engine.delivery.base import (
     TemplateBatch,
     TemplateRecipient,
 )
+from engine.delivery.budget import BudgetUnavailableError, ProcessBudget, SendBudget, wait_turn
 from engine.delivery.sendgrid_request import (
     MAX_PERSONALIZATIONS,
     MAX_REQUEST_BYTES,
@@ -68,31 +68,6 @@ class _Outcome:
         return bool(self.unknown) or any(r.status == ResultStatus.ACCEPTED for r in self.results)
 
 
-class TokenBucket:
-    """Allow ``rate`` messages per second on average, with bursts of up to one second's worth."""
-
-    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]):
-        self.rate = rate
-        self._clock, self._sleep = clock, sleep
-        self._tokens = max(rate, 1.0)
-        self._stamp = clock()
-        self._lock = threading.Lock()
-
-    def acquire(self, count: int) -> None:
-        """Take ``count`` tokens, sleeping until the bucket has refilled enough to cover them."""
-        if self.rate <= 0:
-            return
-        with self._lock:
-            moment = self._clock()
-            capacity = max(self.rate, 1.0)
-            self._tokens = min(capacity, self._tokens + (moment - self._stamp) * self.rate)
-            self._stamp = moment
-            self._tokens -= count
-            debt = -self._tokens
-        if debt > 0:
-            self._sleep(debt / self.rate)
-
-
 class SendGridBackend:
     """Hand batches to SendGrid, retrying 429s and 5xx and isolating refused recipients."""
 
@@ -110,6 +85,7 @@ class SendGridBackend:
         max_rate_wait: float = 120.0,
         rate_jitter: float = 0.5,
         timeout: float = 30.0,
+        budget: SendBudget | None = None,
     ):
         self._client = sendgrid.SendGridAPIClient(
             api_key=settings.SENDGRID_API_KEY, host=settings.SENDGRID_API_URL
@@ -119,7 +95,8 @@ class SendGridBackend:
         self._rng = rng or random.Random()
         self.max_attempts, self.backoff_base = max_attempts, backoff_base
         self.max_rate_wait, self.rate_jitter, self.timeout = max_rate_wait, rate_jitter, timeout
-        self.bucket = TokenBucket(settings.SEND_RATE, clock, sleep)
+        #: Shared by the fleet in production (``registry``); a process's own by default.
+        self.budget = budget or ProcessBudget(settings.SEND_RATE)
 
     def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         """Send fully personalized messages, one request per group sharing subject and bodies."""
@@ -171,8 +148,7 @@ class SendGridBackend:
         if len(payload) > MAX_REQUEST_BYTES and len(recipients) > 1:
             self._split(batch, recipients, outcome)
             return
-        self.bucket.acquire(len(recipients))
-        reply = self._post(payload)
+        reply = self._post(payload, len(recipients))
         status = reply.status
         if status is not None and 200 <= status < 300:
             message_id = reply.headers.get("x-message-id")
@@ -214,17 +190,18 @@ class SendGridBackend:
         self._deliver(batch, recipients[:middle], outcome)
         self._deliver(batch, recipients[middle:], outcome)
 
-    def _post(self, payload: bytes) -> _Reply:
-        """POST until a definite answer, retrying 429 after its reset and 5xx with backoff."""
+    def _post(self, payload: bytes, count: int) -> _Reply:
+        """POST when the budget allows, until a definite answer; retry 429s and 5xx."""
         failures = rate_waits = 0
         while True:
-            reply = self._post_once(payload)
-            if reply.status == 429:
-                wait = self._rate_wait(reply)
-                if wait is None or rate_waits >= self.max_attempts:
-                    return reply
+            reply = self._post_in_turn(payload, count)
+            if reply.status == 429 and reply.sent:
+                reset = self._reset(reply)
+                self._pause(reset)
+                reply.retry_at = reset + self._jitter()
                 rate_waits += 1
-                self._sleep(wait)
+                if rate_waits > self.max_attempts or reset - self._clock() > self.max_rate_wait:
+                    return reply
             elif (reply.status is None and not reply.sent) or (reply.status or 0) >= 500:
                 failures += 1
                 delay = self._backoff(failures)
@@ -234,6 +211,36 @@ class SendGridBackend:
                 self._sleep(delay)
             else:
                 return reply
+
+    def _post_in_turn(self, payload: bytes, count: int) -> _Reply:
+        """POST once the budget allows; answer without posting when its pause is too long."""
+        try:
+            paused_until = wait_turn(
+                self.budget,
+                count,
+                clock=self._clock,
+                sleep=self._sleep,
+                jitter=self._jitter,
+                max_wait=self.max_rate_wait,
+            )
+        except BudgetUnavailableError as error:
+            # Nothing was sent: a retry later is safe, unlike a batch left "submitting".
+            log.warning("sendgrid: %s", error)
+            return _Reply(None, body=str(error).encode(), sent=False)
+        if paused_until is not None:
+            return _held_back(paused_until + self._jitter())
+        return self._post_once(payload)
+
+    def _pause(self, reset: float) -> None:
+        """Hold back every sender on every host until ``reset``: the limit is the account's."""
+        try:
+            self.budget.pause(reset, self._clock())
+        except BudgetUnavailableError as error:
+            log.warning("sendgrid: 429 not shared with other workers: %s", error)
+            # This sender at least waits, as every sender did before the budget was shared.
+            wait = reset - self._clock()
+            if 0 < wait <= self.max_rate_wait:
+                self._sleep(wait)
 
     def _post_once(self, payload: bytes) -> _Reply:
         send = self._client.client.mail.send
@@ -250,20 +257,31 @@ class SendGridBackend:
             return _Reply(None, body=repr(exc).encode())
         return _Reply(response.status_code, _lowered(response.headers), response.body or b"")
 
-    def _rate_wait(self, reply: _Reply) -> float | None:
-        """Return how long to wait before retrying a 429, or ``None`` to give up for now."""
+    def _reset(self, reply: _Reply) -> float:
+        """Return when a 429 says sending may resume (soon, if it does not say)."""
         try:
-            reset = float(reply.headers.get("x-ratelimit-reset", ""))
+            return float(reply.headers.get("x-ratelimit-reset", ""))
         except ValueError:
-            reset = self._clock() + self._backoff(1)
-        # Jitter after the reset keeps many workers from all retrying in the same instant.
-        reply.retry_at = reset + self._rng.uniform(0.01, max(self.rate_jitter, 0.01))
-        wait = reply.retry_at - self._clock()
-        return None if wait > self.max_rate_wait else max(wait, 0.0)
+            return self._clock() + self._backoff(1)
+
+    def _jitter(self) -> float:
+        # Spreads the retries of many senders held back until the same instant.
+        return self._rng.uniform(0.01, max(self.rate_jitter, 0.01))
 
     def _backoff(self, failures: int) -> float:
         ceiling = self.backoff_base * 2 ** (failures - 1)
         return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+
+
+def _held_back(retry_at: float) -> _Reply:
+    """Answer for a request never made: the provider's pause lasts longer than we wait."""
+    when = _utc(retry_at).isoformat(timespec="seconds")
+    return _Reply(
+        429,
+        body=f"not sent: the provider asked to wait until {when}".encode(),
+        sent=False,
+        retry_at=retry_at,
+    )
 
 
 def _lowered(headers: Message | None) -> dict[str, str]:

@@ -25,6 +25,7 @@ _ID_VALUE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _UNUSABLE_ADDRESS = re.compile(r"[\r\n <>]")
 #: The ``%%`` on each side of a tag name.
 _TAG_OVERHEAD = 4
+REPLY_TO = "Reply-To"
 
 
 def merge_tag(name: str) -> str:
@@ -37,9 +38,11 @@ def batches_from_messages(messages: Sequence[OutgoingMessage]) -> Iterator[Templ
     groups: dict[tuple[object, ...], list[OutgoingMessage]] = {}
     for message in messages:
         key = (message.from_address, message.subject, message.html, message.text)
-        groups.setdefault((*key, tuple(message.categories)), []).append(message)
+        reply_to = _reply_to(message.headers)
+        groups.setdefault((*key, tuple(message.categories), reply_to), []).append(message)
     for group in groups.values():
         first = group[0]
+        reply_to = _reply_to(first.headers)
         yield TemplateBatch(
             from_address=first.from_address,
             subject=first.subject,
@@ -48,11 +51,21 @@ def batches_from_messages(messages: Sequence[OutgoingMessage]) -> Iterator[Templ
             categories=tuple(first.categories),
             recipients=[
                 TemplateRecipient(
-                    m.delivery_id, m.to_address, m.to_name, {}, m.headers, m.custom_args
+                    m.delivery_id, m.to_address, m.to_name, {}, _own(m.headers), m.custom_args
                 )
                 for m in group
             ],
+            headers={REPLY_TO: reply_to} if reply_to else {},
         )
+
+
+def _reply_to(headers: Mapping[str, str]) -> str:
+    return next((v for k, v in headers.items() if k.lower() == "reply-to"), "")
+
+
+def _own(headers: Mapping[str, str]) -> dict[str, str]:
+    # SendGrid refuses Reply-To among headers (a reserved header): it travels in ``reply_to``.
+    return {key: value for key, value in headers.items() if key.lower() != "reply-to"}
 
 
 def batch_error(batch: TemplateBatch) -> str | None:
@@ -134,9 +147,12 @@ def request_body(batch: TemplateBatch, recipients: Sequence[TemplateRecipient]) 
         body["categories"] = list(batch.categories)
     if batch.custom_args:
         body["custom_args"] = dict(batch.custom_args)
-    if batch.headers:
+    if reply_to := _reply_to(batch.headers):
+        name, address = split_address(reply_to)
+        body["reply_to"] = {"email": address, "name": name} if name else {"email": address}
+    if headers := _own(batch.headers):
         # Once per request rather than in each of up to 1,000 personalizations.
-        body["headers"] = dict(batch.headers)
+        body["headers"] = headers
     return orjson.dumps(body)
 
 
@@ -156,6 +172,6 @@ def _personalization(recipient: TemplateRecipient) -> dict[str, Any]:
     }
     if recipient.substitutions:
         entry["substitutions"] = {merge_tag(k): v for k, v in recipient.substitutions.items()}
-    if recipient.headers:
-        entry["headers"] = dict(recipient.headers)
+    if headers := _own(recipient.headers):
+        entry["headers"] = headers
     return entry

@@ -16,9 +16,13 @@ from collections.abc import Mapping, Sequence
 from email.utils import parseaddr
 from functools import lru_cache
 
+from flask import has_app_context
+
 from engine.config import Settings
 from engine.delivery.base import OutgoingMessage, SendResult
 from engine.delivery.registry import backend_from_settings
+from engine.organisation_cache import current_branding, current_organisation
+from engine.render.branding import Branding
 from engine.render.system_emails import Field, render_system_email
 
 
@@ -41,11 +45,16 @@ def system_message(
     """Build one system email of ``kind`` (``confirmation``, ``staff-alert`` …) from the sender.
 
     ``fields`` fill the layout ``system/<layout>.mjml.j2``; the subject, the sender's name and
-    address and the postal address are added from ``settings``.
+    address and the postal address are added from ``settings``, the organisation's look and
+    reply-to address from the settings page (Pinwheel's own outside an application).
     """
-    branding = _branding(settings.SENDER_ADDRESS, settings.POSTAL_ADDRESS)
-    body = render_system_email(layout, {**fields, **branding, "subject": subject})
+    sender = _sender_fields(settings.SENDER_ADDRESS, settings.POSTAL_ADDRESS)
+    branding, reply_to = _organisation()
+    body = render_system_email(layout, {**fields, **sender, "subject": subject}, branding)
     message_id = f"<{kind}.{secrets.token_hex(12)}@{sender_domain(settings.SENDER_ADDRESS)}>"
+    headers = {"Message-ID": message_id, "Auto-Submitted": "auto-generated"}
+    if reply_to:
+        headers["Reply-To"] = reply_to
     return OutgoingMessage(
         delivery_id=0,
         to_address=to_address,
@@ -54,9 +63,15 @@ def system_message(
         subject=subject,
         html=body.html,
         text=body.text,
-        headers={"Message-ID": message_id, "Auto-Submitted": "auto-generated"},
+        headers=headers,
         categories=(kind,),
     )
+
+
+def _organisation() -> tuple[Branding | None, str]:
+    if not has_app_context():
+        return None, ""
+    return current_branding(), current_organisation().reply_to
 
 
 def send_system_messages(
@@ -73,7 +88,7 @@ def send_system_messages(
 
 
 @lru_cache(maxsize=8)
-def _branding(sender: str, postal_address: str) -> Mapping[str, str]:
+def _sender_fields(sender: str, postal_address: str) -> Mapping[str, str]:
     name, address = parseaddr(sender)
     return {
         "organisation": name or address,

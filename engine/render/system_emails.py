@@ -22,7 +22,7 @@ from functools import lru_cache
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from engine.config import PROJECT_ROOT
-from engine.render.colours import Palette
+from engine.render.branding import Branding
 from engine.render.merge import MergeTemplate
 from engine.render.mjml import compile_email
 from engine.render.text import html_to_text
@@ -49,13 +49,17 @@ def greeting(name: str) -> str:
     return f"Hello {name}," if name.strip() else "Hello,"
 
 
-def render_system_email(layout: str, fields: Mapping[str, Field]) -> RenderedEmail:
+def render_system_email(
+    layout: str, fields: Mapping[str, Field], branding: Branding | None = None
+) -> RenderedEmail:
     """Fill the layout ``system/<layout>.mjml.j2`` with ``fields``, compiling it on first use.
 
     A field is a string, a list of strings or a list of mappings of strings (one per item).
+    ``branding`` (name, logo, colours; Pinwheel's own without it) is compiled in: a new one,
+    after the settings changed, costs one more compile.
     """
     shape = tuple(sorted((name, _shape(name, value)) for name, value in fields.items()))
-    page, text = _compiled(layout, shape)
+    page, text = _compiled(layout, shape, branding or Branding())
     values = dict(_values(fields))
     return RenderedEmail(page.render(values), text.render(values))
 
@@ -121,9 +125,13 @@ def _placeholders(shape: _Shape) -> dict[str, object]:
 
 
 @lru_cache(maxsize=64)
-def _compiled(layout: str, shape: _Shape) -> tuple[MergeTemplate, MergeTemplate]:
+def _compiled(
+    layout: str, shape: _Shape, branding: Branding
+) -> tuple[MergeTemplate, MergeTemplate]:
     template = _environment().get_template(f"system/{layout}.mjml.j2")
-    source = template.render(f=_placeholders(shape), p=Palette(), lang=LANGUAGE)
+    source = template.render(
+        f=_placeholders(shape), p=branding.palette(), lang=LANGUAGE, branding=branding
+    )
     page = compile_email(source, default_lang=LANGUAGE)
     return MergeTemplate(page, escape=html.escape), MergeTemplate(html_to_text(page))
 

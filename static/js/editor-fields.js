@@ -1,9 +1,9 @@
 // Block field editors for the issue editor: inputs bound to the content, rows, uploads.
 
-const hooks = { changed() {}, structural() {}, uploadUrl: "", csrf: "" };
+const hooks = { changed() {}, structural() {}, announce() {}, references: () => [], uploadUrl: "", csrf: "" };
 let uid = 0;
 
-/** Connect the field editors to the editor's change handlers, upload URL and CSRF token. */
+/** Connect the field editors to the editor's change handlers, announcer, references, upload URL and CSRF token. */
 export function configure(options) {
   Object.assign(hooks, options);
 }
@@ -53,9 +53,11 @@ export function field(label, control, hint) {
   return wrap;
 }
 
-function bound(obj, key, { type = "text", multiline = false, required = false, parse } = {}) {
+// `path` names the control as problems do ("items[0].text"), so a problem can point at it.
+function bound(obj, key, { type = "text", multiline = false, required = false, parse, path = key } = {}) {
   const control = multiline ? el("textarea", { rows: 4 }) : el("input", { type });
   control.dataset.key = key;
+  control.dataset.path = path;
   if (required) control.setAttribute("aria-required", "true");
   control.value = obj[key] ?? "";
   control.addEventListener("input", () => {
@@ -65,9 +67,10 @@ function bound(obj, key, { type = "text", multiline = false, required = false, p
   return control;
 }
 
-function select(obj, key, options, parse = (v) => v) {
+function select(obj, key, options, parse = (v) => v, path = key) {
   const control = el("select");
   control.dataset.key = key;
+  control.dataset.path = path;
   for (const [value, label] of options) control.append(el("option", { value, text: label }));
   control.value = String(obj[key] ?? options[0][0]);
   control.addEventListener("change", () => { obj[key] = parse(control.value); hooks.changed(); });
@@ -76,65 +79,103 @@ function select(obj, key, options, parse = (v) => v) {
 
 function checkbox(obj, key, label) {
   const id = `c${++uid}`;
-  const box = el("input", { type: "checkbox", id, "data-key": key });
+  const box = el("input", { type: "checkbox", id, "data-key": key, "data-path": key });
   box.checked = Boolean(obj[key]);
   box.addEventListener("change", () => { obj[key] = box.checked; hooks.changed(); });
   return el("div", { class: "field check" }, box, el("label", { for: id, text: label }));
 }
 
-const refsParse = (value) => value.split(/[\s,]+/).filter(Boolean).map(Number).filter((n) => Number.isInteger(n) && n > 0);
 export const intOrNull = (value) => (value === "" ? null : Number.parseInt(value, 10));
+const FOOTNOTE = /\[\^(\d{1,3})\]/g;
 
 // ---- Markdown toolbar ---------------------------------------------------------------------
 
-function markdownArea(obj, key, label) {
-  const area = bound(obj, key, { multiline: true });
-  const wrap = field(label, area, "Markdown: **bold**, *italic*, [text](https://…), lines starting with “- ” make a list.");
+function markdownArea(obj, key, label, { path = key, list = true, required = false } = {}) {
+  const area = bound(obj, key, { multiline: true, path, required });
+  const hint = list
+    ? "Markdown: **bold**, *italic*, [text](https://…), lines starting with “- ” make a list, [^1] cites reference 1."
+    : "Markdown: **bold**, *italic*, [text](https://…); [^1] cites reference 1.";
+  const wrap = field(label, area, hint);
+  const changedText = () => { area.focus(); area.dispatchEvent(new Event("input")); };
+  // Wraps the selection; with none, inserts the placeholder selected so typing replaces it.
   const apply = (before, after, placeholder) => {
     const { selectionStart: start, selectionEnd: end, value } = area;
     const chosen = value.slice(start, end) || placeholder;
     area.setRangeText(before + chosen + after, start, end, "end");
-    area.focus();
-    area.dispatchEvent(new Event("input"));
+    if (start === end) area.setSelectionRange(start + before.length, start + before.length + chosen.length);
+    changedText();
   };
   const listify = () => {
     const { selectionStart: start, selectionEnd: end, value } = area;
     const lineStart = value.lastIndexOf("\n", start - 1) + 1;
     const lines = value.slice(lineStart, end).split("\n").map((line) => (line.startsWith("- ") ? line : `- ${line}`));
     area.setRangeText(lines.join("\n"), lineStart, end, "end");
-    area.focus();
-    area.dispatchEvent(new Event("input"));
+    changedText();
+  };
+  const link = () => {
+    const answer = window.prompt("Link address (https://…)", "https://");
+    const address = (answer || "").trim();
+    if (!address || address === "https://") { area.focus(); return; }
+    const href = /^(https?:\/\/|mailto:)/i.test(address) ? address : `https://${address}`;
+    apply("[", `](${href})`, "link text");
+  };
+  const footnote = () => {
+    const answer = window.prompt("Number of the reference to cite here", String(nextReference()));
+    if (answer === null) { area.focus(); return; }
+    const number = Number.parseInt(answer.trim(), 10);
+    if (!(number >= 1 && number <= 999)) {
+      hooks.announce("Not added: write a reference number from 1 to 999.");
+      area.focus();
+      return;
+    }
+    area.setRangeText(`[^${number}]`, area.selectionEnd, area.selectionEnd, "end");
+    changedText();
   };
   const tool = (text, title, action) => el("button", { type: "button", class: "tool", "aria-label": title, title, onclick: action, text });
   const bar = el("div", { class: "md-toolbar", role: "toolbar", "aria-label": `${label} formatting` },
     tool("B", "Bold", () => apply("**", "**", "bold text")),
     tool("I", "Italic", () => apply("*", "*", "italic text")),
-    tool("Link", "Link", () => apply("[", "](https://)", "link text")),
-    tool("List", "Bulleted list", listify));
+    tool("Link", "Link", link),
+    list && tool("List", "Bulleted list", listify),
+    tool("Footnote", "Footnote", footnote));
   wrap.insertBefore(bar, area);
   return wrap;
 }
 
+// The first listed reference not cited yet, else the number after the highest listed.
+function nextReference() {
+  const listed = hooks.references();
+  const cited = new Set([...document.querySelectorAll("#blocks textarea")].flatMap((area) => [...area.value.matchAll(FOOTNOTE)].map((m) => Number(m[1]))));
+  return listed.find((n) => !cited.has(n)) ?? (Math.max(0, ...listed) + 1);
+}
+
+/** Move a paragraph's (or list item's) `refs` into its text as marks, where they rendered. */
+export function placeReferences(target) {
+  if (!target.refs?.length) return;
+  target.text = `${target.text || ""}${target.refs.map((n) => `[^${n}]`).join("")}`;
+  target.refs = [];
+}
+
 // ---- row editors (bullets, resources, references) -----------------------------------------
 
-function rowEditor(block, kind) {
+function rowEditor(block, kind, emptyHint = "") {
   const rows = block.items;
   const list = el("ol", { class: "rows" });
   rows.forEach((row, index) => {
     const controls = el("div", { class: "row-fields" });
+    const at = (key) => `items[${index}].${key}`;
     if (kind === "bullet") {
-      controls.append(field(`Item ${index + 1} text`, bound(row, "text", { multiline: true, required: true })));
-      controls.append(field("Reference numbers", refsControl(row), "e.g. 2, 3"));
+      controls.append(markdownArea(row, "text", `Item ${index + 1} text`, { path: at("text"), list: false, required: true }));
     } else if (kind === "resource") {
-      controls.append(field(`Resource ${index + 1} title`, bound(row, "title", { required: true })));
-      controls.append(field("Link (https://…)", bound(row, "url", { type: "url", required: true })));
-      controls.append(field("Description", bound(row, "description", { multiline: true })));
-      controls.append(field("Kind", select(row, "kind", KINDS.map((k) => [k, k]))));
-      controls.append(field("File size", bound(row, "size"), "For PDFs, e.g. 301 KB"));
+      controls.append(field(`Resource ${index + 1} title`, bound(row, "title", { required: true, path: at("title") })));
+      controls.append(field("Link (https://…)", bound(row, "url", { type: "url", required: true, path: at("url") })));
+      controls.append(field("Description", bound(row, "description", { multiline: true, path: at("description") })));
+      controls.append(field("Kind", select(row, "kind", KINDS.map((k) => [k, k]), (v) => v, at("kind"))));
+      controls.append(field("File size", bound(row, "size", { path: at("size") }), "For PDFs, e.g. 301 KB"));
     } else {
-      controls.append(field(`Reference number`, bound(row, "number", { type: "number", parse: intOrNull })));
-      controls.append(field(`Reference ${index + 1} text`, bound(row, "text", { multiline: true, required: true })));
-      controls.append(field("Link", bound(row, "url", { type: "url" })));
+      controls.append(field(`Reference number`, bound(row, "number", { type: "number", parse: intOrNull, path: at("number") })));
+      controls.append(field(`Reference ${index + 1} text`, bound(row, "text", { multiline: true, required: true, path: at("text") })));
+      controls.append(field("Link", bound(row, "url", { type: "url", path: at("url") })));
     }
     const tools = el("div", { class: "row-tools" },
       el("button", { type: "button", class: "secondary small", text: "Up", "aria-label": `Move row ${index + 1} up`, disabled: index === 0, onclick: () => moveRow(block, index, -1) }),
@@ -146,14 +187,8 @@ function rowEditor(block, kind) {
     rows.push(newRow(kind, rows));
     hooks.structural(block.id);
   } });
-  return el("div", { class: "row-editor" }, list, add);
-}
-
-function refsControl(row) {
-  const control = el("input", { type: "text", inputmode: "numeric", "data-key": "refs" });
-  control.value = (row.refs || []).join(", ");
-  control.addEventListener("input", () => { row.refs = refsParse(control.value); hooks.changed(); });
-  return control;
+  const hint = !rows.length && emptyHint ? el("p", { class: "hint", text: emptyHint }) : null;
+  return el("div", { class: "row-editor" }, hint, list, add);
 }
 
 function newRow(kind, rows) {
@@ -206,11 +241,11 @@ export function blockFields(block) {
   const levels = [["2", "Level 2"], ["3", "Level 3"], ["4", "Level 4"]];
   switch (block.type) {
     case "heading": return [field("Heading text", bound(block, "text", { required: true })), field("Level", select(block, "level", levels, Number))];
-    case "paragraph": return [markdownArea(block, "text", "Paragraph text"), field("Reference numbers", refsControl(block), "e.g. 1, 2")];
+    case "paragraph": return [markdownArea(block, "text", "Paragraph text", { required: true })];
     case "bullets": return [checkbox(block, "ordered", "Numbered list"), rowEditor(block, "bullet")];
     case "callout": return [field("Callout title", bound(block, "title", { required: true })), markdownArea(block, "body", "Callout body"), rowEditor(block, "bullet")];
     case "quote": return [field("Quotation", bound(block, "text", { multiline: true, required: true })), field("Attribution", bound(block, "attribution"))];
-    case "resources": return [field("Section title", bound(block, "title")), markdownArea(block, "intro", "Introduction"), field("Heading level", select(block, "level", levels, Number)), rowEditor(block, "resource")];
+    case "resources": return [field("Section title", bound(block, "title")), markdownArea(block, "intro", "Introduction"), field("Heading level", select(block, "level", levels, Number)), rowEditor(block, "resource", "Links can wait: a title and an introduction will do for now.")];
     case "image": return imageEditor(block);
     case "button": return [field("Button label", bound(block, "label", { required: true })), field("Button link", bound(block, "url", { type: "url", required: true }))];
     case "references": return [field("Title", bound(block, "title")), field("Style", select(block, "style", [["numbered", "Numbered"], ["citation", "Citations"]])), rowEditor(block, "reference")];

@@ -1,6 +1,6 @@
 // The issue editor: block composition, live preview, pre-send checks and autosave with conflicts.
 
-import { LABELS, TEMPLATES, blockFields, configure, el, intOrNull } from "./editor-fields.js";
+import { LABELS, TEMPLATES, blockFields, configure, el, intOrNull, placeReferences } from "./editor-fields.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
@@ -10,6 +10,8 @@ const urls = JSON.parse($("#editor-urls").textContent);
 const csrf = $('meta[name="csrf-token"]').content;
 const SAVE_DELAY = 1200;
 const PREVIEW_DELAY = 400;
+// Names this page's editing session: the server gathers its saves into one revision.
+const EDITING_SESSION = [...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 let dirty = false;
 let saving = false;
@@ -23,17 +25,18 @@ function blockCard(block, index, total) {
   const label = LABELS[block.type] || block.type;
   const headingId = `block-${block.id}-title`;
   const tool = (text, name, action, disabled = false, cls = "secondary") =>
-    el("button", { type: "button", class: `${cls} small`, text, "aria-label": `${name} ${label.toLowerCase()} ${index + 1}`, disabled, onclick: action });
+    el("button", { type: "button", class: `${cls} small`, text, "data-tool": name, "aria-label": `${name} ${label.toLowerCase()} ${index + 1}`, disabled, onclick: action });
   const header = el("div", { class: "block-header" },
     el("span", { class: "drag-handle", draggable: "true", title: "Drag to reorder", "aria-hidden": "true", text: "⠿" }),
     el("h3", { id: headingId, text: `${index + 1}. ${label}` }),
     el("span", { class: "block-id muted", text: block.id }),
     el("div", { class: "block-tools" },
-      tool("↑", "Move up", () => moveBlock(index, -1), index === 0),
-      tool("↓", "Move down", () => moveBlock(index, 1), index === total - 1),
+      tool("↑", "Move up", () => moveBlock(index, -1, "Move up"), index === 0),
+      tool("↓", "Move down", () => moveBlock(index, 1, "Move down"), index === total - 1),
       tool("Duplicate", "Duplicate", () => duplicateBlock(index)),
       tool("Delete", "Delete", () => deleteBlock(index), false, "danger")));
   const card = el("li", { class: "block", "data-block-id": block.id, "data-type": block.type, tabindex: "-1", "aria-labelledby": headingId }, header);
+  card.append(el("ul", { class: "block-problems", id: `block-${block.id}-problems`, hidden: true }));
   card.append(el("div", { class: "block-body" }, ...blockFields(block)));
   wireDrag(card, header, index);
   return card;
@@ -42,14 +45,30 @@ function blockCard(block, index, total) {
 function renderBlocks() {
   const blocks = state.content.blocks;
   $("#blocks").replaceChildren(...blocks.map((block, index) => blockCard(block, index, blocks.length)));
+  renderPositions();
   markBlocks(lastPreview.checks || []);
 }
 
-function focusBlock(blockId, control = false, key = null) {
+// "Where" of the add form: before the first block, between any two, or at the end.
+function renderPositions() {
+  const select = $("#add-position");
+  const blocks = state.content.blocks;
+  // An empty choice follows the end of the list as blocks come and go.
+  const chosen = select.dataset.chosen ? Math.min(Number(select.dataset.chosen), blocks.length) : blocks.length;
+  const options = blocks.map((block, index) => {
+    const text = index === 0 ? "At the start" : `After block ${index} (${LABELS[blocks[index - 1].type]})`;
+    return el("option", { value: String(index), text });
+  });
+  options.push(el("option", { value: String(blocks.length), text: blocks.length ? `At the end, after block ${blocks.length} (${LABELS[blocks.at(-1).type]})` : "At the start" }));
+  select.replaceChildren(...options);
+  select.value = String(chosen);
+}
+
+function focusBlock(blockId, control = false, path = null) {
   const card = $(`[data-block-id="${CSS.escape(blockId)}"]`);
   if (!card) return;
   const body = $(".block-body", card);
-  const named = key ? $(`[data-key="${CSS.escape(key)}"]`, body) : null;
+  const named = path ? $(`[data-path="${CSS.escape(path)}"]`, body) : null;
   const target = named || (control ? $("input, textarea, select", body) : null) || card;
   target.scrollIntoView({ block: "center" });
   target.focus();
@@ -64,20 +83,34 @@ function newId(type) {
   return `${type}-${n}`;
 }
 
-function addBlock(type) {
+function addBlock(type, position) {
   const block = { id: newId(type), type, ...TEMPLATES[type]() };
-  state.content.blocks.push(block);
-  structural(block.id, `${LABELS[type]} added at position ${state.content.blocks.length}.`);
+  const blocks = state.content.blocks;
+  const at = Math.max(0, Math.min(position, blocks.length));
+  blocks.splice(at, 0, block);
+  // The next block added goes after this one, so several in a row stay in order.
+  $("#add-position").dataset.chosen = at + 1 < blocks.length ? String(at + 1) : "";
+  structural(block.id, `${LABELS[type]} added at position ${at + 1} of ${blocks.length}.`);
   focusBlock(block.id, true);
 }
 
-function moveBlock(index, delta, keepControl = false) {
+// `keep` is the control to keep focus on: true for the field being edited, or a tool's name.
+function moveBlock(index, delta, keep = false) {
   const blocks = state.content.blocks;
   const target = index + delta;
   if (target < 0 || target >= blocks.length) return;
   const [block] = blocks.splice(index, 1);
   blocks.splice(target, 0, block);
-  structural(block.id, `${LABELS[block.type]} moved to position ${target + 1} of ${blocks.length}.`, keepControl);
+  structural(block.id, `${LABELS[block.type]} moved to position ${target + 1} of ${blocks.length}.`, keep === true);
+  if (typeof keep === "string") focusTool(block.id, keep);
+}
+
+// After a move by button, stay on that button (or its twin at the top or bottom of the list).
+function focusTool(blockId, name) {
+  const card = $(`[data-block-id="${CSS.escape(blockId)}"]`);
+  const other = name === "Move up" ? "Move down" : "Move up";
+  const button = [name, other].map((n) => $(`[data-tool="${n}"]`, card)).find((b) => b && !b.disabled);
+  if (button) button.focus();
 }
 
 function duplicateBlock(index) {
@@ -90,7 +123,7 @@ function duplicateBlock(index) {
 function deleteBlock(index) {
   const [block] = state.content.blocks.splice(index, 1);
   const next = state.content.blocks[Math.min(index, state.content.blocks.length - 1)];
-  structural(next?.id, `${LABELS[block.type]} deleted.`);
+  structural(next?.id, `${LABELS[block.type]} ${index + 1} deleted.`);
   if (!next) $("#add-type").focus();
 }
 
@@ -124,9 +157,12 @@ function wireDrag(card, header, index) {
 function bindSettings() {
   for (const control of $$("[data-field]")) {
     const key = control.dataset.field;
+    control.after(el("span", { class: "field-problem", id: `${control.id}-problem`, hidden: true }));
     control.value = state.content[key] ?? (key === "language" ? "en" : "");
     control.addEventListener("input", () => {
       const numeric = control.type === "number";
+      // A single line holds no tab or other control character (pasted text may bring one).
+      if (!numeric && /[\u0000-\u001f\u007f]/.test(control.value)) control.value = control.value.replace(/[\u0000-\u001f\u007f]+/g, " ");
       state.content[key] = numeric ? intOrNull(control.value) : control.value;
       changed();
     });
@@ -162,7 +198,7 @@ function changed() {
 }
 
 function payload(baseRevision = state.revision) {
-  return { base_revision: baseRevision, content: state.content, topic_ids: state.topic_ids, observance_slug: state.observance_slug };
+  return { base_revision: baseRevision, editing_session: EDITING_SESSION, content: state.content, topic_ids: state.topic_ids, observance_slug: state.observance_slug };
 }
 
 async function postJson(url, body) {
@@ -186,8 +222,7 @@ async function save(baseRevision) {
     if (response.ok) return saved(data);
     dirty = true;
     if (response.status === 409) return showConflict(data.error);
-    const count = data.error?.details?.length || 0;
-    setStatus(`Not saved: ${count || "some"} problem${count === 1 ? "" : "s"} to fix (see the pre-send checks).`, "error");
+    setStatus(`Not saved: ${data.error?.message || "the server refused it."}`, "error");
   } catch {
     dirty = true;
     setStatus("Not saved: the server could not be reached. Retrying…", "error");
@@ -209,8 +244,10 @@ function saved(data) {
   state.status = data.status;
   $("#issue-revision").textContent = data.revision;
   $("#issue-status").textContent = statusLabel(data.status);
+  const open = data.problems.length;
+  const todo = open ? ` ${open} thing${open === 1 ? "" : "s"} to finish before review, marked on the blocks.` : "";
   if (dirty) { setStatus("Saving…", "pending"); saveTimer = setTimeout(save, SAVE_DELAY); }
-  else setStatus(`All changes saved (revision ${data.revision}).`, "ok");
+  else setStatus(`All changes saved (revision ${data.revision}).${todo}`, "ok");
 }
 
 // ---- conflicts ----------------------------------------------------------------------------
@@ -232,6 +269,7 @@ async function reloadTheirs() {
   const response = await fetch(urls.content, { headers: { Accept: "application/json" } });
   const data = await response.json();
   Object.assign(state, data);
+  placeAllReferences();
   closeConflict();
   dirty = false;
   bindValues();
@@ -293,6 +331,7 @@ function showPreview() {
 
 function showChecks(checks) {
   const box = $("#checks");
+  markBlocks(checks);
   if (!checks.length) { box.replaceChildren(el("p", { class: "check-ok", text: "All pre-send checks pass." })); return; }
   const errors = checks.filter((c) => c.severity === "error").length;
   const summary = el("p", { text: `${errors} error${errors === 1 ? "" : "s"} (block sending), ${checks.length - errors} warning${checks.length - errors === 1 ? "" : "s"}.` });
@@ -302,23 +341,52 @@ function showChecks(checks) {
       el("strong", { text: check.severity === "error" ? "Error" : "Warning" }), `: ${check.message}`);
     if (check.block_id) {
       item.append(" ", el("button", { type: "button", class: "link-button", text: `Go to block ${check.block_id}`, onclick: () => focusBlock(check.block_id, true, check.field) }));
+    } else if (check.field && $(`[data-field="${CSS.escape(check.field)}"]`)) {
+      item.append(" ", el("button", { type: "button", class: "link-button", text: "Go to the field", onclick: () => $(`[data-field="${CSS.escape(check.field)}"]`).focus() }));
     }
     list.append(item);
   }
   box.replaceChildren(summary, list);
-  markBlocks(checks);
 }
 
+// Show each block's problems on the block, and point each problem's field at its words.
 function markBlocks(checks) {
-  const failing = new Set(checks.filter((c) => c.severity === "error" && c.block_id).map((c) => c.block_id));
-  for (const card of $$(".block")) card.classList.toggle("has-error", failing.has(card.dataset.blockId));
+  for (const note of $$(".field-problem")) note.hidden = true;
+  for (const control of $$("[aria-invalid]")) {
+    control.removeAttribute("aria-invalid");
+    const own = (control.dataset.describedby || "").trim();
+    if (own) control.setAttribute("aria-describedby", own); else control.removeAttribute("aria-describedby");
+  }
+  for (const card of $$(".block")) {
+    const mine = checks.filter((c) => c.block_id === card.dataset.blockId);
+    const list = $(".block-problems", card);
+    list.replaceChildren(...mine.map((check, n) => {
+      const id = `${list.id}-${n}`;
+      const control = check.field ? $(`[data-path="${CSS.escape(check.field)}"]`, card) : null;
+      if (control && check.severity === "error") markInvalid(control, id);
+      return el("li", { id, class: `check-${check.severity}` }, el("strong", { text: check.severity === "error" ? "To fix" : "Consider" }), `: ${check.message}`);
+    }));
+    list.hidden = !mine.length;
+    card.classList.toggle("has-error", mine.some((c) => c.severity === "error"));
+  }
+  for (const check of checks.filter((c) => !c.block_id && c.field && c.severity === "error")) {
+    const control = $(`[data-field="${CSS.escape(check.field)}"]`);
+    const note = control && $(`#${control.id}-problem`);
+    if (note) { note.textContent = check.message; note.hidden = false; markInvalid(control, note.id); }
+  }
+}
+
+function markInvalid(control, describedBy) {
+  if (!("describedby" in control.dataset)) control.dataset.describedby = control.getAttribute("aria-describedby") || "";
+  control.setAttribute("aria-invalid", "true");
+  control.setAttribute("aria-describedby", `${control.dataset.describedby} ${describedBy}`.trim());
 }
 
 function updateSubmit() {
   const button = $("#submit-review");
   const errors = (lastPreview.checks || []).filter((c) => c.severity === "error").length;
   const reason = state.status !== "draft" ? `The issue is ${state.status.replace("_", " ")}.`
-    : errors ? "Fix the pre-send check errors first."
+    : errors ? "Fix the problems marked on the blocks and in the pre-send checks first."
     : dirty || saving ? "Wait until your changes are saved." : "";
   button.disabled = Boolean(reason);
   $("#submit-hint").textContent = reason;
@@ -335,12 +403,35 @@ function onKeydown(event) {
   moveBlock(index, event.key === "ArrowUp" ? -1 : 1, true);
 }
 
-function init() {
-  configure({ changed, structural, uploadUrl: urls.media, csrf });
+// Reference numbers listed beside a text become marks at its end, where they showed.
+function placeAllReferences() {
   state.content.blocks ||= [];
+  for (const block of state.content.blocks) {
+    if (block.type === "paragraph") placeReferences(block);
+    for (const item of ["bullets", "callout"].includes(block.type) ? block.items : []) placeReferences(item);
+  }
+}
+
+function announce(message) {
+  $("#move-status").textContent = message;
+}
+
+function listedReferences() {
+  return state.content.blocks.filter((b) => b.type === "references").flatMap((b) => b.items.map((r) => r.number)).filter(Number.isInteger);
+}
+
+function init() {
+  configure({ changed, structural, announce, references: listedReferences, uploadUrl: urls.media, csrf });
+  placeAllReferences();
+  lastPreview.checks = state.problems || [];
   bindSettings();
   renderBlocks();
-  $("#add-block").addEventListener("click", () => addBlock($("#add-type").value));
+  updateSubmit();
+  $("#add-position").addEventListener("change", (event) => {
+    const { value } = event.target;
+    event.target.dataset.chosen = Number(value) < state.content.blocks.length ? value : "";
+  });
+  $("#add-block").addEventListener("click", () => addBlock($("#add-type").value, Number($("#add-position").value)));
   $("#blocks").addEventListener("keydown", onKeydown);
   $("#conflict-reload").addEventListener("click", reloadTheirs);
   $("#conflict-keep").addEventListener("click", keepMine);

@@ -64,11 +64,10 @@ def test_issues_create_refuses_bad_input(runner: FlaskCliRunner, tmp_path: Path)
     file.write_text("{nope")
     result = runner.invoke(args=["issues", "create", str(file)])
     assert result.exit_code == 2 and "is not JSON" in result.output
-    file.write_text(json.dumps({"blocks": []}))
+    file.write_text(json.dumps({"title": "May", "blocks": "none"}))
     result = runner.invoke(args=["issues", "create", str(file)])
-    assert (
-        result.exit_code == 2 and result.output.strip() == "Error: The issue content is not valid."
-    )
+    assert result.exit_code == 2
+    assert result.output.strip() == "Error: This is not issue content: blocks must be a list."
     missing = runner.invoke(args=["issues", "create", str(tmp_path / "none.json")])
     assert missing.exit_code == 2
     assert runner.invoke(args=["issues", "show", "999"]).exit_code == 2

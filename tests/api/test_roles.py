@@ -14,6 +14,7 @@ from tests.api.conftest import CONTENT, ApiClient, Seed, join_background_threads
 ALL = frozenset({"admin", "editor", "approver"})
 EDIT = frozenset({"admin", "editor"})
 APPROVE = frozenset({"admin", "approver"})
+ADMIN = frozenset({"admin"})
 OBSERVANCE = {
     "slug": "relatives-caring-month", "name": "Kinship Care Month", "kind": "month",
     "rule": {"type": "month", "month": 9}, "topic": "foster-care", "colour": "#1f5f8b",
@@ -28,6 +29,7 @@ MATRIX: list[tuple[str, str, Any, frozenset[str]]] = [
     ("POST", "/topics", {"slug": "new-topic", "name": "New"}, EDIT),
     ("GET", "/topics/{t}", None, ALL),
     ("PATCH", "/topics/{t}", {"name": "Renamed"}, EDIT),
+    ("GET", "/topics/{t}/comparison", None, ALL),
     ("GET", "/subscribers", None, ALL),
     ("POST", "/subscribers", {"email": "new@example.com"}, EDIT),
     ("POST", "/subscribers/bulk", {"subscribers": [{"email": "bulk@example.com"}]}, EDIT),
@@ -78,6 +80,10 @@ MATRIX: list[tuple[str, str, Any, frozenset[str]]] = [
     ("PUT", "/observances/staff/relatives-caring-month",
      {k: v for k, v in OBSERVANCE.items() if k != "slug"}, EDIT),
     ("DELETE", "/observances/staff/relatives-caring-month", None, EDIT),
+    ("GET", "/settings", None, ADMIN),
+    ("PATCH", "/settings", {"values": {"organisation_name": "Gateway"}}, ADMIN),
+    ("PUT", "/settings/logo", {"image": "", "alt": "Gateway"}, ADMIN),
+    ("DELETE", "/settings/logo", None, ADMIN),
 ]  # fmt: skip
 
 
@@ -142,5 +148,5 @@ def _shape(path: str) -> str:
             "imports", "issues", "revisions", "restore", "diff", "render", "preview", "checks",
             "submit", "approve", "return", "campaigns", "schedule", "send", "test-send", "pause",
             "resume", "cancel", "resend-uncertain", "progress", "deliveries", "report", "events",
-            "observances", "staff"}  # fmt: skip
+            "observances", "staff", "comparison"}  # fmt: skip
     return "/".join(part if part in keep or not part else "*" for part in path.split("/"))

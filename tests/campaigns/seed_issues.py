@@ -31,8 +31,7 @@ SPOTLIGHT_000: dict[str, Any] = {
         {
             "id": "intro-2",
             "type": "paragraph",
-            "refs": [1],
-            "text": "While sex trafficking can occur in a variety of family situations and across socioeconomic and racial groups, a combination of factors contributes to risk at four levels: individual (e.g., child maltreatment, substance use), relationships (e.g., social isolation), community (e.g., poverty, limited resources), and society (e.g., sexualization of children).",
+            "text": "While sex trafficking can occur in a variety of family situations and across socioeconomic and racial groups, a combination of factors contributes to risk at four levels: individual (e.g., child maltreatment, substance use), relationships (e.g., social isolation), community (e.g., poverty, limited resources), and society (e.g., sexualization of children)[^1].",
         },
         {
             "id": "intro-3",
@@ -44,16 +43,13 @@ SPOTLIGHT_000: dict[str, Any] = {
             "type": "bullets",
             "items": [
                 {
-                    "text": "Given histories of abuse and trauma, isolation from family and friends, impermanent living situations, and emotional needs, children and youth in foster care—and those who run away from care—can be especially vulnerable to trafficking.",
-                    "refs": [2],
+                    "text": "Given histories of abuse and trauma, isolation from family and friends, impermanent living situations, and emotional needs, children and youth in foster care—and those who run away from care—can be especially vulnerable to trafficking[^2].",
                 },
                 {
-                    "text": "Children and youth who have experienced trafficking and their families often require individualized, trauma-informed, and coordinated services in the areas of mental health, health care, education, employment, safe housing, reconnection with family and community, legal assistance, life skills, and victim advocacy.",
-                    "refs": [3],
+                    "text": "Children and youth who have experienced trafficking and their families often require individualized, trauma-informed, and coordinated services in the areas of mental health, health care, education, employment, safe housing, reconnection with family and community, legal assistance, life skills, and victim advocacy[^3].",
                 },
                 {
-                    "text": "Because sex trafficking affects individuals, their families, and communities, services may have greater impact when engaging families and communities in addition to individual treatment.",
-                    "refs": [4],
+                    "text": "Because sex trafficking affects individuals, their families, and communities, services may have greater impact when engaging families and communities in addition to individual treatment[^4].",
                 },
             ],
         },
@@ -63,8 +59,7 @@ SPOTLIGHT_000: dict[str, Any] = {
             "title": "Approach to Consider",
             "items": [
                 {
-                    "text": "A two-generation (or whole family) approach provides holistic services for survivors, their parents or caregivers, and/or their children and extended family. Services that focus on the whole family seek to ensure that survivors are not retraumatized and help prevent unaddressed trauma from permeating across family relationships. By providing families with more opportunities for economic stability, housing, mental health care, and social supports, two-generation programs address risk and protective factors and, in turn, serve as sex trafficking prevention strategies.",
-                    "refs": [5],
+                    "text": "A two-generation (or whole family) approach provides holistic services for survivors, their parents or caregivers, and/or their children and extended family. Services that focus on the whole family seek to ensure that survivors are not retraumatized and help prevent unaddressed trauma from permeating across family relationships. By providing families with more opportunities for economic stability, housing, mental health care, and social supports, two-generation programs address risk and protective factors and, in turn, serve as sex trafficking prevention strategies[^5].",
                 },
             ],
         },

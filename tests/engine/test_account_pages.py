@@ -43,7 +43,9 @@ def _change(client: FlaskClient, current: str, new: str, confirmation: str | Non
 def test_the_account_page_is_linked_from_every_staff_page(signed_in: FlaskClient) -> None:
     dashboard = signed_in.get("/admin/").get_data(as_text=True)
     assert 'href="/admin/account/"' in dashboard and "Your account" in dashboard
-    page = signed_in.get("/admin/account/").get_data(as_text=True)
+    response = signed_in.get("/admin/account/")
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
     assert "me@agency.example.org" in page and '<label for="current_password">' in page
 
 

@@ -16,15 +16,13 @@ from engine.config import Settings
 from engine.doctor import (
     check_backend,
     check_base_url,
-    check_broker,
-    check_database,
     check_migrations,
     check_postal_address,
     check_rate_limit_storage,
     check_secret_key,
     run_doctor,
-    run_health,
 )
+from engine.health import check_database
 from engine.migrate import alembic_config
 from engine.sender_dns import DnsUnavailable, check_sender_dns
 from tests.fakes.smtp_sink import SinkConfig, SmtpSink
@@ -211,12 +209,6 @@ def test_unmigrated_database_fails_when_migrations_exist(settings: Settings) -> 
         assert check_migrations(settings).status == "ok"
 
 
-def test_broker_ping(settings: Settings) -> None:
-    assert check_broker(settings).status == "ok"
-    down = settings.with_overrides(BROKER_URL="redis://127.0.0.1:9/0")
-    assert check_broker(down).status == "fail"
-
-
 def test_rate_limit_storage_shared_by_workers_in_production(settings: Settings) -> None:
     assert check_rate_limit_storage(settings).status == "ok"
     production = settings.with_overrides(ENV="production", SECRET_KEY="x" * 40)
@@ -226,20 +218,6 @@ def test_rate_limit_storage_shared_by_workers_in_production(settings: Settings) 
     assert check_rate_limit_storage(shared).status == "ok"
     down = production.with_overrides(RATELIMIT_STORAGE_URL="redis://127.0.0.1:9/0")
     assert check_rate_limit_storage(down).status == "fail"
-
-
-def test_health_command_ok_and_json(runner: FlaskCliRunner) -> None:
-    result = runner.invoke(args=["health"])
-    assert result.exit_code == 0, result.output
-    assert result.output.startswith("ok")
-    document = json.loads(runner.invoke(args=["health", "--json"]).output)
-    assert document["ok"] is True
-    assert [c["name"] for c in document["checks"]] == ["database", "broker"]
-
-
-def test_health_fails_without_broker(settings: Settings) -> None:
-    checks = run_health(settings.with_overrides(BROKER_URL="redis://127.0.0.1:9/0"))
-    assert any_failed(checks)
 
 
 def test_doctor_command_exits_1_on_failure(app: Flask, runner: FlaskCliRunner) -> None:

@@ -111,3 +111,52 @@ def test_metrics_with_a_token(token_app: Flask) -> None:
 
 def test_not_multiprocess_in_tests(app: Flask) -> None:
     assert metrics.is_multiprocess() is False
+
+
+def test_a_stuck_send_shows_in_the_batch_gauges(client: FlaskClient, session, settings) -> None:
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from campaigns.sending.models import Batch, BatchStatus, Campaign, CampaignStatus
+    from campaigns.sending.service import start_campaign
+    from engine.clock import now
+    from tests.campaigns.sending.conftest import make_audience, make_issue
+    from tests.factories import make_topic
+
+    topic = make_topic(session, slug="gauges")
+    make_audience(session, topic, 3)
+    issue = make_issue(session)
+    campaign = Campaign(issue_id=issue.id, issue_revision=1, name="g", topics=[topic])
+    session.add(campaign)
+    session.flush()
+    start_campaign(
+        session,
+        campaign.id,
+        expected=CampaignStatus.DRAFT,
+        batch_size=1,
+        settings=settings.with_overrides(APPROVAL_THRESHOLD=10**9),
+    )
+    first, *_others = session.scalars(
+        sa.select(Batch.id).where(Batch.campaign_id == campaign.id).order_by(Batch.id)
+    ).all()
+    session.execute(
+        sa.update(Batch)
+        .where(Batch.id == first)
+        .values(
+            status=BatchStatus.SUBMITTING,
+            claimed_by="gone",
+            lease_expires_at=now() - timedelta(minutes=2),
+        )
+    )
+    session.execute(
+        sa.update(Batch)
+        .where(Batch.campaign_id == campaign.id, Batch.id != first)
+        .values(enqueued_at=now() - timedelta(minutes=10))
+    )
+    session.commit()
+    samples = _samples(client)
+    assert samples[("pinwheel_batches", frozenset({"status": "queued"}.items()))] == 2
+    assert samples[("pinwheel_batches", frozenset({"status": "submitting"}.items()))] == 1
+    assert samples[("pinwheel_batch_leases_expired", frozenset())] == 1
+    assert 590 < samples[("pinwheel_oldest_queued_batch_seconds", frozenset())] < 700

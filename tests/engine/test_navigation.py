@@ -45,7 +45,7 @@ def test_admins_see_every_group_in_order(app: Flask, session: Session) -> None:
         "Content": ["Dashboard", "Issues", "Campaigns", "Calendar", "Observances"],
         "Audience": ["Subscribers", "Topics", "Imports", "Suppressions"],
         "Insights": ["Reports"],
-        "Administration": ["Staff", "API tokens", "Audit log", "Outbox"],
+        "Administration": ["Staff", "Settings", "API tokens", "Audit log", "Outbox"],
     }
     assert list(_groups(page)) == [group.value for group in NavGroup]
 

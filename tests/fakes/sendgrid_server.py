@@ -1,9 +1,11 @@
-"""A fake SendGrid ``/v3/mail/send`` on 127.0.0.1 that validates, records and misbehaves on cue.
+"""A fake SendGrid ``/v3/mail/send`` that validates, records and misbehaves on cue.
 
 In process: ``with FakeSendGrid() as fake: ... fake.url ... fake.accepted``.
 As a process: ``python -m tests.fakes.sendgrid_server --port 0 --state-file F [--fault-mix
-429=0.15,500=0.1,reset=0.05 --seed 1]`` prints ``{"port": N, "url": ...}`` once listening and
-appends one JSON line per request and per accepted message to ``F`` (read it with ``read_state``).
+429=0.15,500=0.1,reset=0.05 --seed 1] [--host ADDRESS] [--latency SECONDS]`` prints ``{"port": N,
+"url": ...}`` once listening and appends one JSON line per request and per accepted message to
+``F`` (read it with ``read_state``), each with the sender's address. It listens on 127.0.0.1
+unless ``--host`` names another address (a test bed's bridge).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -51,6 +53,8 @@ class AcceptedMessage:
     subject_template: str
     text_template: str = field(repr=False)
     html_template: str = field(repr=False)
+    #: The address the request came from.
+    client: str = ""
 
     def _fill(self, template: str) -> str:
         for tag, value in self.substitutions.items():
@@ -78,6 +82,8 @@ class RequestRecord:
     personalizations: int
     #: The request came before the reset time of a 429 this server had already answered.
     early: bool
+    #: The address it came from (which host of a multi-host test bed sent it).
+    client: str = ""
 
 
 class FakeSendGrid:
@@ -96,6 +102,8 @@ class FakeSendGrid:
         record_bodies: bool = False,
         fractional_reset: bool = False,
         count_only: bool = False,
+        host: str = "127.0.0.1",
+        latency: float = 0.0,
     ):
         self.api_key, self.auth_fail = api_key, auth_fail
         # SendGrid sends whole epoch seconds; fractional ones keep fault-heavy tests short.
@@ -105,6 +113,8 @@ class FakeSendGrid:
         #: Validate every request but only count what was accepted (benchmarks: a real
         #: provider's bookkeeping does not run on the sender's cores).
         self.count_only = count_only
+        #: Seconds every answer waits (a provider far away, or a batch still in flight).
+        self.latency = latency
         self.accepted: list[AcceptedMessage] = []
         self.accepted_count = 0
         self.requests: list[RequestRecord] = []
@@ -112,7 +122,10 @@ class FakeSendGrid:
         self._script: deque[str] = deque()
         self._rng = random.Random(seed)
         self._latest_reset = 0.0
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._host = host
+        #: Opened once: a send of 100,000 recipients appends 100,000 lines.
+        self._state: IO[str] | None = state_file.open("a") if state_file is not None else None
+        self._server = _Server((host, port), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(
@@ -125,7 +138,7 @@ class FakeSendGrid:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self._host}:{self.port}"
 
     @property
     def early_requests(self) -> int:
@@ -150,6 +163,8 @@ class FakeSendGrid:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        if self._state is not None:
+            self._state.close()
 
     def __enter__(self) -> FakeSendGrid:
         return self.start()
@@ -177,11 +192,13 @@ class FakeSendGrid:
         with self.lock:
             return time.time() < self._latest_reset
 
-    def note_request(self, fault: str | None, status: int | None, count: int, early: bool) -> None:
-        record = RequestRecord(time.time(), fault, status, count, early)
+    def note_request(
+        self, fault: str | None, status: int | None, count: int, early: bool, client: str = ""
+    ) -> None:
+        record = RequestRecord(time.time(), fault, status, count, early, client)
         with self.lock:
             self.requests.append(record)
-            self._append({"kind": "request", **asdict(record)})
+            self._append([{"kind": "request", **asdict(record)}])
 
     def issue_reset(self) -> float:
         """Return the epoch time a 429 answered now tells the client to wait for."""
@@ -191,27 +208,36 @@ class FakeSendGrid:
             self._latest_reset = max(self._latest_reset, reset)
         return reset
 
-    def record(self, body: dict[str, Any], message_id: str) -> None:
+    def record(self, body: dict[str, Any], message_id: str, client: str = "") -> None:
         if self.count_only:
             with self.lock:
                 self.accepted_count += len(body["personalizations"])
             return
         content = {part["type"]: part["value"] for part in body["content"]}
+        messages = [
+            _accepted(body, entry, content, message_id, client)
+            for entry in body["personalizations"]
+        ]
+        lines = [{"kind": "accepted", **_summary(m, self.record_bodies)} for m in messages]
         with self.lock:
-            self.accepted_count += len(body["personalizations"])
-            for entry in body["personalizations"]:
-                message = _accepted(body, entry, content, message_id)
-                self.accepted.append(message)
-                self._append({"kind": "accepted", **_summary(message, self.record_bodies)})
+            self.accepted_count += len(messages)
+            self.accepted += messages
+            self._append(lines)
 
-    def _append(self, line: dict[str, Any]) -> None:
-        if self.state_file is not None:
-            with self.state_file.open("a") as out:
-                out.write(json.dumps(line) + "\n")
+    def _append(self, lines: list[dict[str, Any]]) -> None:
+        # Flushed at once: another process reads the file while this one runs, and a fake
+        # stopped by SIGTERM never flushes its buffers.
+        if self._state is not None:
+            self._state.write("".join(json.dumps(line) + "\n" for line in lines))
+            self._state.flush()
 
 
 def _accepted(
-    body: dict[str, Any], entry: dict[str, Any], content: dict[str, str], message_id: str
+    body: dict[str, Any],
+    entry: dict[str, Any],
+    content: dict[str, str],
+    message_id: str,
+    client: str,
 ) -> AcceptedMessage:
     custom_args = {**body.get("custom_args", {}), **entry.get("custom_args", {})}
     return AcceptedMessage(
@@ -226,6 +252,7 @@ def _accepted(
         subject_template=entry.get("subject", body.get("subject", "")),
         text_template=content.get("text/plain", ""),
         html_template=content.get("text/html", ""),
+        client=client,
     )
 
 
@@ -237,10 +264,18 @@ def _summary(message: AcceptedMessage, bodies: bool) -> dict[str, Any]:
         "custom_args": message.custom_args,
         "headers": message.headers,
         "subject": message.subject,
+        "client": message.client,
     }
     if bodies:
         line.update(text=message.text, html=message.html)
     return line
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client goes away mid-answer (a killed sender), as a provider would."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -251,14 +286,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def fake(self) -> FakeSendGrid:
-        return self.server.fake  # type: ignore[attr-defined,no-any-return]
+        return self.server.fake  # type: ignore[attr-defined]
 
     def handle(self) -> None:
         self.early = self.fake.is_early()
         self.fault = self.fake.take_fault()
         if self.fault == "reset":
             # Reset before reading anything: the server has certainly not taken the request.
-            self.fake.note_request("reset", None, 0, self.early)
+            self.fake.note_request("reset", None, 0, self.early, self.client_address[0])
             linger = struct.pack("ii", 1, 0)
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
             self.connection.close()
@@ -267,6 +302,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.fake.latency:
+            time.sleep(self.fake.latency)
         status, body, headers = self.answer(raw)
         if status is None:
             self.close_connection = True
@@ -281,15 +318,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def answer(self, raw: bytes) -> tuple[int | None, Any, dict[str, str]]:
         fake, fault = self.fake, self.fault
+        status: int | None
         status, body, headers = self.check(raw)
         count = len(body.get("personalizations", [])) if status == 202 else 0
         if status == 202:
             message_id = secrets.token_urlsafe(16)
-            fake.record(body, message_id)
+            fake.record(body, message_id, self.client_address[0])
             body, headers = None, {"X-Message-Id": message_id}
             if fault == "accept_drop":
                 status = None
-        fake.note_request(fault, status, count, self.early)
+        fake.note_request(fault, status, count, self.early, self.client_address[0])
         return status, body, headers
 
     def check(self, raw: bytes) -> tuple[int, Any, dict[str, str]]:
@@ -370,7 +408,9 @@ def _parse_mix(text: str) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     """Run the fake until terminated, printing its port as one JSON line once listening."""
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     parser.add_argument("--state-file", type=Path)
     parser.add_argument("--api-key", default="SG.test-key")
     parser.add_argument("--fault-mix", type=_parse_mix, default={})
@@ -390,6 +430,8 @@ def main(argv: list[str] | None = None) -> None:
         auth_fail=options.auth_fail,
         record_bodies=options.bodies,
         count_only=options.count_only,
+        host=options.host,
+        latency=options.latency,
     )
     print(json.dumps({"port": fake.port, "url": fake.url}), flush=True)
     fake._server.serve_forever(poll_interval=0.05)

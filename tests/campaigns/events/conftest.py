@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -217,3 +218,25 @@ Message-ID: {message_id}
 
 --BOUNDARY--
 """.replace("\n", "\r\n").encode()
+
+
+def add_event(
+    session: Session,
+    campaign: Campaign,
+    delivery_id: int,
+    kind: str,
+    at: datetime,
+    **fields: Any,
+) -> None:
+    """Store one provider event as the webhook would, at a chosen time."""
+    session.add(
+        DeliveryEvent(
+            provider_event_id=f"evt-{next(_numbers)}",
+            campaign_id=campaign.id,
+            delivery_id=delivery_id,
+            kind=kind,
+            occurred_at=at,
+            **fields,
+        )
+    )
+    session.flush()

@@ -94,9 +94,9 @@ def test_the_link_and_the_providers_event_count_one_reader_once(
     reported = event("unsubscribe", message.delivery_id, campaign_id, message.to_address, 1)
     assert post_events([reported]).status_code == 200
     session.expire_all()
-    assert campaign_report(session, campaign_id).counts.unsubscribes == 1
+    assert campaign_report(session, campaign_id, "UTC").counts.unsubscribes == 1
     # The reader also got another campaign, but left through this one's link.
-    assert campaign_report(session, other_id).counts.unsubscribes == 0
+    assert campaign_report(session, other_id, "UTC").counts.unsubscribes == 0
 
 
 def _sent_again(session: Session, settings: Settings) -> int:

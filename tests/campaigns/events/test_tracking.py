@@ -118,8 +118,8 @@ def test_provider_opens_and_clicks_count_machine_opens_apart(
         event("click", ids[2], campaign.id, mails[2], 5, url=url),
     ]
     assert post_events(elements).status_code == 200
-    counts = campaign_report(session, campaign.id).counts
+    counts = campaign_report(session, campaign.id, "UTC").counts
     assert (counts.unique_opens, counts.machine_opens) == (1, 1)
     assert (counts.clicks, counts.unique_clickers) == (2, 2)
-    [link] = campaign_report(session, campaign.id).links
+    [link] = campaign_report(session, campaign.id, "UTC").links
     assert (link.url, link.provider_clicks, link.redirect_clicks) == (url, 2, 0)

@@ -95,17 +95,74 @@ def test_two_concurrent_saves_give_a_conflict_not_a_lost_edit(
     assert kept.status_code == 200 and kept.get_json()["revision"] == 3
 
 
-def test_invalid_content_is_refused_with_paths(editor_client: FlaskClient, issue_id: int) -> None:
+def test_an_unfinished_block_saves_and_is_reported_on_its_block(
+    editor_client: FlaskClient, issue_id: int, session: Session
+) -> None:
     token = _token(editor_client, issue_id)
     content = basic()
+    content["blocks"].append({"id": "facts", "type": "bullets", "items": [{"text": ""}]})
     content["blocks"].append({"id": "pic", "type": "image", "src": "https://example.org/a.png"})
     response = editor_client.post(
         f"/admin/issues/{issue_id}/content",
         json={"base_revision": 1, "content": content},
         headers={**JSON, "X-CSRFToken": token},
     )
+    assert response.status_code == 200, response.get_json()
+    problems = {(p["block_id"], p["field"], p["message"]) for p in response.get_json()["problems"]}
+    assert problems == {
+        ("facts", "items[0].text", "Item 1 has no text yet."),
+        ("pic", "alt", "The image has no alt text yet; say what it shows, or mark it decorative."),
+    }
+    session.expire_all()
+    stored = session.get(Issue, issue_id)
+    assert stored.revision == 2 and stored.content["blocks"][2]["items"] == [
+        {"text": "", "refs": []}
+    ]
+    session.rollback()
+    refused = editor_client.post(f"/admin/issues/{issue_id}/submit", data={"csrf_token": token})
+    assert refused.status_code == 422
+    assert "Item 1 has no text yet." in refused.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Issue, issue_id).status == "draft"
+
+
+def test_what_is_not_issue_content_is_refused_with_paths(
+    editor_client: FlaskClient, issue_id: int, session: Session
+) -> None:
+    token = _token(editor_client, issue_id)
+    content = basic()
+    content["blocks"].append({"id": "facts", "type": "bullets", "items": "one, two"})
+    response = editor_client.post(
+        f"/admin/issues/{issue_id}/content",
+        json={"base_revision": 1, "content": content},
+        headers={**JSON, "X-CSRFToken": token},
+    )
     assert response.status_code == 422
-    assert any(d["path"] == "blocks[2].alt" for d in response.get_json()["error"]["details"])
+    assert response.get_json()["error"]["details"] == [
+        {"path": "blocks[2].items", "message": "must be a list"}
+    ]
+    session.expire_all()
+    assert session.get(Issue, issue_id).revision == 1
+
+
+def test_saves_of_one_editor_page_gather_into_one_revision(
+    editor_client: FlaskClient, issue_id: int
+) -> None:
+    token = _token(editor_client, issue_id)
+    revision = 1
+    for title in ("One", "Two", "Three"):
+        saved = editor_client.post(
+            f"/admin/issues/{issue_id}/content",
+            json={"base_revision": revision, "content": basic(title=title), "editing_session": "a"},
+            headers={**JSON, "X-CSRFToken": token},
+        )
+        revision = saved.get_json()["revision"]
+    assert revision == 4
+    history = editor_client.get(f"/admin/issues/{issue_id}/history").get_data(as_text=True)
+    assert history.count("Restore revision") == 1
+    assert 'href="/admin/issues/1/diff?to=4&amp;from=1"' in history
+    diff = editor_client.get(f"/admin/issues/{issue_id}/diff").get_data(as_text=True)
+    assert "Changes from revision 1 to 4" in diff and "Three" in diff
 
 
 def test_a_subject_with_a_line_break_is_refused_naming_it(

@@ -198,6 +198,22 @@ def test_citations_and_references_must_match():
     assert _checks_for(matched) == []
 
 
+def test_placed_footnote_marks_count_as_citations():
+    notes = {
+        "id": "refs",
+        "type": "references",
+        "items": [{"number": 1, "text": "One"}, {"number": 2, "text": "Two"}],
+    }
+    blocks = [
+        {"id": "p", "type": "paragraph", "text": "Claim (with a caveat)[^1]. Another[^4]."},
+        {"id": "c", "type": "callout", "title": "T", "body": "A body[^2]."},
+        notes,
+    ]
+    assert _codes(_checks_for(blocks)) == {("citation_undefined", "p")}
+    items = [{"id": "b", "type": "bullets", "items": [{"text": "One[^1] and two[^2]"}]}, notes]
+    assert _checks_for(items) == []
+
+
 def test_citation_style_references_need_no_numbers_cited():
     blocks = [
         {

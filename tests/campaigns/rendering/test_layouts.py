@@ -46,7 +46,10 @@ def test_each_layout_renders_every_block_type(rendered_layout):
     assert '<h2 id="sec-why"' in page and '<h3 id="sec-detail"' in page
     assert 'href="#sec-why"' in page and 'href="#sec-library"' in page
     assert "<em>welcome</em>" in page and "<strong>whole family</strong>" in page
-    assert "[1, 2]</sup>" in page
+    # The lead cites 1 first; the list item's second mark of 1 gets an id of its own.
+    assert re.search(r'<a href="#ref-1" id="cite-1"[^>]*>\[1\]</a></sup>', page)
+    assert re.search(r'<a href="#ref-1" id="cite-1-2"[^>]*>\[1\]</a><a href="#ref-2"', page)
+    assert 'href="#cite-2"' in page
     assert "Approach to Consider" in text
     assert "Families are the experts on their own lives." in text
     assert "Family Engagement Basics: https://example.org/course" in text

@@ -32,7 +32,12 @@ SETTINGS = Settings(
 )
 
 
+_FOOTNOTE = re.compile(r"\[\^(\d+)\]")
+
+
 def _norm(text: str) -> str:
+    """Return ``text`` as a reader sees it: marks ``[^1]`` read ``[1]``, spaces collapsed."""
+    text = _FOOTNOTE.sub(r"[\1]", text)
     return " ".join(text.replace("*", "").split()).rstrip(".:")
 
 
@@ -89,8 +94,10 @@ def test_seed_keeps_every_link(name):
 def test_spotlight_seed_has_footnotes_callout_and_numbered_references():
     rendered = _rendered("000_4d3826f911b046c4.txt")
     for number in range(1, 6):
-        assert f"[{number}]</sup>" in rendered.html
+        mark = rf'<a href="#ref-{number}" id="cite-{number}"[^>]*>\[{number}\]</a></sup>'
+        assert re.search(mark, rendered.html)
         assert f'id="ref-{number}"' in rendered.html
+        assert re.search(rf'<a href="#cite-{number}"[^>]*>\u2191</a>', rendered.html)
     assert "Approach to Consider" in rendered.text
     assert "Spotlight On..." in rendered.text
     original = seed_text("000_4d3826f911b046c4.txt")
@@ -148,11 +155,13 @@ def _personalized_text(name: str) -> str:
 
 
 def _refs(value: Any) -> set[int]:
-    """Collect every footnote number that blocks (or their items) point to."""
+    """Collect every footnote number that blocks (or their items) point to or mark."""
     if isinstance(value, dict):
         return set(value.get("refs", [])).union(*map(_refs, value.values()))
     if isinstance(value, list):
         return set().union(*map(_refs, value))
+    if isinstance(value, str):
+        return {int(number) for number in _FOOTNOTE.findall(value)}
     return set()
 
 
@@ -195,6 +204,16 @@ def test_seed_footnotes_read_as_bracketed_numbers(name):
     text = _rendered(name).text
     refs = _refs(SEEDS[name])
     for number in refs:
-        assert re.search(rf"\S\[{number}\](?:\s|$)", text)
+        assert re.search(rf"\S\[{number}\](?:[.,;:)]?(?:\s|$))", text)
         assert re.search(rf"^\[{number}\] \S", text, re.MULTILINE)
     assert not re.search(r"^\d+\. ", text, re.MULTILINE) or not refs
+
+
+def test_footnote_marks_stand_where_the_author_put_them():
+    rendered = _rendered("000_4d3826f911b046c4.txt")
+    original = seed_text("000_4d3826f911b046c4.txt")
+    for passage in ("sexualization of children)[1].", "prevention strategies[5]."):
+        assert passage in original
+        assert passage in " ".join(rendered.text.split())
+    mark = r'children\)<sup[^>]*><a href="#ref-1"[^>]*>\[1\]</a></sup>\.'
+    assert re.search(mark, rendered.html)

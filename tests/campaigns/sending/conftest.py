@@ -103,3 +103,29 @@ def _no_approval_needed(app) -> None:
     """Let these tests send large audiences; the approval gate has tests of its own."""
     settings = app.extensions["pinwheel.settings"]
     app.extensions["pinwheel.settings"] = settings.with_overrides(APPROVAL_THRESHOLD=10**9)
+
+
+def started_campaign(
+    session: Session,
+    new_campaign: Callable[..., Campaign],
+    topic: Topic,
+    recipients: int,
+    batch_size: int,
+) -> Campaign:
+    """Give ``topic`` ``recipients`` readers, then create and start a campaign to them."""
+    from campaigns.sending.models import CampaignStatus
+    from campaigns.sending.service import start_campaign
+    from engine.web import get_settings
+
+    bulk_audience(session, topic, recipients)
+    session.commit()
+    campaign = new_campaign()
+    assert start_campaign(
+        session,
+        campaign.id,
+        expected=CampaignStatus.DRAFT,
+        batch_size=batch_size,
+        settings=get_settings(),
+    )
+    session.commit()
+    return campaign

@@ -96,3 +96,62 @@ def test_test_send_command(runner, campaign_id, outbox, session) -> None:
     result = _run(runner, "test-send", str(campaign_id), "--to", "editor@agency.example.org")
     assert result.exit_code == 0 and "accepted" in result.output
     assert [m.to_address for m in outbox.sent] == ["editor@agency.example.org"]
+
+
+@pytest.fixture
+def worker_calls(monkeypatch) -> list[tuple[str, int]]:
+    """Record which worker ``pinwheel worker`` would run, and how wide, instead of running it."""
+    import engine.celery_app
+    from campaigns.sending import cli
+
+    calls: list[tuple[str, int]] = []
+    monkeypatch.setattr(cli, "relax_garbage_collection", lambda: None)
+    monkeypatch.setattr(cli, "recover_and_dispatch", lambda database, settings: 0)
+    monkeypatch.setattr(
+        cli, "run_worker", lambda database, settings, once, threads: calls.append(("pool", threads))
+    )
+    monkeypatch.setattr(
+        engine.celery_app,
+        "run_worker",
+        lambda settings, concurrency: calls.append(("celery", concurrency)),
+    )
+    return calls
+
+
+def _with_broker(app) -> None:
+    settings = app.extensions["pinwheel.settings"]
+    app.extensions["pinwheel.settings"] = settings.with_overrides(
+        BROKER_URL="redis://127.0.0.1:6379/12"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "size"),
+    [([], 2), (["--concurrency", "3"], 3), (["--threads", "4"], 4), (["--concurrency", "5"], 5)],
+)
+def test_worker_concurrency(app, runner, worker_calls, args: list[str], size: int) -> None:
+    assert runner.invoke(args=["worker", *args]).exit_code == 0
+    _with_broker(app)
+    assert runner.invoke(args=["worker", *args]).exit_code == 0
+    assert worker_calls == [("pool", size), ("celery", size)]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--concurrency", "0"], "Invalid value for '--concurrency'"),
+        (["--threads", "-1"], "Invalid value for '--threads'"),
+        (["--concurrency", "2", "--threads", "3"], "--threads is the old name of --concurrency"),
+    ],
+)
+def test_worker_refuses_bad_concurrency(runner, worker_calls, args: list[str], message) -> None:
+    result = runner.invoke(args=["worker", *args])
+    assert result.exit_code == 2 and message in result.output
+    assert worker_calls == []
+
+
+def test_worker_once_needs_the_in_process_pool(app, runner, worker_calls) -> None:
+    _with_broker(app)
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 2 and "--once works without a broker only" in result.output
+    assert worker_calls == []

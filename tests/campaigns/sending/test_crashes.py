@@ -93,7 +93,7 @@ def test_sigkilled_worker_never_sends_twice_nor_loses_anyone(
     state = tmp_path / "sendgrid.jsonl"
     rng = random.Random(20)
     with fake_sendgrid_process(state) as url:
-        # SEND_RATE paces each thread so that the kills land while the campaign is running.
+        # SEND_RATE paces the workers so that the kills land while the campaign is running.
         environ = _environ(settings, url, SEND_RATE="700")
         for _ in range(KILLS):
             worker = spawn_worker(environ)

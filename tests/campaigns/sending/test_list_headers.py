@@ -174,3 +174,23 @@ def test_sendgrid_delivers_every_header(session, topic, new_campaign, database, 
     [message] = fake.accepted
     assert set(message.headers) >= PERSONAL | BULK
     assert message.headers["Feedback-ID"].startswith(f"{campaign.id}:practice:")
+
+
+def test_the_organisation_reply_to_reaches_smtp_and_sendgrid_messages(
+    session, topic, new_campaign, database, settings, outbox
+):
+    from engine.organisation_store import OrganisationSetting
+
+    session.add(OrganisationSetting(key="reply_to", value="help@agency.example", updated_by="t"))
+    campaign = _two_topic_campaign(session, new_campaign, topic)
+    _started(session, campaign)
+    runner = BatchRunner(database, settings, outbox, worker="w")
+    while runner.run_next(campaign.id):
+        pass
+    [message] = outbox.sent
+    assert message.headers["Reply-To"] == "help@agency.example"
+    builder = CampaignMessages(settings, load_frozen(session, campaign.id))
+    batch, _ = template_batch(builder, [Recipient(1, 1, "reader1@example.com", "")])
+    body = orjson.loads(request_body(batch, batch.recipients))
+    assert body["reply_to"] == {"email": "help@agency.example"}
+    assert "Reply-To" not in body.get("headers", {})

@@ -88,14 +88,19 @@ def test_a_whole_batch_taken_in_one_request_is_accepted(session, topic, new_camp
     assert session.get(Batch, batch_id, populate_existing=True).status == BatchStatus.DONE
 
 
-def test_a_late_answer_settles_deliveries_already_called_uncertain(
+def test_a_late_answer_never_moves_deliveries_recovery_settled(
     session, topic, new_campaign
 ) -> None:
     campaign, batch_id = _claimed(session, topic, new_campaign, submit=True)
     recover(session, now() + timedelta(minutes=5))
-    record_results(session, batch_id, _accepted_results(session, batch_id), worker="crashed")
+    late = _accepted_results(session, batch_id)
+    assert not record_results(session, batch_id, late, worker="crashed")
+    failed = [SendResult(r.delivery_id, ResultStatus.FAILED_TRANSIENT, error="500") for r in late]
+    assert not record_results(session, batch_id, failed, worker="crashed")
     counts = delivery_counts(session, campaign.id)
-    assert counts[Ds.ACCEPTED] == 2 and counts[Ds.UNCERTAIN] == 0
+    # Staff decide on uncertain deliveries from the list recovery made; it stays as it was.
+    assert counts[Ds.UNCERTAIN] == 2 and counts[Ds.ACCEPTED] == 0
+    assert counts[Ds.FAILED_TRANSIENT] == 0
     assert counts[Ds.QUEUED] == 1  # the other batch was never claimed
 
 
@@ -128,11 +133,11 @@ def test_a_late_answer_never_lands_on_another_workers_recipients(
     assert mark_submitting(session, batch_id, worker="second", lease_until=later)
 
     late = [SendResult(i, ResultStatus.ACCEPTED, provider_message_id="sg-slow") for i in sent_first]
-    record_results(session, batch_id, late, worker="slow")
+    assert not record_results(session, batch_id, late, worker="slow")
 
     states = dict(
         session.execute(sa.select(Delivery.id, Delivery.status).where(Delivery.id.in_(ids))).all()
     )
-    assert [states[i] for i in sent_first] == [Ds.ACCEPTED, Ds.ACCEPTED]
+    assert [states[i] for i in sent_first] == [Ds.UNCERTAIN, Ds.UNCERTAIN]
     assert [states[i] for i in retried] == [Ds.SUBMITTING, Ds.SUBMITTING]
     assert session.get(Batch, batch_id, populate_existing=True).status == BatchStatus.SUBMITTING

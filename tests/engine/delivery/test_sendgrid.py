@@ -19,7 +19,7 @@ from engine.delivery.base import (
     TemplateBatch,
     TemplateRecipient,
 )
-from engine.delivery.sendgrid import SendGridBackend, TokenBucket
+from engine.delivery.sendgrid import SendGridBackend
 from engine.delivery.sendgrid_request import request_body
 from tests.fakes.sendgrid_server import FakeSendGrid, fake_sendgrid_process, read_state
 
@@ -247,26 +247,13 @@ def test_limits_are_checked_before_sending(fake: FakeSendGrid) -> None:
     assert fake.counts() == {"0": 1}
 
 
-def test_send_rate_is_honoured_with_a_token_bucket(fake: FakeSendGrid) -> None:
+def test_send_rate_is_honoured(fake: FakeSendGrid) -> None:
     fake_time = FakeTime()
     backend = make_backend(fake.url, rate=100, clock=fake_time.clock, sleep=fake_time.sleep)
     for start in range(0, 500, 100):
         backend.send_template(batch(100, start))
     assert sum(fake_time.sleeps) == pytest.approx(4.0)
     assert sum(fake.counts().values()) == 500
-
-
-def test_token_bucket_refills_with_time() -> None:
-    fake_time = FakeTime()
-    bucket = TokenBucket(10, fake_time.clock, fake_time.sleep)
-    bucket.acquire(10)
-    assert fake_time.sleeps == []
-    fake_time.now += 0.5
-    bucket.acquire(10)
-    assert fake_time.sleeps == [pytest.approx(0.5)]
-    unlimited = TokenBucket(0, fake_time.clock, fake_time.sleep)
-    unlimited.acquire(1_000_000)
-    assert len(fake_time.sleeps) == 1
 
 
 def test_personalized_messages_are_grouped_by_shared_content(fake: FakeSendGrid) -> None:
