@@ -13,20 +13,29 @@ from email.utils import parseaddr
 from typing import Any
 
 from flask import has_app_context
+from sqlalchemy.orm import object_session
 
+from campaigns.content.document import Theme
 from campaigns.content.drafts import Draft, Place, read_draft
 from campaigns.content.reading import ContentError, Problem
 from campaigns.issues.models import Issue
 from campaigns.issues.service import read_content
 from campaigns.issues.spam_score import spam_score_check
+from campaigns.observances.service import find_observance
 from campaigns.rendering.render import RenderContext, RenderedIssue, render_draft
 from engine.config import Settings
+from engine.errors import NotFound
 from engine.organisation_cache import current_branding
 from engine.render.branding import Branding
 
 
-def render_context(settings: Settings, issue_slug: str) -> RenderContext:
-    """Return the rendering context (sender, postal address, absolute links) for an issue."""
+def render_context(
+    settings: Settings, issue_slug: str, theme: Theme | None = None
+) -> RenderContext:
+    """Return the rendering context (sender, postal address, absolute links) for an issue.
+
+    ``theme`` is the look an issue gets when its content names none (its observance's).
+    """
     sender_name, sender_address = parseaddr(settings.SENDER_ADDRESS)
     return RenderContext(
         base_url=settings.BASE_URL,
@@ -36,7 +45,21 @@ def render_context(settings: Settings, issue_slug: str) -> RenderContext:
         archive_url=f"{settings.BASE_URL}/view/{issue_slug}",
         subscribe_url=f"{settings.BASE_URL}/subscribe",
         branding=_branding(),
+        theme=theme,
     )
+
+
+def observance_theme(issue: Issue) -> Theme | None:
+    """Return the colour and banner of the observance ``issue`` is written for, if any."""
+    session = object_session(issue)
+    if session is None or not issue.observance_slug:
+        return None
+    try:
+        observance = find_observance(session, issue.observance_slug)
+    except NotFound:
+        # A staff observance deleted since: the issue keeps the layout's own look.
+        return None
+    return Theme(accent=observance.colour.lower(), banner=observance.banner or "")
 
 
 def _branding() -> Branding:
@@ -49,7 +72,7 @@ def render_stored_issue(
 ) -> RenderedIssue:
     """Render ``issue`` (or ``content`` in its place, e.g. an unsaved draft or a revision)."""
     draft = read_content(issue.content if content is None else content)
-    return render_draft(draft, render_context(settings, issue.slug))
+    return render_draft(draft, render_context(settings, issue.slug, observance_theme(issue)))
 
 
 def render_for_review(settings: Settings, issue: Issue) -> RenderedIssue:
@@ -58,7 +81,7 @@ def render_for_review(settings: Settings, issue: Issue) -> RenderedIssue:
     The send path does not ask spamd: its score is advice, and sending must not wait on it.
     """
     draft = read_content(issue.content)
-    rendered = render_draft(draft, render_context(settings, issue.slug))
+    rendered = render_draft(draft, render_context(settings, issue.slug, observance_theme(issue)))
     if not settings.SPAMD_URL:
         return rendered
     score = spam_score_check(settings, draft.content.subject, rendered)

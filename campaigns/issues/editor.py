@@ -25,6 +25,7 @@ from campaigns.content.drafts import read_draft
 from campaigns.content.reading import ContentError
 from campaigns.issues.compiled import (
     issue_problems,
+    observance_theme,
     problem_checks,
     render_context,
     render_for_review,
@@ -68,7 +69,8 @@ def preview_payload(settings: Settings, issue: Issue, data: Any) -> dict[str, An
             "checks": problem_checks(error.problems, None),
             "valid": False,
         }
-    rendered = render_issue(draft.content, render_context(settings, issue.slug))
+    context = render_context(settings, issue.slug, observance_theme(issue))
+    rendered = render_issue(draft.content, context)
     checks = [
         {
             "code": c.code,

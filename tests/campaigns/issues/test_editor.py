@@ -266,3 +266,20 @@ def test_approvers_cannot_save(client: FlaskClient, issue_id: int, session: Sess
         headers=JSON,
     )
     assert response.status_code == 403
+
+
+def test_an_issue_for_an_observance_takes_its_colour_and_banner(session: Session, settings) -> None:
+    from campaigns.issues.compiled import render_stored_issue
+
+    issue = create_issue(session, basic())
+    plain = render_stored_issue(settings, issue)
+    issue.observance_slug = "human-trafficking-prevention-month"
+    session.flush()
+    themed = render_stored_issue(settings, issue)
+    assert "#123f73" not in plain.html.lower()
+    assert "#123f73" in themed.html.lower()
+    assert "Know the signs. Protect our youth." in themed.html
+    # The content's own theme still wins over the observance's.
+    issue.content = {**basic(), "theme": {"accent": "#0b5a6e"}}
+    session.flush()
+    assert "#123f73" not in render_stored_issue(settings, issue).html.lower()
