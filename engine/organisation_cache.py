@@ -137,10 +137,13 @@ def _read_rows(database: Database) -> tuple[tuple[str, str], ...] | None:
     query = sa.select(table.c.key, table.c.value).order_by(table.c.key)
     try:
         with database.read_engine.connect() as connection:
+            if not sa.inspect(connection).has_table(table.name):
+                # Before `pinwheel db upgrade` (its own start included): nothing to read yet.
+                return None
             return tuple((key, value) for key, value in connection.execute(query))
     except sa.exc.SQLAlchemyError as error:
-        # Before `pinwheel db upgrade`, or with the database away: the environment's values
-        # still let pages and error pages render.
+        # The database is away: the environment's values still let pages and error pages
+        # render.
         log.warning("organisation settings unavailable, using the defaults: %s", error)
         return None
 
