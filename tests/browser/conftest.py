@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -108,6 +109,27 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
         context.close()
 
 
+def wcag_violations(page: Any) -> list[dict[str, Any]]:
+    """Run axe-core's WCAG 2.1 A and AA rules in ``page``; return every violation, any impact."""
+    if not page.evaluate("() => typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+            resultTypes: ['violations'],
+        })"""
+    )
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:8],
+        }
+        for v in result["violations"]
+    ]
+
+
 def serious_violations(page: Any) -> list[dict[str, Any]]:
     """Run axe-core in ``page`` and return its serious and critical violations."""
     page.add_script_tag(path=str(AXE))
@@ -117,3 +139,19 @@ def serious_violations(page: Any) -> list[dict[str, Any]]:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def signed_in_page(new_page: Callable[..., Any], base: str, email: str, width: int) -> Any:
+    """Open a page ``width`` pixels wide and sign ``email`` in (the factories' password)."""
+    from playwright.sync_api import expect
+
+    from tests.factories import PASSWORD
+
+    # axe-core is injected as an inline script, which the pages' CSP refuses.
+    page = new_page(viewport={"width": width, "height": 900}, bypass_csp=True)
+    page.goto(f"{base}/admin/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+    return page

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.issues.models import Issue, IssueRevision
 from campaigns.issues.service import create_issue
-from tests.browser.conftest import AXE
+from tests.browser.conftest import wcag_violations
 from tests.browser.test_editor_workflow import add_block, block, sign_in, wait_saved
 from tests.campaigns.issues.issue_data import basic
 from tests.factories import make_user
@@ -107,21 +107,6 @@ def test_leaving_with_unsaved_changes_asks_first(editing: tuple) -> None:
     page.close(run_before_unload=True)
     page.wait_for_timeout(300)
     assert dialogs == ["beforeunload"]
-
-
-def wcag_violations(page: Any) -> list[dict[str, Any]]:
-    """Run axe-core's WCAG 2.1 A and AA rules in ``page``; return every violation, any impact."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        """async () => await axe.run(document, {
-            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
-            resultTypes: ['violations'],
-        })"""
-    )
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in result["violations"]
-    ]
 
 
 def open_editor(page: Any, url: str) -> None:

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from campaigns.demo.content import SPOTLIGHT_ISSUE
 from campaigns.issues.service import create_issue
-from tests.browser.conftest import serious_violations
-from tests.factories import PASSWORD, make_user
+from tests.browser.conftest import serious_violations, signed_in_page
+from tests.factories import make_user
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -23,17 +23,6 @@ WRAPPED = """(selector) => [...document.querySelectorAll(selector)].filter(
 ).map((el) => el.textContent.trim())"""
 
 
-def _signed_in(new_page: Callable[..., Any], base: str, email: str, width: int) -> Any:
-    # axe-core is injected as an inline script, which the pages' CSP refuses.
-    page = new_page(viewport={"width": width, "height": 900}, bypass_csp=True)
-    page.goto(f"{base}/admin/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/$"))
-    return page
-
-
 def test_wide_screens_show_every_link_unwrapped(
     new_page: Callable[..., Any], live_url: str, session: Session
 ) -> None:
@@ -41,7 +30,7 @@ def test_wide_screens_show_every_link_unwrapped(
         session, role="admin", email="an.administrator.with.a.long.name@agency.example.org"
     )
     session.commit()
-    page = _signed_in(new_page, live_url, admin.email, 1280)
+    page = signed_in_page(new_page, live_url, admin.email, 1280)
     nav = page.get_by_role("navigation", name="Staff")
     expect(nav).to_be_visible()
     expect(page.locator(".nav-toggle")).to_be_hidden()
@@ -63,7 +52,7 @@ def test_narrow_screens_fold_the_links_behind_a_keyboard_menu(
 ) -> None:
     editor = make_user(session, role="editor", email="ed@agency.example.org")
     session.commit()
-    page = _signed_in(new_page, live_url, editor.email, 375)
+    page = signed_in_page(new_page, live_url, editor.email, 375)
     toggle = page.get_by_role("button", name="Menu")
     links = page.locator("#staff-nav")
     expect(toggle).to_have_attribute("aria-expanded", "false")
@@ -98,7 +87,7 @@ def test_the_editor_keeps_the_whole_width_and_folds_its_links(
     editor = make_user(session, role="editor", email="ed@agency.example.org")
     issue = create_issue(session, {**SPOTLIGHT_ISSUE, "title": "Spotlight"})
     session.commit()
-    page = _signed_in(new_page, live_url, editor.email, 1280)
+    page = signed_in_page(new_page, live_url, editor.email, 1280)
     page.goto(f"{live_url}/admin/issues/{issue.id}/edit")
     expect(page.locator("body[data-editor-ready]")).to_have_count(1)
     toggle = page.get_by_role("button", name="Menu")

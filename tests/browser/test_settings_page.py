@@ -10,38 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.browser.conftest import AXE
+from tests.browser.conftest import signed_in_page, wcag_violations
 from tests.engine.test_org_settings import png
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
-
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-def _wcag_violations(page: Any) -> list[dict[str, Any]]:
-    """Run axe-core's WCAG 2.1 A and AA rules and return every violation, whatever its impact."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
-        WCAG_TAGS,
-    )
-    return [
-        {"id": v["id"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in result["violations"]
-    ]
-
-
-def _admin_page(new_page: Callable[..., Any], base: str, email: str, width: int) -> Any:
-    # axe-core is injected as an inline script, which the pages' CSP refuses.
-    page = new_page(viewport={"width": width, "height": 900}, bypass_csp=True)
-    page.goto(f"{base}/admin/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/$"))
-    return page
 
 
 @pytest.mark.parametrize("width", [1280, 375])
@@ -50,13 +24,13 @@ def test_the_settings_page_passes_wcag_aa_with_and_without_errors(
 ) -> None:
     admin = make_user(session, role="admin", email="boss@agency.example.org")
     session.commit()
-    page = _admin_page(new_page, live_url, admin.email, width)
+    page = signed_in_page(new_page, live_url, admin.email, width)
     if width < 960:
         page.get_by_role("button", name="Menu").click()
     page.get_by_role("navigation", name="Staff").get_by_role("link", name="Settings").click()
     expect(page).to_have_url(re.compile(r"/admin/settings/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Settings")
-    assert _wcag_violations(page) == []
+    assert wcag_violations(page) == []
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
 
     page.get_by_label("Brand colour").fill("#ffcc00")
@@ -66,7 +40,7 @@ def test_the_settings_page_passes_wcag_aa_with_and_without_errors(
     expect(summary).to_contain_text("WCAG AA needs at least 4.5:1")
     expect(page.get_by_label("Brand colour")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Organisation name")).to_have_value("Children's Bureau")
-    assert _wcag_violations(page) == []
+    assert wcag_violations(page) == []
 
     logo = tmp_path / "logo.png"
     logo.write_bytes(png(480, 160))
@@ -76,12 +50,12 @@ def test_the_settings_page_passes_wcag_aa_with_and_without_errors(
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_role("status")).to_contain_text("Settings saved")
     expect(page.get_by_role("img", name="Children's Bureau")).to_be_visible()
-    assert _wcag_violations(page) == []
+    assert wcag_violations(page) == []
 
     page.goto(f"{live_url}/subscribe")
     expect(page).to_have_title("Subscribe · Children's Bureau")
     expect(page.get_by_role("link", name="Children's Bureau")).to_be_visible()
-    assert _wcag_violations(page) == []
+    assert wcag_violations(page) == []
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
 
 
@@ -90,7 +64,7 @@ def test_saved_colours_leave_dark_mode_legible(
 ) -> None:
     admin = make_user(session, role="admin", email="boss@agency.example.org")
     session.commit()
-    page = _admin_page(new_page, live_url, admin.email, 1280)
+    page = signed_in_page(new_page, live_url, admin.email, 1280)
     page.goto(f"{live_url}/admin/settings/")
     page.get_by_label("Brand colour").fill("#4a148c")
     page.get_by_label("Link colour").fill("#1b5e20")
@@ -103,4 +77,4 @@ def test_saved_colours_leave_dark_mode_legible(
         link = visitor.get_by_role("link", name="Archive")
         colour = link.evaluate("(a) => getComputedStyle(a).color")
         assert (colour == "rgb(27, 94, 32)") == (scheme == "light"), (scheme, colour)
-        assert _wcag_violations(visitor) == [], scheme
+        assert wcag_violations(visitor) == [], scheme

@@ -7,7 +7,6 @@ skipped with a reason below, and a rule this file cannot fill fails the test unt
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from engine.users import create_api_token, find_user
 from subscribers.import_jobs import create_import_job, import_folder, run_import_job, upload_path
 from subscribers.models import Subscriber, SuppressionReason, Topic
 from subscribers.suppression import suppress
-from tests.browser.conftest import AXE
+from tests.browser.conftest import wcag_violations
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -48,7 +47,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 #: Width and colour scheme: the pages follow the reader's dark preference, so it is checked too.
 VIEWS = [(1280, "light"), (375, "light"), (1280, "dark")]
 #: The success criteria of WCAG 2.1 levels A and AA, as axe-core tags them.
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 #: Staff URLs that are not pages a person reads, with the reason.
 NOT_PAGES = {
     "auth.logout": "POST only",
@@ -227,14 +225,10 @@ def _urls(app: Flask, seeded: Seeded) -> tuple[list[str], list[str]]:
 
 def _violations(page: Any) -> list[str]:
     """Run axe-core's WCAG 2.1 A and AA rules on ``page``; return each violation in a line."""
-    if not page.evaluate("() => typeof axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
-    options = json.dumps({"runOnly": {"type": "tag", "values": WCAG_TAGS}})
-    result = page.evaluate(f"async () => await axe.run(document, {options})")
     return [
         f"{violation['id']} ({violation['impact']}): {violation['help']}; "
-        f"at {', '.join(' '.join(node['target']) for node in violation['nodes'][:8])}"
-        for violation in result["violations"]
+        f"at {', '.join(' '.join(target) for target in violation['nodes'])}"
+        for violation in wcag_violations(page)
     ]
 
 

@@ -19,13 +19,14 @@ import pytest
 import sqlalchemy as sa
 
 from campaigns.sending.dispatch import dispatch_campaign
-from campaigns.sending.models import Batch, BatchStatus, Campaign, CampaignStatus, Delivery
+from campaigns.sending.models import Batch, BatchStatus, CampaignStatus, Delivery
 from campaigns.sending.models import DeliveryStatus as Ds
 from campaigns.sending.service import start_campaign
 from engine.celery_app import QUEUE
 from engine.db import Database
 from engine.web import get_settings
 from tests.campaigns.sending.conftest import bulk_audience
+from tests.campaigns.sending.test_celery_leg import _wait_until_sent
 from tests.campaigns.sending.test_crashes import _environ
 from tests.fakes.sendgrid_server import fake_sendgrid_process, read_state
 
@@ -130,18 +131,6 @@ def _assert_drained(database: Database, campaign_id: int, in_flight: set[int]) -
     left = {i for i, status in batches.items() if status == BatchStatus.QUEUED}
     assert left, "every batch was sent before the stop: nothing shows the rest stays queued"
     return left
-
-
-def _wait_until_sent(database: Database, campaign_id: int, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    status = ""
-    while time.monotonic() < deadline:
-        with database.session() as session:
-            status = session.scalar(sa.select(Campaign.status).where(Campaign.id == campaign_id))
-        if status == CampaignStatus.SENT:
-            break
-        time.sleep(0.25)
-    return status
 
 
 def _assert_one_copy_each(database: Database, campaign_id: int, state: Path) -> None:
