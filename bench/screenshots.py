@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -122,9 +122,68 @@ def seed(app: Flask) -> dict[str, int]:
         )
         ids["campaign"] = campaign.id
         record(session, admin, "campaign.schedule", campaign, timezone="America/New_York")
+        readers = list(session.scalars(sa.select(Subscriber).order_by(Subscriber.id)))
+        for months_ago, layout in ((3, "digest"), (2, "article"), (1, "resource_collection")):
+            past = create_campaign(
+                session,
+                session.get_one(Issue, ids[layout]),
+                [topic],
+                created_by=admin,
+                settings=app.extensions["pinwheel.settings"],
+            )
+            started = now() - timedelta(days=30 * months_ago)
+            add_sent_history(session, past, readers, started, variant=months_ago)
         session.flush()
         ids["topic"] = session.scalar(sa.select(Topic.id).where(Topic.slug == "trafficking")) or 0
     return ids
+
+
+def add_sent_history(
+    session: Any, campaign: Any, readers: list[Any], started: datetime, *, variant: int
+) -> None:
+    """Mark ``campaign`` sent at ``started`` to ``readers``, with a provider's events after it.
+
+    The reports and the topic comparison then have numbers and charts to show: every message
+    delivered, opens over the first two days, a few clicks, and unsubscribes; ``variant`` (1-3)
+    makes each campaign's numbers its own.
+    """
+    from campaigns.events.models import DeliveryEvent
+    from campaigns.sending.models import CampaignStatus, Delivery, DeliveryStatus
+
+    campaign.status = CampaignStatus.SENT
+    campaign.started_at, campaign.finished_at = started, started + timedelta(minutes=2)
+    campaign.recipients = len(readers)
+    deliveries = [
+        Delivery(
+            campaign_id=campaign.id,
+            subscriber_id=reader.id,
+            address=reader.email,
+            status=DeliveryStatus.ACCEPTED,
+            attempts=1,
+            last_error="",
+            updated_at=started,
+        )
+        for reader in readers
+    ]
+    session.add_all(deliveries)
+    session.flush()
+    events = [("delivered", n, 1) for n in range(len(deliveries))]
+    events += [("open", n, 10 + 45 * n) for n in range(0, len(deliveries), 1 + variant)]
+    events += [("open", n, 600 + 90 * n) for n in range(1, len(deliveries), 2 + variant)]
+    events += [("click", n, 15 + 45 * n) for n in range(0, len(deliveries), 2 + variant)]
+    events += [("unsubscribe", len(deliveries) - n, 240) for n in range(1, variant)]
+    for number, (kind, n, minutes) in enumerate(events):
+        session.add(
+            DeliveryEvent(
+                provider_event_id=f"shot-{campaign.id}-{number}",
+                campaign_id=campaign.id,
+                delivery_id=deliveries[n].id,
+                kind=kind,
+                occurred_at=started + timedelta(minutes=minutes),
+                url="https://resources.example.org/" if kind == "click" else None,
+            )
+        )
+    session.flush()
 
 
 @contextmanager

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from campaigns.content.document import Layout
+from campaigns.content.starters import starter_content
 from campaigns.issues.models import Issue, IssueRevision
 from campaigns.issues.revisions import close_revision
 from campaigns.issues.service import create_issue, save_revision
@@ -184,31 +185,6 @@ def restore_revision(session: Session, issue: Issue, number: int, actor: StaffUs
     close_revision(session, issue)
     audit.record(session, actor, "issue.restore", issue, restored=number, revision=issue.revision)
     return issue
-
-
-def starter_content(layout: Layout, title: str) -> dict[str, Any]:
-    """Return the first revision of a new issue in ``layout``: a skeleton to write over."""
-    blocks: list[dict[str, Any]] = [
-        {"id": "intro", "type": "paragraph", "text": "Write the introduction here."},
-    ]
-    if layout in (Layout.DIGEST, Layout.RESOURCE_COLLECTION):
-        blocks.insert(0, {"id": "toc", "type": "toc"})
-    if layout is not Layout.ARTICLE:
-        blocks.append(
-            {
-                "id": "resources",
-                "type": "resources",
-                "title": "Resources",
-                "items": [
-                    {
-                        "title": "Resource title",
-                        "url": "https://www.example.org/",
-                        "kind": "webpage",
-                    }
-                ],
-            }
-        )
-    return {"title": title, "subject": title, "layout": layout.value, "blocks": blocks}
 
 
 def start_issue(

@@ -1,6 +1,8 @@
 // Block field editors for the issue editor: inputs bound to the content, rows, uploads.
 
-const hooks = { changed() {}, structural() {}, announce() {}, references: () => [], uploadUrl: "", csrf: "" };
+import { listItems, paragraphs, pastedLines, referenceRows, resourceRows } from "./paste-lists.js";
+
+const hooks = { changed() {}, structural() {}, insertBlocksAfter() {}, announce() {}, references: () => [], uploadUrl: "", csrf: "" };
 let uid = 0;
 
 /** Connect the field editors to the editor's change handlers, announcer, references, upload URL and CSRF token. */
@@ -156,6 +158,47 @@ export function placeReferences(target) {
   target.refs = [];
 }
 
+// ---- pasting several lines -----------------------------------------------------------------
+
+// A paste of several lines that `handle` reads as a list replaces the browser's own paste;
+// `handle` returns false to leave a paste it cannot read to the browser.
+function onPasteLines(control, handle, options) {
+  control.addEventListener("paste", (event) => {
+    const text = pastedLines(event, options);
+    if (text !== null && handle(text) !== false) event.preventDefault();
+  });
+}
+
+// The control's value with `text` in place of its selection, as a paste would leave it.
+function withPasted(control, text) {
+  const { selectionStart: start, selectionEnd: end, value } = control;
+  return value.slice(0, start ?? value.length) + text + value.slice(end ?? value.length);
+}
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** Paragraphs pasted into a paragraph block: the first stays, each other becomes a block after. */
+function pasteParagraphs(block, area) {
+  onPasteLines(area, (text) => {
+    const [first, ...more] = paragraphs(text);
+    if (!more.length) return false;
+    block.text = withPasted(area, first);
+    hooks.insertBlocksAfter(block.id, more.map((body) => ({ type: "paragraph", text: body })), `${plural(more.length + 1, "paragraph")} pasted: ${plural(more.length, "block")} added.`);
+  });
+}
+
+// Rows pasted into row `index`: the first fills it, the others follow it.
+function pasteRows(block, index, control, read, fill, options) {
+  onPasteLines(control, (text) => {
+    const [first, ...more] = read(text);
+    if (!first) return false;
+    fill(block.items[index], first);
+    block.items.splice(index + 1, 0, ...more);
+    const last = index + more.length;
+    hooks.structural(block.id, `${plural(more.length + 1, "row")} pasted.`, false, `items[${last}].${control.dataset.key}`);
+  }, options);
+}
+
 // ---- row editors (bullets, resources, references) -----------------------------------------
 
 function rowEditor(block, kind, emptyHint = "") {
@@ -165,16 +208,29 @@ function rowEditor(block, kind, emptyHint = "") {
     const controls = el("div", { class: "row-fields" });
     const at = (key) => `items[${index}].${key}`;
     if (kind === "bullet") {
-      controls.append(markdownArea(row, "text", `Item ${index + 1} text`, { path: at("text"), list: false, required: true }));
+      const text = markdownArea(row, "text", `Item ${index + 1} text`, { path: at("text"), list: false, required: true });
+      const area = text.querySelector("textarea");
+      pasteRows(block, index, area, (pasted) => listItems(pasted).map((item) => ({ text: item, refs: [] })), (target, item) => { target.text = withPasted(area, item.text); });
+      controls.append(text);
     } else if (kind === "resource") {
-      controls.append(field(`Resource ${index + 1} title`, bound(row, "title", { required: true, path: at("title") })));
+      const title = bound(row, "title", { required: true, path: at("title") });
+      pasteRows(block, index, title, (pasted) => resourceRows(pasted, KINDS), (target, pasted) => {
+        for (const key of ["url", "description", "size"]) target[key] = pasted[key] || target[key];
+        if (pasted.kind !== "webpage") target.kind = pasted.kind;
+        target.title = withPasted(title, pasted.title);
+      }, { columns: true });
+      controls.append(field(`Resource ${index + 1} title`, title, index === 0 ? "Paste several lines to add a resource for each: a title, then its link, description, kind and size." : undefined));
       controls.append(field("Link (https://…)", bound(row, "url", { type: "url", required: true, path: at("url") })));
       controls.append(field("Description", bound(row, "description", { multiline: true, path: at("description") })));
       controls.append(field("Kind", select(row, "kind", KINDS.map((k) => [k, k]), (v) => v, at("kind"))));
       controls.append(field("File size", bound(row, "size", { path: at("size") }), "For PDFs, e.g. 301 KB"));
     } else {
       controls.append(field(`Reference number`, bound(row, "number", { type: "number", parse: intOrNull, path: at("number") })));
-      controls.append(field(`Reference ${index + 1} text`, bound(row, "text", { multiline: true, required: true, path: at("text") })));
+      const text = bound(row, "text", { multiline: true, required: true, path: at("text") });
+      pasteRows(block, index, text, (pasted) => referenceRows(pasted, row.number || index + 1), (target, pasted) => {
+        Object.assign(target, { number: pasted.number, url: pasted.url || target.url, text: withPasted(text, pasted.text) });
+      });
+      controls.append(field(`Reference ${index + 1} text`, text, index === 0 ? "Paste a numbered list to add a reference for each line; a link at the end of a line becomes its link." : undefined));
       controls.append(field("Link", bound(row, "url", { type: "url", path: at("url") })));
     }
     const tools = el("div", { class: "row-tools" },
@@ -241,7 +297,11 @@ export function blockFields(block) {
   const levels = [["2", "Level 2"], ["3", "Level 3"], ["4", "Level 4"]];
   switch (block.type) {
     case "heading": return [field("Heading text", bound(block, "text", { required: true })), field("Level", select(block, "level", levels, Number))];
-    case "paragraph": return [markdownArea(block, "text", "Paragraph text", { required: true })];
+    case "paragraph": {
+      const text = markdownArea(block, "text", "Paragraph text", { required: true });
+      pasteParagraphs(block, text.querySelector("textarea"));
+      return [text];
+    }
     case "bullets": return [checkbox(block, "ordered", "Numbered list"), rowEditor(block, "bullet")];
     case "callout": return [field("Callout title", bound(block, "title", { required: true })), markdownArea(block, "body", "Callout body"), rowEditor(block, "bullet")];
     case "quote": return [field("Quotation", bound(block, "text", { multiline: true, required: true })), field("Attribution", bound(block, "attribution"))];

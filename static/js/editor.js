@@ -120,6 +120,18 @@ function duplicateBlock(index) {
   structural(copy.id, `${LABELS[copy.type]} duplicated as position ${index + 2}.`);
 }
 
+// Blocks made from one paste, placed after the block it went into; the last one gets focus.
+function insertBlocksAfter(blockId, blocks, message) {
+  const at = state.content.blocks.findIndex((b) => b.id === blockId) + 1;
+  const added = [];
+  for (const content of blocks) {
+    const block = { id: newId(content.type), ...content };
+    state.content.blocks.splice(at + added.length, 0, block);
+    added.push(block);
+  }
+  structural(added.at(-1).id, message, true);
+}
+
 function deleteBlock(index) {
   const [block] = state.content.blocks.splice(index, 1);
   const next = state.content.blocks[Math.min(index, state.content.blocks.length - 1)];
@@ -127,9 +139,10 @@ function deleteBlock(index) {
   if (!next) $("#add-type").focus();
 }
 
-function structural(focusId, message, keepControl = false) {
+// `path` names the control to focus inside the block ("items[2].title"), when there is one.
+function structural(focusId, message, keepControl = false, path = null) {
   renderBlocks();
-  if (focusId) focusBlock(focusId, keepControl);
+  if (focusId) focusBlock(focusId, keepControl || Boolean(path), path);
   if (message) $("#move-status").textContent = message;
   changed();
 }
@@ -158,18 +171,21 @@ function bindSettings() {
   for (const control of $$("[data-field]")) {
     const key = control.dataset.field;
     control.after(el("span", { class: "field-problem", id: `${control.id}-problem`, hidden: true }));
-    control.value = state.content[key] ?? (key === "language" ? "en" : "");
+    const [, themePart] = key.split("theme.");
+    control.value = (themePart ? state.content.theme?.[themePart] : state.content[key]) ?? (key === "language" ? "en" : "");
     control.addEventListener("input", () => {
       const numeric = control.type === "number";
       // A single line holds no tab or other control character (pasted text may bring one).
       if (!numeric && /[\u0000-\u001f\u007f]/.test(control.value)) control.value = control.value.replace(/[\u0000-\u001f\u007f]+/g, " ");
-      state.content[key] = numeric ? intOrNull(control.value) : control.value;
+      if (themePart) setTheme(themePart, control.value.trim());
+      else state.content[key] = numeric ? intOrNull(control.value) : control.value;
       changed();
     });
   }
   const observance = $("#f-observance");
   observance.value = state.observance_slug || "";
-  observance.addEventListener("change", () => { state.observance_slug = observance.value; changed(); });
+  showObservanceTheme();
+  observance.addEventListener("change", () => { state.observance_slug = observance.value; showObservanceTheme(); changed(); });
   for (const box of $$("[data-topic]")) {
     box.checked = state.topic_ids.includes(Number(box.value));
     box.addEventListener("change", () => {
@@ -177,6 +193,19 @@ function bindSettings() {
       changed();
     });
   }
+}
+
+// An issue's own theme: none at all when both fields are empty, so its observance's look applies.
+function setTheme(part, value) {
+  const theme = { accent: "", banner: "", ...state.content.theme, [part]: value };
+  state.content.theme = theme.accent || theme.banner ? theme : null;
+}
+
+// The empty theme fields show what the chosen observance gives the issue in their place.
+function showObservanceTheme() {
+  const option = $("#f-observance").selectedOptions[0];
+  $("#f-theme-accent").placeholder = option?.dataset.colour || "";
+  $("#f-theme-banner").placeholder = option?.dataset.banner || "";
 }
 
 // ---- saving -------------------------------------------------------------------------------
@@ -421,7 +450,7 @@ function listedReferences() {
 }
 
 function init() {
-  configure({ changed, structural, announce, references: listedReferences, uploadUrl: urls.media, csrf });
+  configure({ changed, structural, insertBlocksAfter, announce, references: listedReferences, uploadUrl: urls.media, csrf });
   placeAllReferences();
   lastPreview.checks = state.problems || [];
   bindSettings();

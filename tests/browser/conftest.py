@@ -155,3 +155,24 @@ def signed_in_page(new_page: Callable[..., Any], base: str, email: str, width: i
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/admin/$"))
     return page
+
+
+@pytest.fixture
+def editing(app: Flask, live_url: str, new_page: Callable[..., Any], session: Any) -> tuple:
+    """An editor signed in, and the editor's address of an issue with blocks intro, more, third.
+
+    Returns ``(page, url, issue_id)``.
+    """
+    from campaigns.issues.service import create_issue
+    from tests.browser.test_editor_workflow import sign_in
+    from tests.campaigns.issues.issue_data import basic
+    from tests.factories import make_user
+
+    user = make_user(session, "editor")
+    content = basic()
+    content["blocks"].append({"id": "third", "type": "heading", "text": "Third block"})
+    issue = create_issue(session, content, author_id=user.id)
+    session.commit()
+    page = new_page()
+    sign_in(page, live_url, user.email)
+    return page, f"{live_url}/admin/issues/{issue.id}/edit", issue.id

@@ -84,75 +84,79 @@ class ActionCount:
 
 # ---- the editor's block cards ---------------------------------------------------------------
 
-
-def write_block(acts: ActionCount, card: Any, block: dict[str, Any]) -> None:
-    """Make the editor card ``card`` hold ``block``'s content (its type already matches)."""
-    _WRITERS[block["type"]](acts, card, block)
-
-
-def _paragraph(acts: ActionCount, card: Any, block: dict[str, Any]) -> None:
-    acts.set(card.get_by_label("Paragraph text", exact=True), block["text"])
-
-
-def _bullets(acts: ActionCount, card: Any, block: dict[str, Any]) -> None:
-    _rows(acts, card, block["items"], "bullet", _bullet_row)
+#: A paste as Ctrl+V makes it: a paste event carrying the text, then the browser's own insertion
+#: at the cursor unless the page handled the paste itself.
+PASTE = """(control, text) => {
+  control.focus();
+  const data = new DataTransfer();
+  data.setData("text/plain", text);
+  const init = { clipboardData: data, bubbles: true, cancelable: true };
+  const event = new ClipboardEvent("paste", init);
+  if (control.dispatchEvent(event)) document.execCommand("insertText", false, text);
+}"""
 
 
-def _callout(acts: ActionCount, card: Any, block: dict[str, Any]) -> None:
-    acts.set(card.get_by_label("Callout title"), block["title"])
-    acts.set(card.get_by_label("Callout body", exact=True), block.get("body", ""))
-    _rows(acts, card, block.get("items", []), "bullet", _bullet_row)
+def paste(acts: ActionCount, target: Any, text: str) -> None:
+    """Paste ``text`` into ``target``, counted as one action."""
+    target.scroll_into_view_if_needed()
+    target.evaluate(PASTE, text)
+    acts.actions.append((acts.part, "paste"))
 
 
-def _resources(acts: ActionCount, card: Any, block: dict[str, Any]) -> None:
-    acts.set(card.get_by_label("Section title"), block.get("title", ""))
-    acts.set(card.get_by_label("Introduction", exact=True), block.get("intro", ""))
-    acts.set(card.get_by_label("Heading level"), str(block.get("level", 2)))
-    _rows(acts, card, block["items"], "resource", _resource_row)
+def write_blocks_from(acts: ActionCount, card: Any, blocks: list[dict[str, Any]]) -> None:
+    """Make the editor card ``card`` hold ``blocks``, copied from the source as a person would.
+
+    ``blocks`` are of the card's type; several are paragraphs in a row, pasted at once (the
+    editor makes a block of each). Lists, resources and references are pasted whole, as lines:
+    resources as the columns of a spreadsheet, references as a numbered list.
+    """
+    _WRITERS[blocks[0]["type"]](acts, card, blocks)
 
 
-def _references(acts: ActionCount, card: Any, block: dict[str, Any]) -> None:
-    acts.set(card.get_by_label("Title", exact=True), block.get("title", "References"))
-    acts.set(card.get_by_label("Style"), block.get("style", "numbered"))
-    _rows(acts, card, block["items"], "reference", _reference_row)
+def _paragraphs(acts: ActionCount, card: Any, blocks: list[dict[str, Any]]) -> None:
+    area = card.get_by_label("Paragraph text", exact=True)
+    paste(acts, area, "\n\n".join(b["text"] for b in blocks))
 
 
-def _bullet_row(acts: ActionCount, row: Any, index: int, item: dict[str, Any]) -> None:
-    acts.set(row.get_by_label(f"Item {index + 1} text", exact=True), item["text"])
+def _bullets(acts: ActionCount, card: Any, blocks: list[dict[str, Any]]) -> None:
+    _paste_rows(acts, card, "Item 1 text", [item["text"] for item in blocks[0]["items"]])
 
 
-def _resource_row(acts: ActionCount, row: Any, index: int, item: dict[str, Any]) -> None:
-    acts.set(row.get_by_label(f"Resource {index + 1} title"), item["title"])
-    acts.set(row.get_by_label("Link (https://…)"), item["url"])
-    acts.set(row.get_by_label("Description"), item.get("description", ""))
-    acts.set(row.get_by_label("Kind"), item.get("kind", "webpage"))
-    acts.set(row.get_by_label("File size"), item.get("size", ""))
+def _callout(acts: ActionCount, card: Any, blocks: list[dict[str, Any]]) -> None:
+    (callout,) = blocks
+    acts.set(card.get_by_label("Callout title"), callout["title"])
+    acts.set(card.get_by_label("Callout body", exact=True), callout.get("body", ""))
+    _paste_rows(acts, card, "Item 1 text", [item["text"] for item in callout.get("items", [])])
 
 
-def _reference_row(acts: ActionCount, row: Any, index: int, item: dict[str, Any]) -> None:
-    acts.set(row.get_by_label("Reference number"), str(item["number"]))
-    acts.set(row.get_by_label(f"Reference {index + 1} text"), item["text"])
-    acts.set(row.get_by_label("Link", exact=True), item.get("url", ""))
+def _resources(acts: ActionCount, card: Any, blocks: list[dict[str, Any]]) -> None:
+    (section,) = blocks
+    acts.set(card.get_by_label("Section title"), section.get("title", ""))
+    acts.set(card.get_by_label("Introduction", exact=True), section.get("intro", ""))
+    acts.set(card.get_by_label("Heading level"), str(section.get("level", 2)))
+    columns = ("title", "url", "description", "kind", "size")
+    lines = ["\t".join(item.get(key, "") for key in columns) for item in section["items"]]
+    _paste_rows(acts, card, "Resource 1 title", lines)
 
 
-def _rows(
-    acts: ActionCount,
-    card: Any,
-    items: list[dict[str, Any]],
-    kind: str,
-    write_row: Callable[[ActionCount, Any, int, dict[str, Any]], None],
-) -> None:
-    rows = card.locator(".rows > li")
-    while rows.count() > len(items):
-        acts.click(card.get_by_role("button", name=f"Remove row {rows.count()}"))
-    for index, item in enumerate(items):
-        if index >= rows.count():
-            acts.click(card.get_by_role("button", name=f"Add {kind}"))
-        write_row(acts, rows.nth(index), index, item)
+def _references(acts: ActionCount, card: Any, blocks: list[dict[str, Any]]) -> None:
+    (references,) = blocks
+    acts.set(card.get_by_label("Title", exact=True), references.get("title", "References"))
+    acts.set(card.get_by_label("Style"), references.get("style", "numbered"))
+    lines = [f"{r['number']}. {r['text']} {r.get('url', '')}".strip() for r in references["items"]]
+    _paste_rows(acts, card, "Reference 1 text", lines)
 
 
-_WRITERS: dict[str, Callable[[ActionCount, Any, dict[str, Any]], None]] = {
-    "paragraph": _paragraph,
+def _paste_rows(acts: ActionCount, card: Any, first_row: str, lines: list[str]) -> None:
+    """Paste ``lines`` into the first row's field, or remove that row when there are none."""
+    if lines:
+        paste(acts, card.get_by_label(first_row, exact=True), "\n".join(lines))
+    elif card.locator(".rows > li").count():
+        acts.click(card.get_by_role("button", name="Remove row 1"))
+
+
+_WRITERS: dict[str, Callable[[ActionCount, Any, list[dict[str, Any]]], None]] = {
+    "paragraph": _paragraphs,
     "bullets": _bullets,
     "callout": _callout,
     "resources": _resources,

@@ -23,19 +23,6 @@ pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
 
 
-@pytest.fixture
-def editing(app: Flask, live_url: str, new_page: Callable[..., Any], session: Session) -> tuple:
-    user = make_user(session, "editor")
-    content = basic()
-    content["blocks"].append({"id": "third", "type": "heading", "text": "Third block"})
-    issue = create_issue(session, content, author_id=user.id)
-    session.commit()
-    page = new_page()
-    sign_in(page, live_url, user.email)
-    url = f"{live_url}/admin/issues/{issue.id}/edit"
-    return page, url, issue.id
-
-
 def order(page: Any) -> list[str]:
     return page.locator("#blocks > li").evaluate_all("cards => cards.map(c => c.dataset.blockId)")
 
