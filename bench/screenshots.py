@@ -152,6 +152,8 @@ def add_sent_history(
 
     campaign.status = CampaignStatus.SENT
     campaign.started_at, campaign.finished_at = started, started + timedelta(minutes=2)
+    # Sent issues are published: the archive lists them and each has its web view.
+    campaign.issue.published_at = started
     campaign.recipients = len(readers)
     deliveries = [
         Delivery(

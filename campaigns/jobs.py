@@ -7,15 +7,23 @@ from datetime import timedelta
 
 from flask import Flask
 
+from campaigns.digests.runs import run_digest
+from campaigns.feeds.checking import CheckOutcome, check_due_feeds
 from campaigns.scheduling.recurring import (
     editor_addresses,
     notify_editors,
     prepare_recurring_drafts,
 )
 from campaigns.scheduling.rules import resolve_zone
-from campaigns.scheduling.starting import StartOutcome, due_campaign_ids, start_due_campaign
+from campaigns.scheduling.starting import (
+    StartOutcome,
+    due_campaign_ids,
+    due_digest_windows,
+    start_due_campaign,
+)
 from campaigns.scheduling.waves import release_due_waves
 from campaigns.sending import dispatch as pipeline
+from campaigns.welcome.delivering import send_pending_welcomes
 from engine.clock import now
 from engine.db import get_database
 from engine.logs import bind_campaign
@@ -43,6 +51,30 @@ def dispatch_due_campaigns(app: Flask) -> None:
         released = release_due_waves(session, now())
     if released and settings.BROKER_URL:
         pipeline.enqueue_batches(database, settings, released)
+
+
+def run_due_digests(app: Flask) -> None:
+    """Run each digest window that has ended and not run yet (one transaction each)."""
+    settings, database = get_settings(app), get_database(app)
+    for window in due_digest_windows(settings, now()):
+        try:
+            with database.session() as session:
+                run = run_digest(session, window, settings, started_by="scheduler")
+                if run is None:
+                    continue
+                campaign_id = run.campaign_id
+                log.info(
+                    "digest %s to %s: %s bulletin(s), %s reader(s)",
+                    window.frequency, window.end.isoformat(), run.bulletins, run.recipients,
+                )  # fmt: skip
+        except Exception:
+            # Rolled back: the window stays unrun and the next tick tries again; the other
+            # windows still go.
+            log.exception("digest %s to %s failed", window.frequency, window.end.isoformat())
+            continue
+        if campaign_id is not None:
+            with bind_campaign(campaign_id):
+                pipeline.dispatch_campaign(database, settings, campaign_id)
 
 
 def recover_stale_work(app: Flask) -> None:
@@ -75,4 +107,23 @@ def purge_stale_signups(app: Flask) -> None:
             "purged %s unconfirmed subscriber(s), %s subscription(s)",
             report.subscribers,
             report.subscriptions,
+        )
+
+
+def check_watched_feeds(app: Flask) -> None:
+    """Check the watched feeds that are due; new items become draft issues, never sends."""
+    results = check_due_feeds(get_database(app), get_settings(app))
+    for result in results:
+        if result.outcome is CheckOutcome.DRAFTED:
+            log.info("feed %s made draft issue %s", result.feed_id, result.issue_id)
+        elif result.outcome is CheckOutcome.FAILED:
+            log.warning("feed %s check failed: %s", result.feed_id, result.message)
+
+
+def send_welcome_emails(app: Flask) -> None:
+    """Welcome the newcomers whose subscriptions were confirmed (each recorded, then sent)."""
+    run = send_pending_welcomes(get_database(app), get_settings(app))
+    if run.sent or run.retrying or run.failed:
+        log.info(
+            "welcome emails: %s sent, %s to retry, %s failed", run.sent, run.retrying, run.failed
         )

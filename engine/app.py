@@ -15,6 +15,7 @@ from engine import (
     cli,
     db,
     http_cache,
+    i18n,
     logs,
     media,
     metrics,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     security.init_app(app, settings)
     http_cache.init_app(app)
     web.init_app(app)
+    i18n.init_app(app)
     ratelimit.init_app(app)
     api.init_app(app)
     auth.init_app(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -55,6 +56,10 @@ def _positive_float(key: str, raw: str) -> float:
     return value
 
 
+def _lower(_key: str, raw: str) -> str:
+    return raw.strip().lower()
+
+
 def _count(key: str, raw: str) -> int:
     if raw.strip() == "0":
         return 0
@@ -91,6 +96,27 @@ def _origins(key: str, raw: str) -> tuple[str, ...]:
             )
         origins.append(f"{parts.scheme}://{parts.netloc}".lower())
     return tuple(origins)
+
+
+#: An entry of ``FEED_ALLOWED_HOSTS``: a network (one address is a /32 or /128) or a host name.
+FeedHost = ipaddress.IPv4Network | ipaddress.IPv6Network | str
+
+
+def _feed_hosts(key: str, raw: str) -> tuple[FeedHost, ...]:
+    """Parse comma- or space-separated addresses, networks (CIDR) and host names, lower-cased."""
+    hosts: list[FeedHost] = []
+    for value in raw.replace(",", " ").split():
+        try:
+            hosts.append(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            name = value.lower().rstrip(".")
+            if not DNS_NAME.fullmatch(name):
+                raise ConfigError(
+                    f"{PREFIX}{key} takes addresses (127.0.0.1), networks (10.0.0.0/8) or host "
+                    f"names, got {value!r}"
+                ) from None
+            hosts.append(name)
+    return tuple(hosts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +158,8 @@ class Settings:
     #: Printed in every email footer (CAN-SPAM); a pre-send check fails without it.
     POSTAL_ADDRESS: str = "330 C Street SW, Washington, DC 20201"
     TIMEZONE: str = "America/New_York"
+    #: The day weekly digests go out (at 08:00 in ``TIMEZONE``), covering the seven days before.
+    DIGEST_WEEKDAY: str = "saturday"
     #: Folder for the SQLite file, the outbox, media and the generated secret key.
     INSTANCE_PATH: str = str(PROJECT_ROOT / "instance")
     #: Optional ``mailto:`` address added to ``List-Unsubscribe`` beside the HTTPS URL.
@@ -194,6 +222,15 @@ class Settings:
     #: SpamAssassin's daemon (``spamd://127.0.0.1:783``): the review pages show its score of
     #: each issue beside the pre-send checks (unset: the phrase check alone).
     SPAMD_URL: str = ""
+    #: Minutes between two checks of a watched feed (the scheduler's job ticks each minute).
+    FEED_CHECK_MINUTES: int = 30
+    #: Seconds one feed check may take in all (redirects and the download included).
+    FEED_TIMEOUT_SECONDS: int = 20
+    #: Largest feed body read, in bytes (after decompression); a larger feed is refused.
+    FEED_MAX_BYTES: int = 2 * 1024 * 1024
+    #: Private, loopback or reserved addresses, networks and host names feeds may still be read
+    #: from (an intranet news page); every other such address is refused, whatever DNS says.
+    FEED_ALLOWED_HOSTS: tuple[FeedHost, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -227,6 +264,9 @@ class Settings:
         return _validated(replace(self, **changes))
 
 
+#: Weekday names, Monday first (``datetime.weekday()`` order).
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
 _CONVERTERS = {
     "SEND_RATE": _positive_float,
     "PAGE_CACHE_SECONDS": _positive_float,
@@ -242,6 +282,7 @@ _CONVERTERS = {
     "SCHEDULE_GRACE_MINUTES": _positive_int,
     "UNCONFIRMED_RETENTION_DAYS": _positive_int,
     "APPROVAL_THRESHOLD": _count,
+    "DIGEST_WEEKDAY": _lower,
     "TOKEN_MAX_AGE_DAYS": _positive_int,
     "SESSION_IDLE_MINUTES": _positive_int,
     "REQUIRE_2FA": _bool,
@@ -251,6 +292,10 @@ _CONVERTERS = {
     "PROXY_COUNT": _count,
     "SUBSCRIBE_FORM_ORIGINS": _origins,
     "TEST_SEND_ADDRESSES": _addresses,
+    "FEED_CHECK_MINUTES": _positive_int,
+    "FEED_TIMEOUT_SECONDS": _positive_int,
+    "FEED_MAX_BYTES": _positive_int,
+    "FEED_ALLOWED_HOSTS": _feed_hosts,
 }
 
 
@@ -296,6 +341,11 @@ def _validated(settings: Settings) -> Settings:
         raise ConfigError(
             f"{PREFIX}TIMEZONE is not a known time zone: {settings.TIMEZONE!r}"
         ) from None
+    if settings.DIGEST_WEEKDAY not in WEEKDAYS:
+        raise ConfigError(
+            f"{PREFIX}DIGEST_WEEKDAY must be a weekday in English (monday … sunday), "
+            f"got {settings.DIGEST_WEEKDAY!r}"
+        )
     if "@" not in settings.SENDER_ADDRESS:
         raise ConfigError(
             f"{PREFIX}SENDER_ADDRESS must be an email address, got {settings.SENDER_ADDRESS!r}"

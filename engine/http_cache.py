@@ -52,6 +52,8 @@ from flask import Flask, Response, current_app, g, request
 from flask.globals import request_ctx
 from werkzeug.http import is_resource_modified
 
+from engine.i18n import current_language
+
 STATIC_MAX_AGE = 365 * 24 * 3600
 DEFAULT_MAX_AGE = 300
 _EXTENSION = "pinwheel.page_cache"
@@ -138,7 +140,8 @@ def cached_response(
         return conditional_response(
             render(), last_modified=last_modified, max_age=max_age, mimetype=mimetype, public=public
         )
-    cache_key = (key or _request_key(), version, mimetype)
+    # Readers' pages come in their language: a body is kept per language.
+    cache_key = (key or _request_key(), version, mimetype, current_language())
     etag = _version_etag(cache_key)
     if not is_resource_modified(request.environ, etag=etag, last_modified=last_modified):
         return _not_modified(etag, last_modified, max_age, public)

@@ -47,6 +47,9 @@ _KEY_PARTS = (
     "HTTP_X_FORWARDED_HOST",
     "HTTP_X_FORWARDED_PORT",
     "HTTP_X_FORWARDED_PREFIX",
+    # Readers' pages are in the language the browser asks for (requests with the language
+    # cookie are not replayed: they carry a Cookie header).
+    "HTTP_ACCEPT_LANGUAGE",
 )
 #: Requests carrying these go to Flask: credentials (a visitor who may be signed in) and the
 #: conditions a replay does not evaluate (ranges, preconditions other than "not modified").

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
-from engine.config import ConfigError, Settings
+from engine.config import WEEKDAYS, ConfigError, Settings
 from engine.errors import ValidationFailed
 from engine.render.branding import DEFAULT_FOOTER, Branding, FooterError, Logo, footer_line
 from engine.render.colours import MIN_CONTRAST, Palette, contrast_ratio
@@ -39,6 +39,7 @@ class Kind(StrEnum):
     EMAIL = "email"
     COLOUR = "colour"
     ZONE = "zone"
+    WEEKDAY = "weekday"
     FOOTER = "footer"
     LOGO = "logo"
 
@@ -126,6 +127,12 @@ FIELDS: tuple[SettingField, ...] = (
         "An IANA name such as America/Chicago: schedules, the calendar and staff pages use it.",
         Kind.ZONE, Section.TIME, 64, env="PINWHEEL_TIMEZONE",
     ),
+    SettingField(
+        "digest_weekday", "Weekly digest day",
+        "The day weekly digests go out, at 08:00 in the default time zone, listing the seven "
+        "days before; a weekday in English such as saturday.",
+        Kind.WEEKDAY, Section.TIME, 9, env="PINWHEEL_DIGEST_WEEKDAY",
+    ),
 )  # fmt: skip
 
 
@@ -170,6 +177,10 @@ class Organisation:
         return self.values["timezone"]
 
     @property
+    def digest_weekday(self) -> str:
+        return self.values["digest_weekday"]
+
+    @property
     def reply_to(self) -> str:
         return self.values["reply_to"]
 
@@ -202,13 +213,17 @@ class Organisation:
         )
 
     def applied_to(self, base: Settings) -> Settings:
-        """Return ``base`` with the sender, postal address and time zone in force."""
+        """Return ``base`` with the sender, postal address, time zone and digest day in force."""
         sender, postal, zone = self.from_address, self.postal_address, self.timezone
-        if (sender, postal, zone) == (base.SENDER_ADDRESS, base.POSTAL_ADDRESS, base.TIMEZONE):
+        weekday = self.digest_weekday
+        if (sender, postal, zone, weekday) == (
+            base.SENDER_ADDRESS, base.POSTAL_ADDRESS, base.TIMEZONE, base.DIGEST_WEEKDAY,
+        ):  # fmt: skip
             return base
         return dataclasses.replace(
-            base, SENDER_ADDRESS=sender, POSTAL_ADDRESS=postal, TIMEZONE=zone
-        )
+            base, SENDER_ADDRESS=sender, POSTAL_ADDRESS=postal, TIMEZONE=zone,
+            DIGEST_WEEKDAY=weekday,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +260,7 @@ class Catalogue:
             "reply_to": "",
             "postal_address": self.base.POSTAL_ADDRESS,
             "timezone": self.base.TIMEZONE,
+            "digest_weekday": self.base.DIGEST_WEEKDAY,
         }
         values.update({f"{FOOTER_PREFIX}{p.key}": DEFAULT_FOOTER for p in self.publications})
         return values
@@ -384,6 +400,16 @@ def _zone(_base: Settings, setting: SettingField, value: str) -> str:
     return value
 
 
+def _weekday(_base: Settings, setting: SettingField, value: str) -> str:
+    day = value.lower()
+    for name in WEEKDAYS:
+        if day in (name, name[:3]):
+            return name
+    raise ValueError(
+        f"Write the {setting.label.lower()} as a weekday in English, such as saturday."
+    )
+
+
 def _footer(_base: Settings, _setting: SettingField, value: str) -> str:
     try:
         footer_line(value)
@@ -401,6 +427,7 @@ _CLEANERS = {
     Kind.EMAIL: _email,
     Kind.COLOUR: _colour,
     Kind.ZONE: _zone,
+    Kind.WEEKDAY: _weekday,
     Kind.FOOTER: _footer,
     Kind.LOGO: _logo,
 }

@@ -37,6 +37,7 @@ class MessageKind(StrEnum):
     CAMPAIGN = "campaign"
     TEST = "test"
     CONFIRMATION = "confirmation"
+    WELCOME = "welcome"
     STAFF = "staff"
     OTHER = "other"
 
@@ -45,6 +46,7 @@ KIND_LABELS = {
     MessageKind.CAMPAIGN: "Campaign",
     MessageKind.TEST: "Test send",
     MessageKind.CONFIRMATION: "Confirmation",
+    MessageKind.WELCOME: "Welcome email",
     MessageKind.STAFF: "Staff alert or notice",
     MessageKind.OTHER: "Other",
 }
@@ -161,6 +163,8 @@ def message_kind(headers: Message) -> tuple[MessageKind, str]:
     if header_text(headers, "Auto-Submitted").lower().startswith("auto-generated"):
         if prefix == "confirmation":
             return MessageKind.CONFIRMATION, prefix
+        if prefix == "welcome":
+            return MessageKind.WELCOME, prefix
         return MessageKind.STAFF, prefix
     return (MessageKind.CAMPAIGN if from_campaign else MessageKind.OTHER), ""
 

@@ -52,6 +52,8 @@ JOBS: tuple[Job, ...] = (
         run_at_start=True,
         seconds_setting="RECOVERY_SECONDS",
     ),
+    # Digest windows end at 08:00 local time; a minute's tick sends them at most a minute late.
+    Job("run-digests", "campaigns.jobs:run_due_digests", 60, run_at_start=True),
     Job("prepare-recurring-drafts", "campaigns.jobs:prepare_recurring_campaigns", DAY, True),
     Job("purge-stale-signups", "campaigns.jobs:purge_stale_signups", DAY),
     # Subscribe pages only queue double opt-in emails: readers wait about a second. Short,
@@ -63,6 +65,10 @@ JOBS: tuple[Job, ...] = (
         60,
         run_at_start=True,
     ),
+    # Each feed is checked when FEED_CHECK_MINUTES have passed since its last check.
+    Job("check-watched-feeds", "campaigns.jobs:check_watched_feeds", 60),
+    # Newcomers wait at most a minute for their welcome email.
+    Job("send-welcome-emails", "campaigns.jobs:send_welcome_emails", 60),
 )
 
 

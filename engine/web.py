@@ -10,6 +10,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup
@@ -41,6 +42,18 @@ def wants_json() -> bool:
         best == "application/json"
         and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
     )
+
+
+#: What readers are told of the common HTTP errors, in their language (Werkzeug's own
+#: descriptions are English only).
+_HTTP_MESSAGES = {
+    404: lazy_gettext(
+        "There is no page at this address. The link may be incomplete, or the page may have moved."
+    ),
+    405: lazy_gettext("This page cannot be used that way."),
+    413: lazy_gettext("What you sent is too large."),
+    429: lazy_gettext("Too many requests in a short time. Wait a moment and try again."),
+}
 
 
 def error_response(status: int, code: str, message: str, details: object = None) -> Response:
@@ -85,23 +98,26 @@ def init_app(app: Flask) -> None:
         return error_response(
             400,
             "csrf_failed",
-            "This form has expired or did not come from this site. Go back, reload the page "
-            "and try again.",
+            gettext(
+                "This form has expired or did not come from this site. Go back, reload the "
+                "page and try again."
+            ),
         )
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         status = error.code or 500
+        said = _HTTP_MESSAGES.get(status)
         return error_response(
             status,
             (error.name or "error").lower().replace(" ", "_"),
-            error.description or error.name,
+            str(said) if said else error.description or error.name,
         )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         app.logger.exception("unhandled error")
-        return error_response(500, "internal_error", "Something went wrong on our side.")
+        return error_response(500, "internal_error", gettext("Something went wrong on our side."))
 
     @app.get("/healthz")
     @csrf.exempt

@@ -10,6 +10,7 @@ import unicodedata
 
 import idna
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext
 
 from engine.errors import ValidationFailed
 
@@ -40,7 +41,7 @@ def normalise_address(raw: str, *, smtputf8: bool = False) -> str:
     """
     text = raw.strip()
     if not text:
-        raise InvalidAddress("Enter an email address.")
+        raise InvalidAddress(gettext("Enter an email address."))
     local, at, domain = text.rpartition("@")
     if at and len(local) <= MAX_LOCAL_LENGTH and _PLAIN_LOCAL.fullmatch(local):
         # Domains repeat (a few mail providers cover most readers): validating each once keeps
@@ -51,7 +52,7 @@ def normalise_address(raw: str, *, smtputf8: bool = False) -> str:
             raise UnsupportedAddress(_foreign_local_part(local))
         address = _validate(text)
     if len(address) > MAX_ADDRESS_LENGTH:
-        raise InvalidAddress("This email address is too long.")
+        raise InvalidAddress(gettext("This email address is too long."))
     return address
 
 
@@ -73,10 +74,12 @@ def _foreign_local_part(local: str) -> str:
     char = next(char for char in local if not char.isascii())
     name = unicodedata.name(char, "")
     described = f"U+{ord(char):04X} {name}".rstrip()
-    return (
-        f"The address contains {char} ({described}) before the @. Our mail service can only "
+    return gettext(
+        "The address contains %(char)s (%(described)s) before the @. Our mail service can only "
         "deliver to addresses written there with plain letters (a to z), digits and ASCII "
-        "punctuation such as . _ - + ': retype it, or use another address."
+        "punctuation such as . _ - + ': retype it, or use another address.",
+        char=char,
+        described=described,
     )
 
 

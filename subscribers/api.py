@@ -28,6 +28,7 @@ from subscribers.import_jobs import create_import_job, import_folder, start_impo
 from subscribers.import_rows import RowError
 from subscribers.importing import ErrorReport, ImportSummary, SubscriberImport
 from subscribers.models import (
+    Frequency,
     ImportJob,
     Subscriber,
     Suppression,
@@ -36,7 +37,7 @@ from subscribers.models import (
 )
 from subscribers.profile import edit_subscriber, erase_subscriber, find_subscriber, get_subscriber
 from subscribers.search import SubscriberFilter, filtered_query
-from subscribers.service import leave_topics, subscribe
+from subscribers.service import change_frequency, leave_topics, subscribe
 from subscribers.suppression import lift_suppression, suppress, unsubscribe_everywhere
 from subscribers.topics import create_topic, list_topics, topics_by_slugs, update_topic
 
@@ -200,8 +201,9 @@ def subscribers_subscribe(data: dict[str, Any], subscriber_id: int) -> dict[str,
     subscriber = get_subscriber(session, subscriber_id)
     topics = topics_by_slugs(session, data["topics"])
     outcome = subscribe(
-        session, subscriber.email, topics, source=SOURCE, smtputf8=get_settings().SMTPUTF8
-    )
+        session, subscriber.email, topics, source=SOURCE, smtputf8=get_settings().SMTPUTF8,
+        frequency=Frequency(data["frequency"]),
+    )  # fmt: skip
     if outcome.subscriber_id is None:
         raise Conflict(f"{subscriber.email} is suppressed; staff must lift that first.")
     session.commit()
@@ -216,6 +218,22 @@ def subscribers_subscribe(data: dict[str, Any], subscriber_id: int) -> dict[str,
         "confirmation_queued": outcome.confirmation_queued,
         "confirmation_sent": bool(sent),
     }
+
+
+@bp.put("/subscribers/<id:subscriber_id>/subscriptions/<slug>/frequency")
+@require_role(Role.EDITOR)
+@bp.arguments(s.FrequencySchema)
+@bp.response(200, s.SubscriberSchema)
+def subscribers_frequency(data: dict[str, Any], subscriber_id: int, slug: str) -> Subscriber:
+    """Set how often a topic's bulletins reach the subscriber: each one, or a digest."""
+    session = request_session()
+    subscriber = get_subscriber(session, subscriber_id)
+    topic = topics_by_slugs(session, [slug])[0]
+    if all(subscription.topic_id != topic.id for subscription in subscriber.subscriptions):
+        raise NotFound(f"Subscriber {subscriber_id} has no subscription to {slug}.")
+    change_frequency(session, subscriber, [topic], Frequency(data["frequency"]), source=_source())
+    session.commit()
+    return subscriber
 
 
 @bp.post("/subscribers/<id:subscriber_id>/unsubscribe")
@@ -261,14 +279,14 @@ def _upsert(
 
 def _as_csv(rows: list[dict[str, Any]]) -> io.BytesIO:
     # Every alias target comes first, so an attribute named like one ("tz") stays an attribute.
-    fixed = ["email", "name", "language", "timezone", "first_name", "last_name"]
+    fixed = ["email", "name", "language", "timezone", "frequency", "first_name", "last_name"]
     keys = sorted({key for row in rows for key in row.get("attributes", {})} - set(fixed))
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(fixed + keys)
     for row in rows:
         attributes = row.get("attributes", {})
-        cells = [row.get(column, "") for column in fixed[:4]] + ["", ""]
+        cells = [row.get(column, "") for column in fixed[:5]] + ["", ""]
         writer.writerow(cells + [attributes.get(key, "") for key in keys])
     return io.BytesIO(buffer.getvalue().encode())
 

@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from engine.api.fields import text_field
 from engine.api.schemas import CursorQuerySchema, page_schema
 from subscribers.models import (
+    Frequency,
     ImportStatus,
     OptIn,
     SubscriberStatus,
@@ -58,9 +59,18 @@ class TopicListSchema(Schema):
     items = fields.List(fields.Nested(TopicSchema), required=True)
 
 
+def _frequency_field(**kwargs: Any) -> fields.String:
+    return fields.String(
+        validate=_choice(Frequency),
+        metadata={"description": "immediately (each bulletin), daily or weekly (a digest)."},
+        **kwargs,
+    )
+
+
 class SubscriptionSchema(Schema):
     topic = fields.String(attribute="topic.slug", required=True)
     status = fields.String(required=True)
+    frequency = _frequency_field(required=True)
     confirmed_at = fields.DateTime(allow_none=True)
     unsubscribed_at = fields.DateTime(allow_none=True)
 
@@ -79,6 +89,7 @@ class ProfileSchema(Schema):
 class SubscriberCreateSchema(ProfileSchema):
     email = fields.String(required=True, validate=validate.Length(min=1, max=254))
     topics = _slug_list(load_default=list)
+    frequency = _frequency_field(load_default="")
 
 
 class SubscriberSchema(Schema):
@@ -107,6 +118,11 @@ class SubscriberQuerySchema(CursorQuerySchema):
 
 class TopicsBodySchema(Schema):
     topics = _slug_list(required=True)
+    frequency = _frequency_field(load_default="immediately")
+
+
+class FrequencySchema(Schema):
+    frequency = _frequency_field(required=True)
 
 
 class UnsubscribeSchema(Schema):
@@ -123,6 +139,7 @@ class UnsubscribeSchema(Schema):
 
 class BulkRowSchema(ProfileSchema):
     email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    frequency = _frequency_field()
 
 
 class BulkSchema(Schema):

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from subscribers.models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus
+from subscribers.models import (
+    Frequency,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+)
 from subscribers.suppression import not_suppressed_clause
 
 
@@ -19,6 +25,8 @@ def audience_select(
 
     A subscriber is mailable when active, confirmed on at least one of the topics and not
     suppressed. Overlapping topics give one row per subscriber (``EXISTS``, not a join).
+    Only subscriptions that take each bulletin as it is sent count: daily and weekly readers
+    get it in their digest (``digest_audience_select``).
     """
     ids = list(topic_ids)
     confirmed = (
@@ -27,6 +35,7 @@ def audience_select(
             Subscription.subscriber_id == Subscriber.id,
             Subscription.topic_id.in_(ids),
             Subscription.status == SubscriptionStatus.CONFIRMED,
+            Subscription.frequency == Frequency.IMMEDIATELY,
         )
         .exists()
     )
@@ -44,3 +53,59 @@ def count_audience(
     """Return how many subscribers the audience has now."""
     inner = audience_select(topic_ids, segment).order_by(None).subquery()
     return session.scalar(sa.select(sa.func.count()).select_from(inner)) or 0
+
+
+#: Topics per bit mask: a sum of distinct powers of two below 2**62 fits a signed 64-bit integer.
+_MASK_BITS = 62
+
+
+def digest_audience_select(frequency: Frequency, topic_ids: Sequence[int]) -> sa.Select[Any]:
+    """Return ``(id, email, topic_key)`` for every mailable subscriber of ``frequency`` digests.
+
+    Mailable as in ``audience_select``, confirmed at this frequency on at least one of
+    ``topic_ids``. ``topic_key`` says which of them: one bit per topic in the order given,
+    62 to a number, the numbers joined by ``:``. Readers of the same topics share a key, so a
+    digest is rendered once per key, never once per reader, and the grouping never leaves the
+    database. ``topic_key_of`` builds the key of a set of topics the same way.
+    """
+    ids = list(topic_ids)
+    masks = []
+    for first in range(0, len(ids), _MASK_BITS):
+        bits = {topic_id: 1 << n for n, topic_id in enumerate(ids[first : first + _MASK_BITS])}
+        bit = sa.case(bits, value=Subscription.topic_id, else_=0)
+        masks.append(sa.cast(sa.func.sum(sa.cast(bit, sa.BigInteger)), sa.String))
+    key: Any = masks[0] if masks else sa.literal("")
+    for mask in masks[1:]:
+        key = key.concat(":").concat(mask)
+    return (
+        sa.select(Subscriber.id, Subscriber.email, key.label("topic_key"))
+        .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+        .where(
+            Subscription.topic_id.in_(ids),
+            Subscription.status == SubscriptionStatus.CONFIRMED,
+            Subscription.frequency == frequency,
+            Subscriber.status == SubscriberStatus.ACTIVE,
+            not_suppressed_clause(),
+        )
+        .group_by(Subscriber.id, Subscriber.email)
+    )
+
+
+def topic_key_of(chosen: Iterable[int], topic_ids: Sequence[int]) -> str:
+    """Return the ``topic_key`` ``digest_audience_select`` gives a reader of ``chosen``."""
+    wanted = set(chosen)
+    masks = []
+    for first in range(0, len(topic_ids), _MASK_BITS):
+        chunk = topic_ids[first : first + _MASK_BITS]
+        masks.append(str(sum(1 << n for n, topic_id in enumerate(chunk) if topic_id in wanted)))
+    return ":".join(masks)
+
+
+def topics_of_key(key: str, topic_ids: Sequence[int]) -> list[int]:
+    """Return the topics (in ``topic_ids`` order) that a ``topic_key`` stands for."""
+    chosen: list[int] = []
+    for chunk_number, mask in enumerate(key.split(":")):
+        value = int(mask or 0)
+        chunk = topic_ids[chunk_number * _MASK_BITS : (chunk_number + 1) * _MASK_BITS]
+        chosen.extend(topic_id for n, topic_id in enumerate(chunk) if value >> n & 1)
+    return chosen

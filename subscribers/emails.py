@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from engine.config import Settings
 from engine.delivery.base import OutgoingMessage
 from engine.delivery.system import system_message
+from engine.i18n import translations
 from engine.render.system_emails import greeting
 from subscribers.links import SubscriberLinks
 from subscribers.models import Subscriber, Topic
 
-SUBJECT = "Confirm your subscription"
+SUBJECT = "Confirm your subscription"  # the English; readers get it in their language
 
 
 def confirmation_message(
@@ -25,15 +26,17 @@ def confirmation_message(
     ``links`` may be passed in to share its signer across a batch of messages.
     """
     links = links or SubscriberLinks.from_settings(settings)
+    language = subscriber.language
     return system_message(
         settings,
         kind="confirmation",
         layout="confirmation",
         to_address=subscriber.email,
         to_name=subscriber.name,
-        subject=SUBJECT,
+        subject=translations(language).gettext(SUBJECT),
+        language=language,
         fields={
-            "greeting": greeting(subscriber.first_name),
+            "greeting": greeting(subscriber.first_name, language),
             "topics": [topic.name for topic in topics],
             "confirm_url": links.confirm(subscriber.id),
         },

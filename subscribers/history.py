@@ -125,6 +125,11 @@ def _summary(event: SubscriberEvent) -> str:
     parts = [event.kind.replace("_", " ").capitalize()]
     if detail.get("topics"):
         parts.append(": " + ", ".join(str(slug) for slug in detail["topics"]))
+    if detail.get("frequency"):
+        parts.append(f", {detail['frequency']}")
+    if detail.get("frequencies"):
+        pairs = (f"{slug} {frequency}" for slug, frequency in detail["frequencies"].items())
+        parts.append(": " + ", ".join(pairs))
     if detail.get("source"):
         parts.append(f" (via {detail['source']})")
     if detail.get("campaign_id"):

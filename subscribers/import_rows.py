@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 from engine.errors import ValidationFailed
 from engine.text_fields import control_character
 from subscribers.addresses import InvalidAddress, normalise_address
+from subscribers.models import Frequency
 from subscribers.profile import (
     MAX_ATTRIBUTE_KEY,
     MAX_ATTRIBUTE_VALUE,
@@ -42,6 +43,8 @@ HEADER_ALIASES = {
     "lang": "language",
     "timezone": "timezone",
     "tz": "timezone",
+    "frequency": "frequency",
+    "howoften": "frequency",
 }
 _NOT_ALNUM = re.compile(r"[\s_\-.]+")
 _SURROGATES = re.compile("[\udc80-\udcff]")
@@ -68,6 +71,9 @@ class ImportRow:
     language: str | None
     timezone: str | None
     attributes: dict[str, str] = field(default_factory=dict)
+    #: How often the import's topics reach this reader; None: each bulletin for new
+    #: subscriptions, and existing ones keep theirs.
+    frequency: Frequency | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,4 +202,16 @@ def _check_fields(
         except ValidationFailed as error:
             column = columns.headers[columns.known[key]]
             return RowError(row, column, error.message, values[key][:200])
-    return ImportRow(row, email, name or None, checked["language"], checked["timezone"], attributes)
+    frequency = values.get("frequency", "").lower()
+    if frequency and frequency not in set(Frequency):
+        column = columns.headers[columns.known["frequency"]]
+        return RowError(row, column, "use immediately, daily or weekly", values["frequency"][:200])
+    return ImportRow(
+        row,
+        email,
+        name or None,
+        checked["language"],
+        checked["timezone"],
+        attributes,
+        Frequency(frequency) if frequency else None,
+    )

@@ -22,6 +22,7 @@ from subscribers.exporting import spreadsheet_safe
 from subscribers.import_rows import ColumnMap, ImportRow, RowError, read_rows
 from subscribers.models import (
     EventKind,
+    Frequency,
     Subscriber,
     SubscriberEvent,
     SubscriberStatus,
@@ -132,13 +133,14 @@ class SubscriberImport:
         existing = {
             row.email: row for row in self.session.execute(_CURRENT.where(_S.c.email.in_(emails)))
         }
-        subscribed = set(
-            self.session.execute(
-                sa.select(_SUB.c.subscriber_id, _SUB.c.topic_id).where(
+        subscribed = {
+            (subscriber_id, topic_id): frequency
+            for subscriber_id, topic_id, frequency in self.session.execute(
+                sa.select(_SUB.c.subscriber_id, _SUB.c.topic_id, _SUB.c.frequency).where(
                     _SUB.c.subscriber_id.in_([row.id for row in existing.values()])
                 )
             ).tuples()
-        )
+        }
         writes = _Writes(now(), self.source, self.topics)
         new_rows = []
         for row in rows:
@@ -170,10 +172,11 @@ class _Writes:
         self.at, self.source, self.topics = at, source, topics
         self.updates: list[dict[str, Any]] = []
         self.subscriptions: list[dict[str, Any]] = []
+        self.frequencies: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
 
     def update(
-        self, current: sa.Row[Any], row: ImportRow, subscribed: set[tuple[int, int]]
+        self, current: sa.Row[Any], row: ImportRow, subscribed: dict[tuple[int, int], str]
     ) -> bool:
         profile = _profile(row)
         changed = [key for key, value in profile.items() if getattr(current, key) != value]
@@ -182,13 +185,28 @@ class _Writes:
             changed.append("attributes")
         # An existing subscription is left alone: an unsubscribed topic stays unsubscribed.
         added = [topic for topic in self.topics if (current.id, topic.id) not in subscribed]
+        # A frequency column does change existing subscriptions: it is how often, not consent.
+        refreshed = [
+            topic
+            for topic in self.topics
+            if row.frequency is not None
+            and subscribed.get((current.id, topic.id), row.frequency) != row.frequency
+        ]
+        if refreshed:
+            changed.append("frequency")
+            self.frequencies.extend(
+                {"b_sid": current.id, "b_tid": topic.id, "frequency": row.frequency}
+                for topic in refreshed
+            )
         if changed:
             values = {"name": current.name, "language": current.language,
                       "timezone": current.timezone, **profile}  # fmt: skip
             self.updates.append({"b_id": current.id, **values, "attributes": attributes})
-        self._subscribe(current.id, added)
+        self._subscribe(current.id, added, row.frequency or Frequency.IMMEDIATELY)
         if changed or added:
             detail = {"source": self.source, "fields": changed, "topics": [t.slug for t in added]}
+            if row.frequency is not None:
+                detail["frequency"] = row.frequency.value
             self.events.append(self._event(current.id, detail))
         return bool(changed or added)
 
@@ -201,36 +219,39 @@ class _Writes:
         insert = sa.insert(_S).values(created_at=stamp, updated_at=stamp, consent_at=stamp)
         session.execute(insert, [_new_subscriber(row, self.source) for row in rows])
         # INSERT … SELECT by address: the database fills in the new ids, Python builds no rows.
-        new = sa.select(_S.c.id).where(_S.c.email.in_([row.email for row in rows]))
         at = sa.literal(self.at, UTCDateTime())
-        for topic in self.topics:
-            values = new.add_columns(
-                sa.literal(topic.id), sa.literal(self.source),
-                sa.literal(str(SubscriptionStatus.CONFIRMED)), at, at,
-            )  # fmt: skip
-            columns = [
-                "subscriber_id",
-                "topic_id",
-                "source",
-                "status",
-                "confirmed_at",
-                "created_at",
-            ]
-            session.execute(sa.insert(_SUB).from_select(columns, values))
-        detail = {"source": self.source, "topics": [topic.slug for topic in self.topics]}
-        events = new.add_columns(
-            sa.literal(str(EventKind.IMPORTED)), at, sa.literal(detail, JSONType)
-        )
-        session.execute(
-            sa.insert(_EVENT).from_select(["subscriber_id", "kind", "at", "detail"], events)
-        )
+        by_frequency: dict[Frequency, list[str]] = {}
+        for row in rows:
+            by_frequency.setdefault(row.frequency or Frequency.IMMEDIATELY, []).append(row.email)
+        columns = [
+            "subscriber_id", "topic_id", "source", "status", "confirmed_at", "created_at",
+            "frequency",
+        ]  # fmt: skip
+        for frequency, emails in by_frequency.items():
+            readers = sa.select(_S.c.id).where(_S.c.email.in_(emails))
+            for topic in self.topics:
+                values = readers.add_columns(
+                    sa.literal(topic.id), sa.literal(self.source),
+                    sa.literal(str(SubscriptionStatus.CONFIRMED)), at, at,
+                    sa.literal(frequency.value),
+                )  # fmt: skip
+                session.execute(sa.insert(_SUB).from_select(columns, values))
+            detail = {"source": self.source, "topics": [topic.slug for topic in self.topics]}
+            if frequency is not Frequency.IMMEDIATELY:
+                detail["frequency"] = frequency.value
+            events = readers.add_columns(
+                sa.literal(str(EventKind.IMPORTED)), at, sa.literal(detail, JSONType)
+            )
+            session.execute(
+                sa.insert(_EVENT).from_select(["subscriber_id", "kind", "at", "detail"], events)
+            )
         return len(rows)
 
-    def _subscribe(self, subscriber_id: int, topics: Sequence[Topic]) -> None:
+    def _subscribe(self, subscriber_id: int, topics: Sequence[Topic], frequency: Frequency) -> None:
         self.subscriptions.extend(
             {"subscriber_id": subscriber_id, "topic_id": topic.id, "source": self.source,
              "status": SubscriptionStatus.CONFIRMED, "confirmed_at": self.at,
-             "created_at": self.at}
+             "created_at": self.at, "frequency": frequency}
             for topic in topics
         )  # fmt: skip
 
@@ -246,6 +267,14 @@ class _Writes:
             )
         if self.subscriptions:
             session.execute(sa.insert(_SUB), self.subscriptions)
+        if self.frequencies:
+            session.execute(
+                sa.update(_SUB).where(
+                    _SUB.c.subscriber_id == sa.bindparam("b_sid"),
+                    _SUB.c.topic_id == sa.bindparam("b_tid"),
+                ),
+                self.frequencies,
+            )
         if self.events:
             session.execute(sa.insert(_EVENT), self.events)
 

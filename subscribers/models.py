@@ -38,6 +38,17 @@ class SubscriptionStatus(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
 
 
+class Frequency(StrEnum):
+    """How often a subscription's bulletins arrive (GOV.UK's choices)."""
+
+    #: Each bulletin as it is sent.
+    IMMEDIATELY = "immediately"
+    #: One digest a day of the bulletins sent in the last 24 hours (08:00 to 08:00 local).
+    DAILY = "daily"
+    #: One digest a week of the bulletins sent in the seven days before the digest weekday.
+    WEEKLY = "weekly"
+
+
 class SuppressionReason(StrEnum):
     BOUNCE = "bounce"
     COMPLAINT = "complaint"
@@ -55,6 +66,7 @@ class EventKind(StrEnum):
     CONFIRMATION_FAILED = "confirmation_failed"
     CONFIRMED = "confirmed"
     PREFERENCES_CHANGED = "preferences_changed"
+    FREQUENCY_CHANGED = "frequency_changed"
     PAUSED = "paused"
     RESUMED = "resumed"
     UNSUBSCRIBED = "unsubscribed"
@@ -153,13 +165,23 @@ class Subscription(Base):
     __tablename__ = "subscription"
     __table_args__ = (
         sa.UniqueConstraint("subscriber_id", "topic_id"),
-        sa.Index("ix_subscription_topic_status", "topic_id", "status", "subscriber_id"),
+        # The audience's EXISTS reads only this index (frequency included: digest readers are
+        # not in a bulletin's audience).
+        sa.Index(
+            "ix_subscription_topic_status", "topic_id", "status", "frequency", "subscriber_id"
+        ),
+        # The welcome job looks for subscriptions confirmed in a recent span, topic by topic.
+        sa.Index("ix_subscription_topic_status_confirmed", "topic_id", "status", "confirmed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriber.id", ondelete="CASCADE"))
     topic_id: Mapped[int] = mapped_column(sa.ForeignKey("topic.id", ondelete="CASCADE"))
     status: Mapped[SubscriptionStatus] = mapped_column(sa.String(20))
+    #: Each bulletin as it is sent, or a daily or weekly digest of them.
+    frequency: Mapped[Frequency] = mapped_column(
+        sa.String(12), default=Frequency.IMMEDIATELY, server_default=Frequency.IMMEDIATELY.value
+    )
     source: Mapped[str] = mapped_column(sa.String(40), default="")
     created_at: Mapped[datetime] = mapped_column(default=now)
     confirmed_at: Mapped[datetime | None]

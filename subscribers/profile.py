@@ -8,9 +8,12 @@ import zoneinfo
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext, lazy_gettext
+from flask_babel.speaklater import LazyString
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound, ValidationFailed
+from engine.i18n import LANGUAGES as READER_LANGUAGES
 from engine.text_fields import check_line
 from subscribers.history import erasure_handlers, record_event
 from subscribers.models import EventKind, Subscriber, SuppressionReason
@@ -19,21 +22,21 @@ from subscribers.suppression import suppress
 MAX_NAME = 200
 MAX_ATTRIBUTE_KEY = 64
 MAX_ATTRIBUTE_VALUE = 500
-#: Languages the public pages and emails are written in.
-LANGUAGES: tuple[tuple[str, str], ...] = (("en", "English"), ("es", "Español"))
+#: Languages the public pages and emails are written in (``engine.i18n`` keeps the list).
+LANGUAGES = READER_LANGUAGES
 _LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 
 
 #: The zones most readers live in, offered first on the preferences page: (zone, label).
-COMMON_TIMEZONES: tuple[tuple[str, str], ...] = (
-    ("America/New_York", "Eastern time (New York)"),
-    ("America/Chicago", "Central time (Chicago)"),
-    ("America/Denver", "Mountain time (Denver)"),
-    ("America/Phoenix", "Arizona (Phoenix, no daylight saving)"),
-    ("America/Los_Angeles", "Pacific time (Los Angeles)"),
-    ("America/Anchorage", "Alaska (Anchorage)"),
-    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
-    ("America/Puerto_Rico", "Puerto Rico (Atlantic time)"),
+COMMON_TIMEZONES: tuple[tuple[str, LazyString], ...] = (
+    ("America/New_York", lazy_gettext("Eastern time (New York)")),
+    ("America/Chicago", lazy_gettext("Central time (Chicago)")),
+    ("America/Denver", lazy_gettext("Mountain time (Denver)")),
+    ("America/Phoenix", lazy_gettext("Arizona (Phoenix, no daylight saving)")),
+    ("America/Los_Angeles", lazy_gettext("Pacific time (Los Angeles)")),
+    ("America/Anchorage", lazy_gettext("Alaska (Anchorage)")),
+    ("Pacific/Honolulu", lazy_gettext("Hawaii (Honolulu)")),
+    ("America/Puerto_Rico", lazy_gettext("Puerto Rico (Atlantic time)")),
 )
 #: Old names kept in the zone database for compatibility (``US/Eastern``); pickers leave them out.
 _ALIAS_PREFIXES = ("US/", "Canada/", "Mexico/", "Brazil/", "Chile/", "Etc/", "SystemV/")
@@ -68,7 +71,7 @@ def check_timezone(value: str) -> str:
     if value and value not in known_timezones():
         raise ValidationFailed(
             f"{value!r} is not a known time zone; use a name such as America/Chicago.",
-            [{"path": "timezone", "message": "Choose a time zone from the list."}],
+            [{"path": "timezone", "message": gettext("Choose a time zone from the list.")}],
         )
     return value
 
@@ -79,7 +82,7 @@ def check_language(value: str) -> str:
     if len(value) > 16 or not _LANGUAGE_TAG.fullmatch(value.lower()):
         raise ValidationFailed(
             f"{value!r} is not a language code such as en or es.",
-            [{"path": "language", "message": "Choose a language from the list."}],
+            [{"path": "language", "message": gettext("Choose a language from the list.")}],
         )
     return value.lower()
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 from flask import session as cookie_session
+from flask_babel import gettext, lazy_gettext
+from flask_babel.speaklater import LazyString
 
 from engine.db import get_database, request_session
 from engine.errors import ValidationFailed
+from engine.i18n import current_language, use_language
 from engine.organisation import Organisation
 from engine.organisation_cache import current_organisation
 from engine.ratelimit import limiter
@@ -40,7 +43,9 @@ def _subscriber_from(purpose: Purpose, token: str) -> tuple[Subscriber, str]:
     subscriber_id, extra = _signer().load(purpose, token)
     subscriber = request_session().get(Subscriber, subscriber_id)
     if subscriber is None or subscriber.status == SubscriberStatus.ERASED:
-        raise InvalidToken("This link is no longer valid.")
+        raise InvalidToken(gettext("This link is no longer valid."))
+    # A subscriber's own pages speak the language they chose.
+    use_language(subscriber.language)
     return subscriber, extra
 
 
@@ -48,6 +53,17 @@ def _preferences_token(subscriber_id: int, purpose: Purpose, token: str) -> str:
     # Dated like the link that opened the page, so following links never renews them.
     _id, _extra, issued_at = _signer().load_issued(purpose, token)
     return _signer().sign(Purpose.PREFERENCES, subscriber_id, issued_at=issued_at)
+
+
+#: The choices the subscribe and preferences pages offer, in order, with their words.
+FREQUENCY_CHOICES: tuple[tuple[str, LazyString], ...] = (
+    ("immediately", lazy_gettext("Each email as we send it")),
+    (
+        "daily",
+        lazy_gettext("A daily digest (one email a day, with everything sent since the last)"),
+    ),
+    ("weekly", lazy_gettext("A weekly digest (one email a week)")),
+)
 
 
 def _public_topics() -> tuple[TopicChoice, ...]:
@@ -59,7 +75,10 @@ def _public_topics() -> tuple[TopicChoice, ...]:
 
 def _subscribe_page(form: SubscribeForm, status: int = 200) -> tuple[str, int]:
     return render_template(
-        "public/subscribe.html", groups=group_by_category(_public_topics()), form=form
+        "public/subscribe.html",
+        groups=group_by_category(_public_topics()),
+        form=form,
+        frequency_choices=FREQUENCY_CHOICES,
     ), status
 
 
@@ -84,8 +103,10 @@ def subscribe_submit() -> tuple[str, int] | Response:
         return error_response(
             403,
             "other_site",
-            "This form was sent from a page on another site. Please subscribe on our own "
-            "subscribe page instead.",
+            gettext(
+                "This form was sent from a page on another site. Please subscribe on our own "
+                "subscribe page instead."
+            ),
         )
     smtputf8 = get_settings().SMTPUTF8
     form = parse_subscribe(request.form, _public_topics(), smtputf8=smtputf8)
@@ -101,6 +122,8 @@ def subscribe_submit() -> tuple[str, int] | Response:
             source="form",
             ip=request.remote_addr,
             smtputf8=smtputf8,
+            frequency=form.frequency,
+            language=form.language,
         )
         session.commit()
     return _thank_you_page(), 200
@@ -129,10 +152,14 @@ def _thank_you_page() -> str:
     if current_app.jinja_env.auto_reload or "_flashes" in cookie_session:
         return render_template("public/subscribed.html")
     organisation = current_organisation()
-    kept: tuple[Organisation, str] | None = current_app.extensions.get("pinwheel.thank_you_page")
+    # One page per language: the visitor's language is the one thing besides the settings it
+    # depends on.
+    pages: dict[str, tuple[Organisation, str]] = current_app.extensions.setdefault(
+        "pinwheel.thank_you_pages", {}
+    )
+    kept = pages.get(current_language())
     if kept is None or kept[0] is not organisation:
-        kept = (organisation, render_template("public/subscribed.html"))
-        current_app.extensions["pinwheel.thank_you_page"] = kept
+        kept = pages[current_language()] = (organisation, render_template("public/subscribed.html"))
     return kept[1]
 
 
@@ -196,12 +223,16 @@ def _preferences_page(
 ) -> tuple[str, int]:
     session = request_session()
     topics = preference_topics(session, subscriber)
+    # The language may have just been changed on this page: answer in the new one.
+    use_language(subscriber.language)
     page = render_template(
         "public/preferences.html",
         subscriber=subscriber,
         token=token,
         groups=group_by_category(topics),
         chosen=_chosen_topic_ids(subscriber),
+        frequencies={s.topic_id: s.frequency for s in subscriber.subscriptions},
+        frequency_choices=FREQUENCY_CHOICES,
         languages=LANGUAGES,
         common_timezones=COMMON_TIMEZONES,
         timezones=listed_timezones(),
@@ -243,6 +274,7 @@ def unsubscribe_submit(token: str) -> Response | str:
     subscriber = session.get(Subscriber, subscriber_id)
     campaign_id = int(extra[1:]) if extra.startswith("c") and extra[1:].isdigit() else None
     if subscriber is not None:
+        use_language(subscriber.language)
         source = "one-click" if _is_one_click() else "unsubscribe-page"
         unsubscribe_everywhere(
             session, subscriber, source, campaign_id=campaign_id, ip=request.remote_addr

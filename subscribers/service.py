@@ -20,6 +20,7 @@ from subscribers.confirmations import request_confirmation
 from subscribers.history import record_event, record_events
 from subscribers.models import (
     EventKind,
+    Frequency,
     OptIn,
     Subscriber,
     SubscriberStatus,
@@ -56,26 +57,34 @@ def subscribe(
     source: str = "form",
     ip: str | None = None,
     smtputf8: bool = False,
+    frequency: Frequency = Frequency.IMMEDIATELY,
 ) -> SubscribeOutcome:
-    """Record a request to receive ``topics`` at ``email``.
+    """Record a request to receive ``topics`` at ``email``, each bulletin or in digests.
 
     Single opt-in topics start at once. Double opt-in topics wait for the confirmation link, and
     so does every topic for an address that unsubscribed before: only its owner may undo that.
     Hard-suppressed addresses (bounce, complaint, manual, erased) are left untouched.
-    ``smtputf8`` is ``Settings.SMTPUTF8`` (see ``normalise_address``).
+    ``smtputf8`` is ``Settings.SMTPUTF8`` (see ``normalise_address``). ``frequency`` applies to
+    the topics this request starts or asks to confirm; topics already confirmed keep theirs
+    (changing them takes the preferences page's signed link).
     """
     address = normalise_address(email, smtputf8=smtputf8)
     reason, subscriber_id = _find_address(session, address)
     if reason in HARD_REASONS:
         return SubscribeOutcome(None)
-    events: list[tuple[EventKind, dict[str, Any]]] = [
-        (EventKind.SUBSCRIBE_REQUESTED, {"topics": _slugs(topics), "source": source})
-    ]
+    # The history names a digest frequency and a language other than English; each bulletin as
+    # it is sent, in English, is the default.
+    chosen: dict[str, str] = (
+        {} if frequency is Frequency.IMMEDIATELY else {"frequency": frequency.value}
+    )
+    if check_language(language) != "en":
+        chosen["language"] = check_language(language)
+    requested = {"topics": _slugs(topics), "source": source, **chosen}
+    events: list[tuple[EventKind, dict[str, Any]]] = [(EventKind.SUBSCRIBE_REQUESTED, requested)]
     if subscriber_id is None and reason is None:
         started, pending = _plan_topics(topics, {}, returning=False)
-        subscriber_id = _insert_subscriber(
-            session, _new_subscriber(address, name, language, source, ip), started, pending
-        )
+        values = _new_subscriber(address, name, language, source, ip)
+        subscriber_id = _insert_subscriber(session, values, started, pending, frequency)
         queued = bool(pending)
     else:
         subscriber = session.get(Subscriber, subscriber_id) if subscriber_id else None
@@ -83,12 +92,13 @@ def subscribe(
             subscriber = Subscriber(**_new_subscriber(address, name, language, source, ip))
             session.add(subscriber)
         returning = reason is not None or subscriber.status == SubscriberStatus.UNSUBSCRIBED
-        started, pending = _request_topics(subscriber, topics, returning)
+        started, pending = _request_topics(subscriber, topics, returning, frequency)
         queued = bool(pending) and request_confirmation(subscriber)
         session.flush()
         subscriber_id = subscriber.id
     if started:
-        events.append((EventKind.SUBSCRIBED, {"topics": _slugs(started), "source": source}))
+        subscribed = {"topics": _slugs(started), "source": source, **chosen}
+        events.append((EventKind.SUBSCRIBED, subscribed))
     record_events(session, subscriber_id, events, ip)
     return SubscribeOutcome(subscriber_id, pending, queued)
 
@@ -132,7 +142,11 @@ def _new_subscriber(
 
 
 def _insert_subscriber(
-    session: Session, values: dict[str, Any], started: list[TopicRef], pending: list[TopicRef]
+    session: Session,
+    values: dict[str, Any],
+    started: list[TopicRef],
+    pending: list[TopicRef],
+    frequency: Frequency,
 ) -> int:
     """Insert a new subscriber, its subscriptions and its queued confirmation; return its id."""
     at = values["consent_at"]
@@ -147,7 +161,11 @@ def _insert_subscriber(
     if inserted is None:
         raise RuntimeError("the subscriber INSERT reported no primary key")
     subscriber_id: int = inserted[0]
-    row = {"subscriber_id": subscriber_id, "status": SubscriptionStatus.CONFIRMED}
+    row = {
+        "subscriber_id": subscriber_id,
+        "status": SubscriptionStatus.CONFIRMED,
+        "frequency": frequency,
+    }
     rows = [{**row, "topic_id": topic.id, "confirmed_at": at} for topic in started]
     row["status"] = SubscriptionStatus.UNCONFIRMED
     rows += [{**row, "topic_id": topic.id, "confirmed_at": None} for topic in pending]
@@ -176,7 +194,7 @@ def _plan_topics(
 
 
 def _request_topics(
-    subscriber: Subscriber, topics: Sequence[TopicRef], returning: bool
+    subscriber: Subscriber, topics: Sequence[TopicRef], returning: bool, frequency: Frequency
 ) -> tuple[list[TopicRef], list[TopicRef]]:
     # A subscriber not flushed yet has no rows to load: its collection starts empty.
     existing = {subscription.topic_id: subscription for subscription in subscriber.subscriptions}
@@ -187,6 +205,7 @@ def _request_topics(
         if subscription is None:
             subscription = Subscription(topic_id=topic.id, status=SubscriptionStatus.UNCONFIRMED)
             subscriber.subscriptions.append(subscription)
+        subscription.frequency = frequency
         if topic in started:
             _confirm(subscription)
         else:
@@ -235,6 +254,8 @@ class Preferences:
     language: str
     timezone: str
     paused: bool
+    #: How often each ticked topic's bulletins arrive; a topic left out keeps its frequency.
+    frequencies: Mapping[int, Frequency] = field(default_factory=dict)
 
 
 def preference_topics(session: Session, subscriber: Subscriber) -> list[Topic]:
@@ -253,6 +274,7 @@ def update_preferences(
     subscriber.language = check_language(choice.language)
     subscriber.timezone = check_timezone(choice.timezone)
     added, removed = _apply_topics(session, subscriber, choice.topic_ids)
+    frequencies = _apply_frequencies(subscriber, choice.frequencies, choice.topic_ids)
     if added and subscriber.status == SubscriberStatus.UNSUBSCRIBED:
         lift_unsubscribe(session, subscriber.email)
         subscriber.status = SubscriberStatus.ACTIVE
@@ -260,6 +282,7 @@ def update_preferences(
     detail = {
         "added": added,
         "removed": removed,
+        **({"frequencies": frequencies} if frequencies else {}),
         "language": subscriber.language,
         "timezone": subscriber.timezone,
         "source": "preferences",
@@ -288,6 +311,48 @@ def _apply_topics(
             subscription.unsubscribed_at = now()
             removed.append(topic.slug)
     return added, removed
+
+
+def _apply_frequencies(
+    subscriber: Subscriber, frequencies: Mapping[int, Frequency], wanted: frozenset[int]
+) -> dict[str, str]:
+    """Set the frequency of each wanted subscription; return ``{slug: frequency}`` changed."""
+    changed = {}
+    for subscription in subscriber.subscriptions:
+        frequency = frequencies.get(subscription.topic_id)
+        if frequency is None or subscription.topic_id not in wanted:
+            continue
+        if subscription.frequency != frequency:
+            subscription.frequency = frequency
+            changed[subscription.topic.slug] = frequency.value
+    return changed
+
+
+def change_frequency(
+    session: Session,
+    subscriber: Subscriber,
+    topics: Sequence[Topic],
+    frequency: Frequency,
+    *,
+    source: str,
+    ip: str | None = None,
+) -> list[str]:
+    """Set how often ``topics``' bulletins reach ``subscriber``; return the slugs changed.
+
+    Only subscriptions the subscriber has (in any state) change; the change joins the consent
+    history.
+    """
+    wanted = {topic.id for topic in topics}
+    changed = []
+    for subscription in subscriber.subscriptions:
+        if subscription.topic_id in wanted and subscription.frequency != frequency:
+            subscription.frequency = frequency
+            changed.append(subscription.topic.slug)
+    if changed:
+        detail = {"topics": changed, "frequency": frequency.value, "source": source}
+        record_event(session, subscriber, EventKind.FREQUENCY_CHANGED, detail, ip)
+    session.flush()
+    return changed
 
 
 def _apply_pause(session: Session, subscriber: Subscriber, paused: bool, ip: str | None) -> None:

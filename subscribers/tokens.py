@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flask_babel import gettext
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from engine.errors import PinwheelError
@@ -60,15 +61,20 @@ class TokenSigner:
             )
         except SignatureExpired:
             raise InvalidToken(
-                "This link has expired. Use the link in a more recent email, or subscribe again."
+                gettext(
+                    "This link has expired. Use the link in a more recent email, or subscribe "
+                    "again."
+                )
             ) from None
         except BadSignature:
             raise InvalidToken(
-                "This link is not valid. It may have been cut short or changed; copy the whole "
-                "link from the email."
+                gettext(
+                    "This link is not valid. It may have been cut short or changed; copy the "
+                    "whole link from the email."
+                )
             ) from None
         if not isinstance(payload, list) or not payload or not isinstance(payload[0], int):
-            raise InvalidToken("This link is not valid.")
+            raise InvalidToken(gettext("This link is not valid."))
         extra = payload[1] if len(payload) > 1 and isinstance(payload[1], str) else ""
         return payload[0], extra, int(signed_at.timestamp())
 

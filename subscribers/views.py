@@ -19,6 +19,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from engine import audit
+from engine.api.fields import MAX_ID
 from engine.auth import roles_required
 from engine.db import close_request_session, get_database, request_session
 from engine.errors import ValidationFailed
@@ -26,9 +27,10 @@ from engine.users import Role
 from engine.web import add_admin_nav
 from subscribers.exporting import export_csv
 from subscribers.history import subscriber_history
-from subscribers.models import SubscriberStatus, Topic
+from subscribers.models import Frequency, SubscriberStatus, Topic
 from subscribers.profile import LANGUAGES, edit_subscriber, erase_subscriber, get_subscriber
 from subscribers.search import SubscriberFilter, search_subscribers
+from subscribers.service import change_frequency
 from subscribers.suppression import find_suppression
 from subscribers.topics import list_topics
 
@@ -85,6 +87,7 @@ def _subscriber_page(subscriber_id: int) -> str:
         history=subscriber_history(session, subscriber.id),
         suppression=find_suppression(session, subscriber.email),
         languages=LANGUAGES,
+        frequencies=list(Frequency),
         attributes_text="\n".join(f"{k}={v}" for k, v in subscriber.attributes.items()),
     )
 
@@ -120,6 +123,31 @@ def edit(subscriber_id: int) -> BaseResponse | tuple[str, int]:
         audit.record(session, current_user, "subscriber.edit", subscriber, fields=changed)
     session.commit()
     flash(f"Saved: {', '.join(changed)}." if changed else "Nothing changed.", "success")
+    return redirect(url_for(".show", subscriber_id=subscriber_id))
+
+
+@bp.post("/<int:subscriber_id>/frequency")
+@roles_required(Role.EDITOR)
+def frequency(subscriber_id: int) -> BaseResponse:
+    """Set how often one of the subscriber's topics reaches them (each bulletin or a digest)."""
+    session = request_session()
+    subscriber = get_subscriber(session, subscriber_id)
+    wanted = request.form.get("frequency", "")
+    topic_id = request.form.get("topic", type=int) or 0
+    # An id past the column's range would overflow the query: no topic has it.
+    topic = session.get(Topic, topic_id) if 0 < topic_id <= MAX_ID else None
+    if topic is None or wanted not in set(Frequency):
+        raise ValidationFailed("Choose a topic of this subscriber and a frequency.")
+    changed = change_frequency(
+        session, subscriber, [topic], Frequency(wanted), source=_staff_source()
+    )
+    if changed:
+        audit.record(
+            session, current_user, "subscriber.frequency", subscriber,
+            topic=topic.slug, frequency=wanted,
+        )  # fmt: skip
+    session.commit()
+    flash(f"{topic.name}: {wanted}." if changed else "Nothing changed.", "success")
     return redirect(url_for(".show", subscriber_id=subscriber_id))
 
 

@@ -265,6 +265,7 @@ PAGES: dict[str, tuple[str, int, Callable[[Site], TestResponse]]] = {
 NOT_PAGES = {
     "archive.feed",
     "archive.topic_feed",
+    "archive.language_feed",
     "archive.webview_email",
     "calendar_feed.feed",
     "favicon",

@@ -78,6 +78,7 @@ def paths(app: Flask, session: Session, settings: Settings) -> dict[str, str]:
     values: dict[str, object] = {
         "slug": issue.slug,
         "topic_slug": topic.slug,
+        "language": "es",
         "campaign_id": 1,
         "link_id": 1,
         "filename": static_file.relative_to(PROJECT_ROOT / "static").as_posix(),

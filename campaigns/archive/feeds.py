@@ -20,16 +20,25 @@ from campaigns.issues.models import Issue
 from engine.clock import now
 from engine.config import Settings
 from engine.errors import NotFound
+from engine.i18n import LANGUAGES
 from subscribers.models import Topic, TopicVisibility
 
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
+#: Each feed language named in its own language (``engine.i18n.LANGUAGES``).
+_LANGUAGE_NAMES = dict(LANGUAGES)
 #: Characters XML 1.0 cannot carry at all, escaped or not (C0 controls but tab, CR and LF;
 #: lone surrogates; U+FFFE and U+FFFF): the serializer would write them and break the feed.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def atom_document(session: Session, settings: Settings, *, topic_slug: str | None) -> bytes:
-    """Return the Atom feed of the newest sent issues (of one public topic when given)."""
+def atom_document(
+    session: Session, settings: Settings, *, topic_slug: str | None, language: str = ""
+) -> bytes:
+    """Return the Atom feed of the newest sent issues (of one public topic when given).
+
+    With ``language``, the issues written in it (editions included), each edition's entry
+    linking its other languages.
+    """
     topic = None
     if topic_slug is not None:
         topic = session.scalar(
@@ -40,22 +49,29 @@ def atom_document(session: Session, settings: Settings, *, topic_slug: str | Non
         )
         if topic is None:
             raise NotFound(f"There is no public topic {topic_slug!r}.")
-    page = search_archive(session, ArchiveFilters(topic=topic_slug or ""))
+    page = search_archive(session, ArchiveFilters(topic=topic_slug or "", language=language))
     updated = max(
         (issue.published_at for issue in page.issues if issue.published_at), default=now()
     )
-    feed = _feed_element(settings, topic, updated)
+    feed = _feed_element(settings, topic, updated, language)
     for issue in page.issues:
         feed.append(_entry_element(settings.BASE_URL, issue))
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
-def _feed_element(settings: Settings, topic: Topic | None, updated: datetime) -> ET.Element:
+def _feed_element(
+    settings: Settings, topic: Topic | None, updated: datetime, language: str = ""
+) -> ET.Element:
     archive_url = f"{settings.BASE_URL}/archive"
     topic_url = archive_url if topic is None else f"{archive_url}/topics/{topic.slug}"
     page_url = archive_url if topic is None else f"{archive_url}?topic={topic.slug}"
+    if language:
+        topic_url, page_url = f"{archive_url}/{language}", f"{archive_url}?lang={language}"
     feed = ET.Element("feed", xmlns=ATOM_NAMESPACE)
     title = "Newsletter archive" if topic is None else f"{topic.name}: Newsletter archive"
+    if language:
+        feed.set("xml:lang", language)
+        title = f"{title} ({_LANGUAGE_NAMES.get(language, language)})"
     _text(feed, "title", title)
     _text(feed, "id", topic_url)
     ET.SubElement(feed, "link", rel="alternate", type="text/html", href=page_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, render_template, request
+from flask_babel import gettext
 
 from campaigns.archive import feeds
 from campaigns.archive.service import (
@@ -11,11 +12,13 @@ from campaigns.archive.service import (
     archive_version,
     archive_years,
     find_published,
+    published_editions,
     search_archive,
 )
-from campaigns.archive.webview import personal_email_html, public_email_html
+from campaigns.archive.webview import personal_email_html, public_email_html, token_reader
 from engine.db import request_session
 from engine.http_cache import cached_response
+from engine.i18n import use_language
 from engine.web import get_settings
 
 bp = Blueprint("archive", __name__)
@@ -27,10 +30,20 @@ EMAIL_CSP = (
 WEB_VIEW_STYLE = "<style>.pw-top{display:none!important}</style>"
 
 
+@bp.context_processor
+def _language_names() -> dict[str, object]:
+    # The languages of editions, named in the page's language ("In Spanish:", "En inglés:").
+    return {"language_names": {"en": gettext("English"), "es": gettext("Spanish")}}
+
+
 @bp.get("/view/<slug>")
 def webview(slug: str) -> Response:
     session = request_session(read_only=True)
     token = request.args.get("t", "")
+    reader = token_reader(session, get_settings(), token) if token else None
+    if reader is not None:
+        # The page around the email speaks the language of the reader it was sent to.
+        use_language(reader.language)
 
     def render() -> str:
         published = find_published(session, slug)
@@ -77,10 +90,12 @@ def index() -> Response:
     filters = ArchiveFilters.from_args(request.args)
 
     def render() -> str:
+        result = search_archive(session, filters)
         return render_template(
             "archive/index.html",
             filters=filters,
-            result=search_archive(session, filters),
+            result=result,
+            editions=published_editions(session, result.issues),
             topics=archive_topics(session),
             years=archive_years(session),
         )
@@ -99,11 +114,19 @@ def topic_feed(topic_slug: str) -> Response:
     return _feed(topic_slug)
 
 
-def _feed(topic_slug: str | None) -> Response:
+@bp.get("/archive/<any(es, en):language>/feed.atom")
+def language_feed(language: str) -> Response:
+    """The issues written in ``language``: its editions and the originals written in it."""
+    return _feed(None, language)
+
+
+def _feed(topic_slug: str | None, language: str = "") -> Response:
     session = request_session(read_only=True)
     version, changed = archive_version(session)
     return cached_response(
-        lambda: feeds.atom_document(session, get_settings(), topic_slug=topic_slug),
+        lambda: feeds.atom_document(
+            session, get_settings(), topic_slug=topic_slug, language=language
+        ),
         version=version,
         last_modified=changed,
         mimetype="application/atom+xml",

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from campaigns.issues.models import Issue, issue_topic
-from campaigns.sending.models import Campaign, CampaignStatus
+from campaigns.sending.models import Campaign, CampaignStatus, CampaignVariant
 from engine.errors import NotFound
 from subscribers.models import Topic
 
@@ -28,6 +28,8 @@ class ArchiveFilters:
     observance: str = ""
     year: int | None = None
     page: int = 1
+    #: Issues written in this language, editions included; empty: the originals only.
+    language: str = ""
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> ArchiveFilters:
@@ -59,6 +61,15 @@ class PublishedIssue:
     campaign: Campaign
     previous: Issue | None
     next: Issue | None
+    #: The campaign's variant that sent this issue when it is an edition of the campaign's.
+    variant: CampaignVariant | None = None
+    #: The same issue in its other languages (its original and editions), as sent.
+    editions: tuple[Issue, ...] = ()
+
+    @property
+    def html(self) -> str:
+        """Return the email as frozen for this issue (the edition's, for an edition)."""
+        return self.variant.html if self.variant is not None else self.campaign.html
 
 
 def archive_version(session: Session) -> tuple[str, datetime | None]:
@@ -77,18 +88,41 @@ def archive_version(session: Session) -> tuple[str, datetime | None]:
     return f"{count}:{stamp}", changed
 
 
-def published_issues() -> sa.Select[tuple[Issue]]:
-    """Return a select of issues that have been sent, newest first."""
+def published_issues(language: str = "") -> sa.Select[tuple[Issue]]:
+    """Return a select of issues that have been sent, newest first.
+
+    Without ``language``, the originals (editions are listed under them); with it, every
+    issue written in that language, editions included.
+    """
+    chosen = Issue.edition_of_id.is_(None) if not language else Issue.language == language
     return (
         sa.select(Issue)
-        .where(Issue.published_at.is_not(None))
+        .where(Issue.published_at.is_not(None), chosen)
         .order_by(Issue.published_at.desc(), Issue.id.desc())
     )
 
 
+def published_editions(session: Session, issues: list[Issue]) -> dict[int, list[Issue]]:
+    """Return the sent editions of each of ``issues`` (by the original's id), in one query."""
+    if not issues:
+        return {}
+    rows = session.scalars(
+        sa.select(Issue)
+        .where(
+            Issue.edition_of_id.in_([issue.id for issue in issues]),
+            Issue.published_at.is_not(None),
+        )
+        .order_by(Issue.language)
+    )
+    found: dict[int, list[Issue]] = {}
+    for edition in rows:
+        found.setdefault(edition.edition_of_id or 0, []).append(edition)
+    return found
+
+
 def search_archive(session: Session, filters: ArchiveFilters) -> ArchivePage:
     """Return one page of sent issues matching ``filters``."""
-    query = published_issues()
+    query = published_issues(filters.language)
     if filters.query:
         pattern = f"%{filters.query.strip().lower()}%"
         query = query.where(sa.func.lower(Issue.title).like(pattern))
@@ -118,8 +152,14 @@ def find_published(session: Session, slug: str) -> PublishedIssue:
     issue = session.scalar(
         sa.select(Issue).where(Issue.slug == _without_nul(slug), Issue.published_at.is_not(None))
     )
-    campaign = None if issue is None else latest_sent_campaign(session, issue.id)
-    if issue is None or campaign is None:
+    if issue is None:
+        raise NotFound(f"There is no published issue at /view/{slug}.")
+    variant = None
+    if issue.edition_of_id is None:
+        campaign = latest_sent_campaign(session, issue.id)
+    else:
+        campaign, variant = _edition_campaign(session, issue)
+    if campaign is None:
         raise NotFound(f"There is no published issue at /view/{slug}.")
     assert issue.published_at is not None
     previous = session.scalar(
@@ -127,11 +167,45 @@ def find_published(session: Session, slug: str) -> PublishedIssue:
     )
     following = session.scalar(
         sa.select(Issue)
-        .where(Issue.published_at > issue.published_at)
+        .where(Issue.published_at > issue.published_at, Issue.edition_of_id.is_(None))
         .order_by(Issue.published_at.asc(), Issue.id.asc())
         .limit(1)
     )
-    return PublishedIssue(issue, campaign, previous, following)
+    return PublishedIssue(
+        issue, campaign, previous, following, variant, _other_editions(session, issue)
+    )
+
+
+def _edition_campaign(
+    session: Session, edition: Issue
+) -> tuple[Campaign | None, CampaignVariant | None]:
+    """Return the latest sent campaign of an edition's original that sent the edition."""
+    row = session.execute(
+        sa.select(Campaign, CampaignVariant)
+        .join(CampaignVariant, CampaignVariant.campaign_id == Campaign.id)
+        .where(
+            Campaign.issue_id == edition.edition_of_id,
+            CampaignVariant.issue_id == edition.id,
+            Campaign.status.in_(PUBLISHED_CAMPAIGN_STATES),
+        )
+        .order_by(Campaign.started_at.desc().nulls_last(), Campaign.id.desc())
+        .limit(1)
+    ).first()
+    return (None, None) if row is None else (row[0], row[1])
+
+
+def _other_editions(session: Session, issue: Issue) -> tuple[Issue, ...]:
+    original_id = issue.edition_of_id or issue.id
+    others = session.scalars(
+        sa.select(Issue)
+        .where(
+            sa.or_(Issue.id == original_id, Issue.edition_of_id == original_id),
+            Issue.id != issue.id,
+            Issue.published_at.is_not(None),
+        )
+        .order_by(Issue.language)
+    )
+    return tuple(others)
 
 
 def latest_sent_campaign(session: Session, issue_id: int) -> Campaign | None:

@@ -196,3 +196,161 @@ SPOTLIGHT_ISSUE: dict[str, Any] = {
         },
     ],
 }
+
+#: The Spanish edition of ``SPOTLIGHT_ISSUE``: the same blocks (same ids), translated.
+SPOTLIGHT_ISSUE_ES: dict[str, Any] = {
+    **SPOTLIGHT_ISSUE,
+    "title": "Proteger a los jóvenes de la trata",
+    "kicker": "En foco...",
+    "subject": "En foco: cómo proteger a los jóvenes de la trata",
+    "preheader": (
+        "Enero es el Mes Nacional de Prevención de la Trata de Personas: lo que los equipos "
+        "de bienestar infantil pueden hacer ahora."
+    ),
+    "date_label": "Enero de 2027",
+    "language": "es",
+    "theme": {"accent": "#1f4e8c", "banner": "Mes Nacional de Prevención de la Trata de Personas"},
+    "blocks": [
+        {
+            "id": "intro-1",
+            "type": "paragraph",
+            "text": (
+                "Cada enero, el Mes Nacional de Prevención de la Trata de Personas invita a las "
+                "agencias de bienestar infantil a renovar un compromiso compartido: fijarse en "
+                "los jóvenes que corren más riesgo, responder con un cuidado que sane en lugar de "
+                "dañar y **detener la explotación antes de que empiece**."
+            ),
+        },
+        {
+            "id": "intro-2",
+            "type": "paragraph",
+            "text": (
+                "El riesgo rara vez tiene una sola causa. Crece donde se juntan la historia "
+                "personal, las relaciones tensas, los pocos apoyos de la comunidad y las "
+                "presiones sociales más amplias; por eso la prevención funciona mejor cuando "
+                "llega a toda la familia."
+            ),
+            "refs": [1],
+        },
+        {
+            "id": "key-points",
+            "type": "bullets",
+            "items": [
+                {
+                    "text": (
+                        "Los jóvenes que salen del cuidado temporal sin un plan, o que cambian a "
+                        "menudo de hogar, pueden perder a los adultos que notarían las señales "
+                        "de alerta."
+                    ),
+                    "refs": [2],
+                },
+                {
+                    "text": (
+                        "Los sobrevivientes y sus familias suelen necesitar varios servicios a la "
+                        "vez: atención médica y de salud mental, un lugar seguro donde vivir, "
+                        "escuela, ayuda legal y alguien que los defienda."
+                    ),
+                    "refs": [3],
+                },
+                {
+                    "text": (
+                        "Trabajar con las familias y las comunidades, y no solo con cada joven, "
+                        "suele hacer que la recuperación dure."
+                    ),
+                    "refs": [4],
+                },
+            ],
+        },
+        {
+            "id": "approach",
+            "type": "callout",
+            "title": "Un enfoque a considerar",
+            "body": (
+                "Un **enfoque centrado en toda la familia** planifica los servicios de un "
+                "sobreviviente junto con sus cuidadores y sus hijos. La vivienda estable, el "
+                "apoyo económico y la atención de salud mental para la familia reducen la "
+                "probabilidad de que el trauma pase a la siguiente generación, y por eso también "
+                "sirven de prevención."
+            ),
+            "refs": [5],
+        },
+        {
+            "id": "training",
+            "type": "resources",
+            "title": "Capacitación",
+            "intro": (
+                "Cursos gratuitos, a su propio ritmo, para trabajadores sociales y supervisores."
+            ),
+            "items": [
+                {
+                    "title": "Cómo reconocer las señales de la trata infantil (curso a su ritmo)",
+                    "url": "https://training.example.org/courses/recognising-trafficking",
+                    "description": (
+                        "Noventa minutos sobre conversaciones de detección y derivaciones."
+                    ),
+                    "kind": "training",
+                },
+                {
+                    "title": "Entrevistas informadas sobre el trauma para el personal",
+                    "url": "https://training.example.org/courses/trauma-informed-interviewing",
+                    "kind": "training",
+                },
+            ],
+        },
+        {
+            "id": "publications",
+            "type": "resources",
+            "title": "Publicaciones",
+            "items": [
+                {
+                    "title": (
+                        "Guía práctica para atender a jóvenes víctimas de trata en cuidado temporal"
+                    ),
+                    "url": "https://library.example.org/briefs/serving-trafficked-youth.pdf",
+                    "description": (
+                        "Detección, plan de seguridad y estabilidad del hogar (en inglés)."
+                    ),
+                    "kind": "pdf",
+                    "size": "412 KB",
+                },
+                {
+                    "title": "Colaborar con sobrevivientes para diseñar programas de prevención",
+                    "url": "https://library.example.org/articles/partnering-with-survivors",
+                    "kind": "publication",
+                },
+            ],
+        },
+        {
+            "id": "organizations",
+            "type": "resources",
+            "title": "Organizaciones",
+            "items": [
+                {
+                    "title": "Línea nacional contra la trata (24 horas, confidencial)",
+                    "url": "https://hotline.example.org/",
+                    "kind": "organization",
+                },
+            ],
+        },
+        {
+            "id": "references",
+            "type": "references",
+            "title": "Referencias",
+            "items": [
+                {"number": 1, "text": "Resumen de investigación sobre factores de riesgo, 2024."},
+                {"number": 2, "text": "Estudio sobre cambios de hogar y fugas, 2023."},
+                {"number": 3, "text": "Encuesta sobre servicios que necesitan los jóvenes, 2022."},
+                {
+                    "number": 4,
+                    "text": "Revisión de tratamientos centrados en familia y comunidad, 2023.",
+                },
+                {
+                    "number": 5,
+                    "text": "Evaluación de modelos de servicios para dos generaciones, 2021.",
+                },
+            ],
+        },
+    ],
+}
+#: Every how many demo readers one reads in Spanish (and gets the Spanish edition).
+SPANISH_READER_EVERY = 10

@@ -12,10 +12,13 @@ from campaigns.demo.content import (
     FIRST_NAMES,
     LAST_NAMES,
     ROLES,
+    SPANISH_READER_EVERY,
     SPOTLIGHT_ISSUE,
+    SPOTLIGHT_ISSUE_ES,
     STATES,
 )
-from campaigns.issues.service import create_issue
+from campaigns.issues.editions import create_edition
+from campaigns.issues.service import create_issue, save_revision
 from campaigns.issues.workflow import approve, submit_for_review
 from campaigns.sending.service import create_campaign
 from engine.clock import now
@@ -33,8 +36,9 @@ DEMO_SUBSCRIBERS = 50
 def load_demo(session: Session, settings: Settings, *, admin_password: str) -> dict[str, object]:
     """Create demo topics, subscribers, two staff, an approved issue and a campaign to send.
 
-    The admin writes the spotlight issue and the approver approves it for the campaign's
-    audience, so the campaign may go out under the default rule (every send is approved).
+    The admin writes the spotlight issue and its Spanish edition, and the approver approves
+    both for the campaign's audience, so the campaign may go out under the default rule
+    (every send is approved); a few readers read Spanish and get the Spanish edition.
     """
     topics = [
         Topic(slug=slug, name=name, category=category, description=text, opt_in=OptIn(opt_in),
@@ -57,6 +61,11 @@ def load_demo(session: Session, settings: Settings, *, admin_password: str) -> d
     audience = [by_slug["human-trafficking"], by_slug["monthly-digest"]]
     submit_for_review(session, issue, admin, settings=settings)
     approve(session, issue, approver, [topic.id for topic in audience])
+    # The Spanish edition, approved on its own: the campaign sends it to Spanish readers.
+    edition = create_edition(session, issue, "es", admin)
+    save_revision(session, edition, SPOTLIGHT_ISSUE_ES, base_revision=1, saved_by_id=admin.id)
+    submit_for_review(session, edition, admin, settings=settings)
+    approve(session, edition, approver, [topic.id for topic in audience])
     campaign = create_campaign(
         session,
         issue,
@@ -69,6 +78,7 @@ def load_demo(session: Session, settings: Settings, *, admin_password: str) -> d
         "admin": admin.email,
         "approver": approver.email,
         "issue": issue.id,
+        "edition": edition.id,
         "campaign": campaign.id,
     }
 
@@ -88,6 +98,7 @@ def _add_subscribers(session: Session, topics: list[Topic]) -> None:
             email=f"{first.lower()}.{last.lower()}{n}@example.org".replace("á", "a"),
             name=f"{first} {last}",
             attributes={"role": ROLES[n % len(ROLES)], "state": STATES[n % len(STATES)]},
+            language="es" if n % SPANISH_READER_EVERY == 0 else "en",
             consent_source="demo",
             consent_at=moment,
             confirmed_at=moment,

@@ -52,6 +52,27 @@ class TimelineSchema(Schema):
     later = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
 
 
+class DigestReachSchema(Schema):
+    """Readers a bulletin reached through the digests of one frequency, apart from ``counts``."""
+
+    frequency = fields.String(required=True, metadata={"example": "daily"})
+    runs = fields.Integer(required=True)
+    recipients = fields.Integer(required=True)
+    accepted = fields.Integer(required=True)
+
+
+class LanguageSchema(Schema):
+    """The readers of one edition of a campaign sent in several languages."""
+
+    language = fields.String(required=True, metadata={"example": "es"})
+    recipients = fields.Integer(required=True)
+    accepted = fields.Integer(required=True)
+    not_sent = fields.Integer(
+        required=True,
+        metadata={"description": "Permanent failures, suppressions and uncertain outcomes."},
+    )
+
+
 class ReportSchema(Schema):
     campaign_id = fields.Integer(required=True)
     status = fields.String(required=True)
@@ -61,6 +82,12 @@ class ReportSchema(Schema):
     links = fields.List(fields.Nested(LinkSchema), required=True)
     timeline = fields.Nested(TimelineSchema, required=True)
     pixel_opens = fields.Integer(allow_none=True)
+    digest_reach = fields.List(fields.Nested(DigestReachSchema), required=True)
+    languages = fields.List(
+        fields.Nested(LanguageSchema),
+        required=True,
+        metadata={"description": "Per edition language, when the issue has editions."},
+    )
 
 
 class ComparisonQuerySchema(Schema):

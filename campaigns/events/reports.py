@@ -10,10 +10,18 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from campaigns.digests.reports import DigestReach, digest_reach
 from campaigns.events.guard import AUTO_PAUSE_PREFIX
 from campaigns.events.models import CampaignTally, DeliveryEvent, TrackedLink
 from campaigns.events.timeline import Timeline, campaign_timeline
-from campaigns.sending.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.sending.languages import KEY_PREFIX
+from campaigns.sending.models import (
+    Campaign,
+    CampaignStatus,
+    CampaignVariant,
+    Delivery,
+    DeliveryStatus,
+)
 from campaigns.sending.service import get_campaign
 from engine.clock import now
 from engine.delivery.events import EventKind
@@ -145,6 +153,17 @@ class LinkRow:
 
 
 @dataclass(frozen=True, slots=True)
+class LanguageRow:
+    """The readers of one edition of a campaign sent in several languages."""
+
+    language: str
+    recipients: int = 0
+    accepted: int = 0
+    #: Not handed over for good: permanent failures, suppressions and uncertain outcomes.
+    not_sent: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class CampaignReport:
     """Everything the report page and the CSV export show about one campaign."""
 
@@ -153,6 +172,11 @@ class CampaignReport:
     timeline: Timeline
     links: list[LinkRow] = field(default_factory=list)
     pixel_opens: int | None = None
+    #: Readers who got this bulletin in a daily or weekly digest, apart from ``counts``
+    #: (those it reached directly).
+    digest_reach: list[DigestReach] = field(default_factory=list)
+    #: Per language, for a campaign of an issue with editions (empty otherwise).
+    languages: list[LanguageRow] = field(default_factory=list)
 
     @property
     def auto_paused(self) -> bool:
@@ -171,6 +195,8 @@ class CampaignReport:
             "links": [asdict(link) for link in self.links],
             "timeline": self.timeline.as_json(),
             "pixel_opens": self.pixel_opens,
+            "digest_reach": [asdict(reach) for reach in self.digest_reach],
+            "languages": [asdict(row) for row in self.languages],
         }
 
 
@@ -193,7 +219,41 @@ def campaign_report(session: Session, campaign_id: int, zone: str) -> CampaignRe
         timeline=campaign_timeline(session, campaign, zone, until=now()),
         links=link_rows(session, campaign.id),
         pixel_opens=tally.pixel_opens if tally is not None else None,
+        digest_reach=digest_reach(session, campaign.id) if campaign.issue_id else [],
+        languages=language_split(session, campaign.id) if campaign.issue_id else [],
     )
+
+
+def language_split(session: Session, campaign_id: int) -> list[LanguageRow]:
+    """Return the campaign's readers per edition language (empty for one language)."""
+    key = CampaignVariant.key
+    rows = session.execute(
+        sa.select(key, Delivery.status, sa.func.count())
+        .join(
+            CampaignVariant,
+            sa.and_(
+                CampaignVariant.campaign_id == Delivery.campaign_id,
+                CampaignVariant.number == Delivery.variant,
+            ),
+        )
+        .where(Delivery.campaign_id == campaign_id, key.startswith(KEY_PREFIX, autoescape=True))
+        .group_by(key, Delivery.status)
+        .order_by(key)
+    ).all()
+    split: dict[str, dict[str, int]] = {}
+    for variant_key, status, count in rows:
+        tally = split.setdefault(variant_key.removeprefix(KEY_PREFIX), defaultdict(int))
+        tally["recipients"] += count
+        if status == DeliveryStatus.ACCEPTED:
+            tally["accepted"] += count
+        elif status in _NOT_SENT:
+            tally["not_sent"] += count
+    return [LanguageRow(language, **tally) for language, tally in split.items()]
+
+
+_NOT_SENT = frozenset(
+    {DeliveryStatus.FAILED_PERMANENT, DeliveryStatus.SUPPRESSED, DeliveryStatus.UNCERTAIN}
+)
 
 
 def campaign_counts(session: Session, campaigns: Sequence[Campaign]) -> dict[int, Counts]:

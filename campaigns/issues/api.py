@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from campaigns.issues import api_schemas as s
 from campaigns.issues.compiled import render_for_review, render_stored_issue
+from campaigns.issues.editions import create_edition, list_editions
 from campaigns.issues.editor import preview_payload, save_from_editor
 from campaigns.issues.history import (
     diff_revisions,
@@ -100,6 +101,35 @@ def issues_update(data: dict[str, Any], issue_id: int) -> Issue:
     issue = save_from_editor(session, get_issue(session, issue_id), data, current_api_user())
     session.commit()
     return issue
+
+
+@bp.get("/issues/<id:issue_id>/editions")
+@require_role(*READERS)
+@bp.response(200, s.EditionListSchema)
+def editions_index(issue_id: int) -> dict[str, Any]:
+    """List an issue's editions in other languages (each an issue of its own)."""
+    session = request_session()
+    return {"items": list_editions(session, get_issue(session, issue_id))}
+
+
+@bp.post("/issues/<id:issue_id>/editions")
+@idempotent
+@require_role(Role.EDITOR)
+@bp.doc(parameters=[IDEMPOTENCY_PARAMETER])
+@bp.arguments(s.EditionCreateSchema)
+@bp.response(201, s.IssueSchema)
+@bp.alt_response(409, schema=ErrorSchema, description="The issue already has that edition.")
+def editions_create(data: dict[str, Any], issue_id: int) -> Issue:
+    """Create an issue's edition in ``language`` from its latest content, as a draft.
+
+    The edition has the same blocks (same ids), layout, topics and observance, to translate;
+    it is saved, reviewed and approved as an issue of its own.
+    """
+    session = request_session()
+    original = get_issue(session, issue_id)
+    edition = create_edition(session, original, data["language"], current_api_user())
+    session.commit()
+    return edition
 
 
 @bp.get("/issues/<id:issue_id>/revisions")

@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from campaigns.issues.compiled import issue_problems
+from campaigns.issues.editions import EDITION_LANGUAGES, is_out_of_date
 from campaigns.issues.models import Issue, IssueStatus
 from campaigns.issues.revisions import SESSION_NAME_LIMIT
 from campaigns.issues.workflow import COMMENT_LIMIT
@@ -35,9 +36,24 @@ class IssueSummarySchema(Schema):
     approved_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+    edition_of_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "The original issue, when this issue is one of its editions."},
+    )
+    translated_from_revision = fields.Integer(
+        allow_none=True,
+        metadata={"description": "The original's revision this edition was last saved against."},
+    )
+    out_of_date = fields.Method(
+        "_out_of_date",
+        metadata={"description": "An edition whose original changed since it was last saved."},
+    )
 
     def _topic_ids(self, issue: object) -> list[int]:
         return [topic.id for topic in issue.topics]  # type: ignore[attr-defined]
+
+    def _out_of_date(self, issue: Issue) -> bool:
+        return is_out_of_date(issue)
 
 
 class IssueSchema(IssueSummarySchema):
@@ -59,6 +75,18 @@ class IssueSchema(IssueSummarySchema):
     def _problems(self, issue: Issue) -> list[dict[str, Any]]:
         fields = ("block_id", "field", "message")
         return [{key: check[key] for key in fields} for check in issue_problems(issue)]
+
+
+class EditionCreateSchema(Schema):
+    language = fields.String(
+        required=True,
+        validate=validate.OneOf(list(EDITION_LANGUAGES)),
+        metadata={"description": "The edition's language."},
+    )
+
+
+class EditionListSchema(Schema):
+    items = fields.List(fields.Nested(IssueSummarySchema), required=True)
 
 
 class IssueQuerySchema(CursorQuerySchema):

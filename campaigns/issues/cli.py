@@ -1,4 +1,4 @@
-"""``pinwheel issues …``: list, show, create from JSON, render, check, submit, approve, return."""
+"""``pinwheel issues …``: list, show, create, edition, render, check, submit, approve, return."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from campaigns.issues.compiled import issue_problems, render_for_review, render_stored_issue
+from campaigns.issues.editions import EDITION_LANGUAGES, create_edition, list_editions
 from campaigns.issues.models import Issue, IssueStatus
 from campaigns.issues.review_notices import review_requests, send_review_requests
 from campaigns.issues.service import create_issue, get_issue
@@ -25,7 +26,8 @@ from engine.web import get_settings
 from subscribers.topics import topics_by_slugs
 
 group = FeatureGroup(
-    "issues", help="Issues: list, show, create, render, check, submit, approve and return."
+    "issues",
+    help="Issues: list, show, create, add an edition, render, check, submit, approve and return.",
 )
 
 
@@ -41,6 +43,8 @@ def _summary(issue: Issue) -> dict[str, Any]:
         "observance": issue.observance_slug,
         "updated_at": issue.updated_at.isoformat(),
         "sent_at": issue.published_at.isoformat() if issue.published_at else None,
+        "language": issue.language,
+        "edition_of": issue.edition_of_id,
     }
 
 
@@ -157,6 +161,23 @@ def checks_command(issue_id: int, as_json: bool) -> None:
         click.echo("No blocking problems." if not rendered.errors else "Blocking problems found.")
     if rendered.errors:
         sys.exit(1)
+
+
+@group.command("edition")
+@click.argument("issue_id", type=int)
+@click.option("--language", type=click.Choice(list(EDITION_LANGUAGES)), default="es",
+              show_default=True, help="The edition's language.")  # fmt: skip
+@click.option("--as", "email", default=None, help="The staff user creating it (its author).")
+def edition_command(issue_id: int, language: str, email: str | None) -> None:
+    """Create an issue's edition in another language from its latest content, as a draft."""
+    with get_database().session() as session:
+        original = get_issue(session, issue_id)
+        actor = _staff(session, email) if email else "cli"
+        edition = create_edition(session, original, language, actor)
+        row = _summary(edition)
+        others = [e.id for e in list_editions(session, original)]
+    click.echo(f"Created issue {row['id']} ({row['slug']}), the {language} edition of {issue_id}.")
+    click.echo(f"Editions of issue {issue_id}: {', '.join(map(str, others))}.")
 
 
 def _staff(session: Session, email: str) -> StaffUser:

@@ -49,17 +49,25 @@ def render_context(
     )
 
 
-def observance_theme(issue: Issue) -> Theme | None:
-    """Return the colour and banner of the observance ``issue`` is written for, if any."""
+def observance_theme(
+    issue: Issue, slug: str | None = None, language: str | None = None
+) -> Theme | None:
+    """Return the colour and banner of the observance ``issue`` is written for, if any.
+
+    ``slug`` and ``language`` stand in for the issue's own while it is being edited (the
+    editor's preview of a choice not saved yet).
+    """
     session = object_session(issue)
-    if session is None or not issue.observance_slug:
+    slug = issue.observance_slug if slug is None else slug
+    if session is None or not slug:
         return None
     try:
-        observance = find_observance(session, issue.observance_slug)
+        observance = find_observance(session, slug)
     except NotFound:
         # A staff observance deleted since: the issue keeps the layout's own look.
         return None
-    return Theme(accent=observance.colour.lower(), banner=observance.banner or "")
+    language = language or issue.language or "en"
+    return Theme(accent=observance.colour.lower(), banner=observance.banner_in(language) or "")
 
 
 def _branding() -> Branding:

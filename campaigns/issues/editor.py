@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +30,13 @@ from campaigns.issues.compiled import (
     problem_checks,
     render_context,
     render_for_review,
+)
+from campaigns.issues.editions import (
+    EDITION_LANGUAGES,
+    create_edition,
+    edition_check,
+    list_editions,
+    original_state,
 )
 from campaigns.issues.history import (
     diff_content,
@@ -58,8 +66,13 @@ bp = Blueprint("editor", __name__, url_prefix="/admin/issues")
 _CHECK_FIELDS = {"image_alt": "alt"}
 
 
-def preview_payload(settings: Settings, issue: Issue, data: Any) -> dict[str, Any]:
-    """Render unsaved content for the preview: the blocks that are ready, and every problem."""
+def preview_payload(
+    settings: Settings, issue: Issue, data: Any, observance_slug: str | None = None
+) -> dict[str, Any]:
+    """Render unsaved content for the preview: the blocks that are ready, and every problem.
+
+    ``observance_slug`` is the editor's choice of observance, saved or not ("" for none).
+    """
     try:
         draft = read_draft(data)
     except ContentError as error:
@@ -69,8 +82,8 @@ def preview_payload(settings: Settings, issue: Issue, data: Any) -> dict[str, An
             "checks": problem_checks(error.problems, None),
             "valid": False,
         }
-    context = render_context(settings, issue.slug, observance_theme(issue))
-    rendered = render_issue(draft.content, context)
+    theme = observance_theme(issue, observance_slug, draft.content.language)
+    rendered = render_issue(draft.content, render_context(settings, issue.slug, theme))
     checks = [
         {
             "code": c.code,
@@ -79,7 +92,7 @@ def preview_payload(settings: Settings, issue: Issue, data: Any) -> dict[str, An
             "block_id": c.block_id,
             "field": _CHECK_FIELDS.get(c.code),
         }
-        for c in rendered.checks
+        for c in [*rendered.checks, *_edition_checks(issue)]
     ]
     return {
         "html": rendered.html,
@@ -89,10 +102,20 @@ def preview_payload(settings: Settings, issue: Issue, data: Any) -> dict[str, An
     }
 
 
+def _edition_checks(issue: Issue) -> list[Any]:
+    check = edition_check(issue)
+    return [] if check is None else [check]
+
+
 def save_from_editor(session: Session, issue: Issue, payload: Any, actor: Any) -> Issue:
-    """Save the editor's content and issue settings (compare-and-set on the base revision)."""
+    """Save the editor's content and issue settings (compare-and-set on the base revision).
+
+    An edition's editor sends the original's revision it showed beside the blocks
+    (``original_revision``): the edition is then translated from that one.
+    """
     if not isinstance(payload, dict) or not isinstance(payload.get("base_revision"), int):
         raise ValidationFailed("Send the content with the revision it was based on.")
+    shown = payload.get("original_revision")
     save_revision(
         session,
         issue,
@@ -100,6 +123,7 @@ def save_from_editor(session: Session, issue: Issue, payload: Any, actor: Any) -
         base_revision=payload["base_revision"],
         saved_by_id=actor.id,
         editing_session=payload.get("editing_session"),
+        translated_from=shown if isinstance(shown, int) and not isinstance(shown, bool) else None,
     )
     if isinstance(payload.get("topic_ids"), list):
         ids = [int(t) for t in payload["topic_ids"] if str(t).isdigit()]
@@ -121,6 +145,7 @@ def editor_state(issue: Issue) -> dict[str, Any]:
         "problems": issue_problems(issue),
         "topic_ids": [topic.id for topic in issue.topics],
         "observance_slug": issue.observance_slug or "",
+        "original": original_state(issue) if issue.edition_of_id is not None else None,
     }
 
 
@@ -159,8 +184,21 @@ def edit(issue_id: int) -> str:
         issue=issue,
         state=editor_state(issue),
         comments=review_comments(session, issue),
+        editions=list_editions(session, issue) if issue.edition_of_id is None else [],
+        edition_languages=EDITION_LANGUAGES,
         **_choices(),
     )
+
+
+@bp.post("/<int:issue_id>/editions")
+@roles_required(Role.EDITOR)
+def create_edition_page(issue_id: int) -> WerkzeugResponse:
+    session = request_session()
+    original = get_issue(session, issue_id)
+    edition = create_edition(session, original, request.form.get("language", "es"), current_user)
+    session.commit()
+    flash("Edition created from the latest English text: translate each block.", "success")
+    return redirect(url_for("editor.edit", issue_id=edition.id))
 
 
 @bp.get("/<int:issue_id>/content")
@@ -187,7 +225,9 @@ def preview(issue_id: int) -> Response:
     payload = request.get_json(silent=True) or {}
     content = payload.get("content")
     data = content if isinstance(content, dict) else issue.content
-    return jsonify(preview_payload(get_settings(), issue, data))
+    slug = payload.get("observance_slug")
+    chosen = slug if isinstance(slug, str) else None
+    return jsonify(preview_payload(get_settings(), issue, data, chosen))
 
 
 @bp.post("/<int:issue_id>/compare")
@@ -223,6 +263,7 @@ def review(issue_id: int) -> str:
     session = request_session()
     issue = get_issue(session, issue_id)
     rendered = render_for_review(get_settings(), issue)
+    rendered = dataclasses.replace(rendered, checks=[*rendered.checks, *_edition_checks(issue)])
     return render_template(
         "editor/review.html",
         issue=issue,

@@ -31,6 +31,8 @@ issue_topic = sa.Table(
 
 class Issue(Base):
     __tablename__ = "issue"
+    # One edition per language of an original (``campaigns.issues.editions``).
+    __table_args__ = (sa.UniqueConstraint("edition_of_id", "language"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Stable public slug for the web view and the archive.
@@ -55,11 +57,18 @@ class Issue(Base):
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
     #: Set when the first campaign of this issue finished sending; the archive lists these.
     published_at: Mapped[datetime | None]
+    #: The original (English) issue when this issue is one of its editions in another language.
+    edition_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issue.id", ondelete="CASCADE"))
+    #: The original's revision this edition was last saved against: a later original revision
+    #: makes the edition out of date.
+    translated_from_revision: Mapped[int | None]
 
     topics: Mapped[list[Topic]] = relationship(secondary=issue_topic)
     revisions: Mapped[list[IssueRevision]] = relationship(
         back_populates="issue", order_by="IssueRevision.number", cascade="all, delete-orphan"
     )
+    #: The issue this one is an edition of (None for an original).
+    original: Mapped[Issue | None] = relationship(remote_side=[id], foreign_keys=[edition_of_id])
 
 
 class IssueRevision(Base):

@@ -99,13 +99,18 @@ def save_revision(
     base_revision: int,
     saved_by_id: int | None,
     editing_session: str | None = None,
+    translated_from: int | None = None,
 ) -> Issue:
     """Save ``content`` as revision ``base_revision + 1`` unless someone saved since.
 
     The save joins the open revision of the same editing session or starts a new one
     (``campaigns.issues.revisions``). Any edit voids an approval: the approval was bound to
-    the revision it saw.
+    the revision it saw. An edition's save records the original's revision it was translated
+    from: ``translated_from`` (the one the editor showed beside it), else the current one.
     """
+    if issue.edition_of_id is not None and isinstance(content, dict):
+        # An edition keeps its language: it is the edition of that language.
+        content = {**content, "language": issue.language}
     draft = read_content(content)
     if editing_session is not None and (
         not isinstance(editing_session, str) or not 0 < len(editing_session) <= SESSION_NAME_LIMIT
@@ -136,6 +141,10 @@ def save_revision(
     issue.approval_hash = None
     issue.approver_id = None
     issue.approved_at = None
+    if issue.edition_of_id is not None:
+        current = session.scalar(sa.select(Issue.revision).where(Issue.id == issue.edition_of_id))
+        # A revision the original never reached cannot have been shown.
+        issue.translated_from_revision = min(translated_from or current or 0, current or 0)
     record_save(
         session,
         issue,

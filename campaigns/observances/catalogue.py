@@ -40,8 +40,10 @@ CATALOGUE_TOPICS = frozenset(
 _SLUG = (re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*"), "lowercase words joined by hyphens")
 _COLOUR = (re.compile(r"#[0-9A-Fa-f]{6}"), "a #RRGGBB colour")
 _FIELDS = frozenset(
-    {"slug", "name", "kind", "rule", "region", "description", "topic", "colour", "banner"}
+    {"slug", "name", "kind", "rule", "region", "description", "topic", "colour", "banner", "es"}
 )
+#: Languages an observance's name and banner may also be written in, as ``es = { name, banner }``.
+TRANSLATED = ("es",)
 
 
 class ObservanceKind(StrEnum):
@@ -69,6 +71,19 @@ class Observance:
     colour: str
     banner: str | None = None
     source: ObservanceSource = ObservanceSource.CATALOGUE
+    #: ``(language, name, banner)`` for each language it is also written in.
+    translations: tuple[tuple[str, str, str | None], ...] = ()
+
+    def name_in(self, language: str) -> str:
+        """Return the observance's name in ``language``, else its English name."""
+        return next((name for code, name, _ in self.translations if code == language), self.name)
+
+    def banner_in(self, language: str) -> str | None:
+        """Return the banner in ``language``; its English banner only when none is written."""
+        for code, _name, banner in self.translations:
+            if code == language:
+                return banner
+        return self.banner
 
 
 @dataclass(frozen=True)
@@ -101,7 +116,16 @@ def observance_from_dict(
         colour=_text(data, who, "colour", shape=_COLOUR).upper(),
         banner=None if data.get("banner") is None else _text(data, who, "banner"),
         source=source,
+        translations=tuple(_translation(data, who, code) for code in TRANSLATED if code in data),
     )
+
+
+def _translation(data: Mapping[str, object], who: str, code: str) -> tuple[str, str, str | None]:
+    words = data[code]
+    if not isinstance(words, Mapping) or set(words) - {"name", "banner"}:
+        raise ObservanceError(f"{who}: {code}: must be a table of name and banner")
+    banner = None if words.get("banner") is None else _text(words, f"{who} {code}", "banner")
+    return code, _text(words, f"{who} {code}", "name"), banner
 
 
 def _text(

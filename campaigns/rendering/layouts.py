@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from campaigns.content.document import Layout
 from campaigns.rendering import markup
+from engine.i18n import DEFAULT, supported, translations
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
 
@@ -55,9 +56,14 @@ def _component_attribute(value: str) -> str:
     return value.translate(_ATTRIBUTE_SAFE)
 
 
-@lru_cache(maxsize=1)
-def environment() -> Environment:
-    """Return the (cached) Jinja environment that renders MJML templates."""
+@lru_cache(maxsize=4)
+def environment(language: str = DEFAULT) -> Environment:
+    """Return the (cached) Jinja environment that renders MJML templates in ``language``.
+
+    The words the layouts add around an issue's own (its footer, the web-view line) come from
+    the language's gettext catalogue, never from a request's locale: campaigns render outside
+    requests, and an edition in Spanish gets them in Spanish whoever compiles it.
+    """
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=True,
@@ -65,7 +71,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(translations(supported(language)), newstyle=True)  # type: ignore[attr-defined]
     env.filters["md"] = _md
     env.filters["tags"] = markup.plain
     env.filters["attr"] = _component_attribute

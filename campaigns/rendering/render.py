@@ -31,6 +31,8 @@ class RenderContext:
     theme: Theme | None = None
     #: The organisation's name, logo, colours and footer sentences (the Settings page).
     branding: Branding = dataclasses.field(default_factory=Branding)
+    #: False for an email no web page shows (a welcome): its top line offers none.
+    web_view: bool = True
 
     def absolute(self, url: str) -> str:
         """Resolve `url` against `base_url` (absolute URLs are kept)."""
@@ -63,7 +65,7 @@ def build_mjml(content: IssueContent, context: RenderContext) -> str:
         archive_url=context.absolute(context.archive_url),
         subscribe_url=context.absolute(context.subscribe_url),
     )
-    template = environment().get_template(spec.template)
+    template = environment(content.language).get_template(spec.template)
     return template.render(
         content=content,
         context=context,

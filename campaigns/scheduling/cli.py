@@ -7,6 +7,16 @@ from datetime import datetime
 import click
 from flask import Flask
 
+from campaigns.digests.cli import group as digests_group
+from campaigns.digests.runs import run_digest
+from campaigns.digests.windows import (
+    RUN_DELAY,
+    check_frequency,
+    check_weekday,
+    check_window_ended,
+    latest_window,
+    parse_window_end,
+)
 from campaigns.observances.cli import group as observances_group
 from campaigns.scheduling.recurring import create_series
 from campaigns.scheduling.service import describe_schedule, schedule_at, schedule_for_observance
@@ -107,6 +117,38 @@ def send_command(campaign_id: int) -> None:
     deliver(campaign_id)
 
 
+@click.command("run")
+@click.option("--frequency", required=True, help="daily or weekly.")
+@click.option(
+    "--window-end",
+    default=None,
+    help="Run the window that ended last by this ISO time in the past (local to the "
+    "organisation's zone without an offset); default: the last window that ended at least "
+    "15 minutes ago.",
+)
+def run_digest_command(frequency: str, window_end: str | None) -> None:
+    """Send a digest window now (once: a window that already ran sends nothing)."""
+    settings = get_settings()
+    at = parse_window_end(window_end, settings.TIMEZONE) if window_end else now() - RUN_DELAY
+    weekday = check_weekday(settings.DIGEST_WEEKDAY)
+    chosen = check_frequency(frequency)
+    if at > now():
+        fail("The window end is in the future; give one in the past.")
+    window = latest_window(chosen, at, settings.TIMEZONE, weekday)
+    check_window_ended(window, now())
+    span = f"{window.local_start:%Y-%m-%d %H:%M} to {window.local_end:%Y-%m-%d %H:%M %Z}"
+    with get_database().session() as session:
+        run = run_digest(session, window, settings, started_by="cli")
+        if run is None:
+            click.echo(f"The {window.frequency} digest of {span} already ran: nothing sent.")
+            return
+        campaign_id, bulletins, readers = run.campaign_id, run.bulletins, run.recipients
+    click.echo(f"{window.frequency.capitalize()} digest of {span}: {bulletins} bulletin(s), "
+               f"{readers} reader(s).")  # fmt: skip
+    if campaign_id is not None:
+        deliver(campaign_id)
+
+
 def _parse_local(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
@@ -119,3 +161,4 @@ def init_app(app: Flask) -> None:
     for command in (send_command, schedule_command):
         campaigns_group.add_command(command)
     observances_group.add_command(add_series_command)
+    digests_group.add_command(run_digest_command)

@@ -19,7 +19,7 @@ from campaigns.scheduling.rules import SchedulingError, SendAnchor, parse_rule, 
 from campaigns.scheduling.service import SCHEDULABLE, ScheduleKind
 from campaigns.sending.approval import needs_approval, recipients_already_sent
 from campaigns.sending.models import Campaign, CampaignStatus
-from campaigns.sending.service import CANCELLABLE, STARTABLE
+from campaigns.sending.service import CANCELLABLE, STARTABLE, campaign_issue
 from engine.config import Settings
 from engine.display import local_time_text, status_label
 from engine.errors import NotFound
@@ -95,7 +95,7 @@ def campaign_overview(session: Session, campaign: Campaign, settings: Settings) 
         status=status_label(status),
         note=_note(campaign, status, schedule, finished),
         started=started,
-        latest_revision=campaign.issue.revision,
+        latest_revision=campaign_issue(campaign).revision,
         segment=segment_words(campaign.segment),
         audience_now=count,
         schedule=schedule,
@@ -157,10 +157,11 @@ def approval_summary(
 ) -> ApprovalSummary:
     """Say whether the campaign may go to ``recipients`` people now, in one sentence."""
     threshold = settings.APPROVAL_THRESHOLD
-    total = recipients + recipients_already_sent(session, campaign.issue_id, besides=campaign.id)
+    issue = campaign_issue(campaign)
+    total = recipients + recipients_already_sent(session, issue.id, besides=campaign.id)
     topic_ids = [topic.id for topic in campaign.topics]
     revision = campaign.issue_revision
-    approved = is_approved_for(session, campaign.issue, revision, topic_ids, campaign.segment)
+    approved = is_approved_for(session, issue, revision, topic_ids, campaign.segment)
     needed = needs_approval(total, threshold)
     if approved:
         sentence = f"Approved for revision {revision} and this audience: it may go out."

@@ -15,6 +15,13 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from campaigns.digests.windows import (
+    DIGEST_FREQUENCIES,
+    RUN_DELAY,
+    Window,
+    check_weekday,
+    recent_windows,
+)
 from campaigns.events.tracking import rewrite_links_for_tracking
 from campaigns.scheduling.service import unschedule
 from campaigns.scheduling.waves import plan_waves
@@ -24,6 +31,10 @@ from engine.clock import now as clock_now
 from engine.config import Settings
 from engine.db import rowcount
 from engine.errors import Conflict, Forbidden
+
+#: Windows of each frequency the scheduler looks back over: after a day's outage it still
+#: sends the digest it missed (late), and never one older.
+DIGEST_CATCH_UP = 2
 
 #: What every start does to the frozen HTML before the audience is frozen.
 START_STEPS: tuple[StartStep, ...] = (rewrite_links_for_tracking,)
@@ -146,3 +157,20 @@ def _send_to_review(session: Session, campaign_id: int, reason: str, now: dateti
         .execution_options(synchronize_session=False)
     )
     return StartOutcome.NEEDS_REVIEW if rowcount(moved) == 1 else StartOutcome.SKIPPED
+
+
+def due_digest_windows(settings: Settings, now: datetime) -> list[Window]:
+    """Return the digest windows the scheduler should make sure have run, oldest first.
+
+    A window is due ``RUN_DELAY`` after its end, once the bulletins started before it ended
+    have committed.
+    """
+    weekday = check_weekday(settings.DIGEST_WEEKDAY)
+    ended_by = now - RUN_DELAY
+    return [
+        window
+        for frequency in DIGEST_FREQUENCIES
+        for window in recent_windows(
+            frequency, ended_by, settings.TIMEZONE, weekday, DIGEST_CATCH_UP
+        )
+    ]

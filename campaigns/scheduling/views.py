@@ -17,6 +17,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from campaigns.digests.reports import run_of_campaign
 from campaigns.issues.service import get_issue
 from campaigns.observances.service import all_observances
 from campaigns.scheduling.overview import campaign_overview
@@ -31,6 +32,7 @@ from campaigns.scheduling.rules import resolve_zone
 from campaigns.scheduling.service import unschedule
 from campaigns.scheduling.starting import send_now
 from campaigns.sending.dispatch import dispatch_campaign
+from campaigns.sending.languages import edition_plan, language_variants
 from campaigns.sending.progress import campaign_progress, uncertain_recipients
 from campaigns.sending.proofs import MAX_TEST_ADDRESSES, allowed_test_addresses
 from campaigns.sending.service import get_campaign
@@ -64,6 +66,7 @@ def new(issue_id: int) -> str:
         status=status,
         observances=all_observances(session),
         default_tz=get_settings().TIMEZONE,
+        editions=edition_plan(session, issue),
     )
 
 
@@ -129,11 +132,15 @@ def send(campaign_id: int) -> WerkzeugResponse:
 
 
 @roles_required(Role.EDITOR)
-def show(campaign_id: int) -> str:
+def show(campaign_id: int) -> str | WerkzeugResponse:
     """Show the campaign: state, issue, audience, schedule, approval, progress, next steps."""
     session = request_session()
     settings = get_settings()
     campaign = get_campaign(session, campaign_id)
+    run = run_of_campaign(session, campaign_id) if campaign.issue_id is None else None
+    if run is not None:
+        # A digest run's send has its own page: its window, its variants, the same actions.
+        return redirect(url_for("digests.show", run_id=run.id))
     return render_template(
         "campaigns/show.html",
         campaign=campaign,
@@ -142,6 +149,7 @@ def show(campaign_id: int) -> str:
         uncertain=uncertain_recipients(session, campaign_id),
         test_addresses=allowed_test_addresses(session, settings),
         test_limit=MAX_TEST_ADDRESSES,
+        languages=language_variants(session, campaign_id),
     )
 
 

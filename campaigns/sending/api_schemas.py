@@ -18,7 +18,11 @@ def _choice(enum: type[StrEnum]) -> validate.OneOf:
 
 class CampaignSchema(Schema):
     id = fields.Integer(required=True)
-    issue_id = fields.Integer(required=True)
+    issue_id = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "null for a digest run: it lists bulletins, it sends no issue."},
+    )
     issue_revision = fields.Integer(required=True)
     name = fields.String(required=True)
     status = fields.String(required=True)

@@ -65,6 +65,11 @@ def ensure_send_allowed(
     session: Session, campaign: Campaign, recipients: int, threshold: int
 ) -> None:
     """Raise ``Forbidden`` unless the campaign may go to ``recipients`` people."""
+    if campaign.issue_id is None:
+        # A digest run lists only bulletins approved for all their topics' readers
+        # (``campaigns.digests.assembly``); its layout is reviewed like any layout change, so
+        # it has nothing of its own to approve.
+        return
     # Locking the issue makes two campaigns of one issue starting at once take turns, so the
     # second counts the first's recipients (PostgreSQL; SQLite writers take turns anyway).
     issue = session.get(Issue, campaign.issue_id, with_for_update=True)

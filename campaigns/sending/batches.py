@@ -6,6 +6,7 @@ recovery racing a slow worker can never move one batch twice.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -13,11 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from campaigns.issues.models import Issue
+from campaigns.rendering.topic_digest import PUBLICATION as DIGEST_PUBLICATION
 from campaigns.sending.models import (
     Batch,
     BatchStatus,
     Campaign,
     CampaignStatus,
+    CampaignVariant,
     Delivery,
     DeliveryStatus,
     campaign_topic,
@@ -47,6 +50,7 @@ _reply_to = (
 _d = Delivery.__table__
 _b = Batch.__table__
 _c = Campaign.__table__
+_v = CampaignVariant.__table__
 
 
 def claim_next_batch(
@@ -117,8 +121,11 @@ def _claim_deliveries(session: Session, batch_id: int) -> None:
     )
 
 
-def load_frozen(session: Session, campaign_id: int) -> FrozenCampaign:
-    """Read what the campaign froze, its first topic and the saved reply-to (one Core row)."""
+def load_frozen(session: Session, campaign_id: int, batch_id: int | None = None) -> FrozenCampaign:
+    """Read what the campaign froze, its first topic and the saved reply-to (one Core row).
+
+    A batch of a ``CampaignVariant`` gets that variant's subject and documents instead.
+    """
     first_topic = (
         sa.select(campaign_topic.c.topic_id)
         .join(Topic, Topic.id == campaign_topic.c.topic_id)
@@ -131,21 +138,44 @@ def load_frozen(session: Session, campaign_id: int) -> FrozenCampaign:
     row = session.execute(
         sa.select(
             _c.c.id,
-            Issue.slug,
+            sa.func.coalesce(Issue.slug, ""),
             _c.c.subject,
             _c.c.from_address,
             _c.c.html,
             _c.c.text,
-            Issue.layout,
+            # A campaign without an issue is a digest run (``campaigns.digests``): its series
+            # (``List-Id``, ``Feedback-ID``) is the digests' publication, not the digest layout's.
+            sa.func.coalesce(Issue.layout, DIGEST_PUBLICATION),
             sa.func.coalesce(Topic.slug, ""),
             sa.func.coalesce(Topic.name, ""),
             sa.func.coalesce(_reply_to, ""),
         )
-        .join(Issue, Issue.id == _c.c.issue_id)
+        .outerjoin(Issue, Issue.id == _c.c.issue_id)
         .outerjoin(Topic, Topic.id == first_topic)
         .where(_c.c.id == campaign_id)
     ).one()
-    return FrozenCampaign(*row)
+    frozen = FrozenCampaign(*row)
+    variant = (
+        None
+        if batch_id is None
+        else session.scalar(sa.select(_b.c.variant).where(_b.c.id == batch_id))
+    )
+    if variant is None:
+        return frozen
+    # A language variant sends an edition: its web-view links name the edition's page.
+    subject, html, text, slug = session.execute(
+        sa.select(_v.c.subject, _v.c.html, _v.c.text, Issue.slug)
+        .outerjoin(Issue, Issue.id == _v.c.issue_id)
+        .where(_v.c.campaign_id == campaign_id, _v.c.number == variant)
+    ).one()
+    return dataclasses.replace(
+        frozen,
+        subject=subject,
+        html=html,
+        text=text,
+        variant=variant,
+        issue_slug=slug or frozen.issue_slug,
+    )
 
 
 def read_recipients(session: Session, batch_id: int, status: DeliveryStatus) -> list[Recipient]:

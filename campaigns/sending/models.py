@@ -72,7 +72,8 @@ class Campaign(Base):
     __table_args__ = (sa.Index("ix_campaign_status_send_at", "status", "send_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issue.id"))
+    #: None for a digest run (``campaigns.digests``): its content is bulletins already sent.
+    issue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issue.id"))
     #: The issue revision this campaign sends; its compiled output is frozen below.
     issue_revision: Mapped[int]
     name: Mapped[str] = mapped_column(sa.String(300))
@@ -101,7 +102,7 @@ class Campaign(Base):
     #: Number of deliveries frozen when the campaign started.
     recipients: Mapped[int] = mapped_column(default=0)
 
-    issue: Mapped[Issue] = relationship()
+    issue: Mapped[Issue | None] = relationship()
     topics: Mapped[list[Topic]] = relationship(secondary=campaign_topic)
 
 
@@ -130,6 +131,33 @@ class Batch(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=now)
     finished_at: Mapped[datetime | None]
+    #: The ``CampaignVariant`` every delivery of this batch gets; None: the campaign's own.
+    variant: Mapped[int | None]
+
+
+class CampaignVariant(Base):
+    """One of several contents a campaign sends, each recipient getting exactly one.
+
+    A digest run has one per set of topics its readers follow; a campaign of an issue with
+    editions has one per language (``campaigns.sending.editions``). Batches never mix variants,
+    so a batch is still one body (one SendGrid template request).
+    """
+
+    __tablename__ = "campaign_variant"
+
+    campaign_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    #: What the variant stands for, in the creator's terms (a digest: its readers' topic set).
+    key: Mapped[str] = mapped_column(sa.String(2000))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    #: Compiled once, personalised by substitution like the campaign's own documents.
+    html: Mapped[str] = mapped_column(sa.Text)
+    text: Mapped[str] = mapped_column(sa.Text)
+    #: The issue this variant sends when it is one edition of the campaign's issue (its key is
+    #: ``language:<code>``); None for a digest's variants.
+    issue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issue.id"))
 
 
 class Delivery(Base):
@@ -162,3 +190,5 @@ class Delivery(Base):
     event_state: Mapped[str | None] = mapped_column(sa.String(20))
     updated_at: Mapped[datetime] = mapped_column(default=now)
     accepted_at: Mapped[datetime | None]
+    #: The ``CampaignVariant`` this recipient gets (None: the campaign's own content).
+    variant: Mapped[int | None]

@@ -27,6 +27,8 @@ from engine.text_fields import control_character
 log = logging.getLogger(__name__)
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
+#: Builders kept per process: a digest run has one per variant, and its batches come variant
+#: by variant, so this only needs to outlast one variant's batches.
 _CACHE_SIZE = 16
 _Built = TypeVar("_Built")
 
@@ -58,6 +60,8 @@ class FrozenCampaign:
     topic_name: str = ""
     #: The organisation's reply-to address (Settings page), if one is saved.
     reply_to: str = ""
+    #: The ``CampaignVariant`` whose subject and documents these are (None: the campaign's).
+    variant: int | None = None
 
 
 class CampaignMessages:
@@ -202,19 +206,20 @@ class MessagesCache:
     """Keep the split templates of the last few campaigns this process sent (thread-safe)."""
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[int, CampaignMessages] = OrderedDict()
+        self._entries: OrderedDict[tuple[int, int | None], CampaignMessages] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, settings: Settings, campaign: FrozenCampaign) -> CampaignMessages:
         """Return the messages builder of ``campaign``, building it on first use."""
+        key = (campaign.id, campaign.variant)
         with self._lock:
-            entry = self._entries.get(campaign.id)
+            entry = self._entries.get(key)
             if entry is None or entry.campaign != campaign:
                 entry = CampaignMessages(settings, campaign)
-                self._entries[campaign.id] = entry
+                self._entries[key] = entry
                 while len(self._entries) > _CACHE_SIZE:
                     self._entries.popitem(last=False)
-            self._entries.move_to_end(campaign.id)
+            self._entries.move_to_end(key)
             return entry
 
 

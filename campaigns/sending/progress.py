@@ -111,17 +111,18 @@ class CampaignRow:
 
 
 def list_campaigns(session: Session, *, limit: int = 200) -> list[CampaignRow]:
-    """Return the newest campaigns with their issue title."""
+    """Return the newest campaigns with their issue title (a digest run's: its own name)."""
     rows = session.execute(
         sa.select(
             Campaign.id,
             Campaign.name,
             Campaign.status,
-            Issue.title,
+            # A digest run has no issue; its name says which digest and window it is.
+            sa.func.coalesce(Issue.title, Campaign.name),
             Campaign.send_at,
             Campaign.recipients,
         )
-        .join(Issue, Issue.id == Campaign.issue_id)
+        .outerjoin(Issue, Issue.id == Campaign.issue_id)
         .order_by(Campaign.id.desc())
         .limit(limit)
     )

@@ -20,7 +20,7 @@ from campaigns.sending.proofs import (
     test_send,
     test_send_issue,
 )
-from campaigns.sending.service import get_campaign
+from campaigns.sending.service import campaign_issue, get_campaign
 from engine import audit
 from engine.auth import roles_required
 from engine.db import request_session
@@ -56,7 +56,7 @@ def issue_send(issue_id: int) -> WerkzeugResponse | tuple[str, int]:
 @roles_required(Role.EDITOR)
 def campaign_form(campaign_id: int) -> str:
     campaign = get_campaign(request_session(), campaign_id)
-    return _page(campaign.issue, campaign)
+    return _page(campaign_issue(campaign), campaign)
 
 
 @bp.post("/campaigns/<int:campaign_id>/test-send")
@@ -69,7 +69,7 @@ def campaign_send(campaign_id: int) -> WerkzeugResponse | tuple[str, int]:
         audit_as=("campaign.test_send", campaign),
         label="Test send",
         back=url_for("campaigns.show", campaign_id=campaign_id),
-        page=lambda error: _page(campaign.issue, campaign, error=error),
+        page=lambda error: _page(campaign_issue(campaign), campaign, error=error),
     )
 
 

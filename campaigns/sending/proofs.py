@@ -19,6 +19,7 @@ from campaigns.issues.models import Issue
 from campaigns.sending.batches import load_frozen
 from campaigns.sending.models import Campaign
 from campaigns.sending.personalize import CampaignMessages, FrozenCampaign, Recipient
+from campaigns.sending.service import campaign_issue
 from engine.config import Settings
 from engine.delivery.base import (
     BackendAuthError,
@@ -48,7 +49,9 @@ def test_send(
     """Send the campaign's frozen message to ``addresses`` with a ``[Test]`` subject prefix.
 
     No delivery, batch or counter is written; links carry subscriber id 0, which no page accepts.
+    A digest run has no one message (each reader gets a variant): ``NotFound``.
     """
+    campaign_issue(campaign)
     targets = _valid_addresses(addresses, settings.SMTPUTF8)
     _ensure_staff_addresses(session, targets, settings)
     frozen = load_frozen(session, campaign.id)

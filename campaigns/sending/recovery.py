@@ -16,6 +16,7 @@ from campaigns.sending.models import (
     BatchStatus,
     Campaign,
     CampaignStatus,
+    CampaignVariant,
     Delivery,
     DeliveryStatus,
 )
@@ -187,9 +188,13 @@ def finish_if_complete(session: Session, campaign_id: int) -> bool:
     if moved != 1:
         return False
     issue_id = session.scalar(sa.select(_c.c.issue_id).where(_c.c.id == campaign_id))
+    # The editions the campaign sent (its language variants) are published with it.
+    editions = sa.select(CampaignVariant.issue_id).where(
+        CampaignVariant.campaign_id == campaign_id, CampaignVariant.issue_id.is_not(None)
+    )
     session.execute(
         sa.update(Issue)
-        .where(Issue.id == issue_id, Issue.published_at.is_(None))
+        .where(sa.or_(Issue.id == issue_id, Issue.id.in_(editions)), Issue.published_at.is_(None))
         .values(published_at=at)
         .execution_options(synchronize_session=False)
     )

@@ -106,7 +106,8 @@ class BatchRunner:
     def _read(
         self, session: Session, campaign_id: int, batch_id: int
     ) -> tuple[CampaignMessages, list[Recipient]]:
-        builder = messages_cache.get(self.settings, load_frozen(session, campaign_id))
+        frozen = load_frozen(session, campaign_id, batch_id)
+        builder = messages_cache.get(self.settings, frozen)
         return builder, read_recipients(session, batch_id, DeliveryStatus.CLAIMED)
 
     def _deliver(

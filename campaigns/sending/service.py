@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from campaigns.issues.models import Issue
 from campaigns.sending.approval import ensure_send_allowed
 from campaigns.sending.freeze import Wave, freeze_audience
+from campaigns.sending.languages import add_language_variants
 from campaigns.sending.models import Campaign, CampaignStatus
 from engine.clock import now
 from engine.config import Settings
@@ -50,6 +51,9 @@ def create_campaign(
 ) -> Campaign:
     """Create a draft campaign that freezes the issue's current revision, rendered once.
 
+    Each approved, up-to-date edition of the issue is compiled too and frozen as the variant
+    of its language (``campaigns.sending.languages``).
+
     ``tracking`` turns on aggregate link and open counting; the start rewrites links only then.
 
     Raises ``ValidationFailed`` listing the pre-send check errors when the issue may not be sent.
@@ -88,6 +92,9 @@ def create_campaign(
     )
     session.add(campaign)
     session.flush()
+    # Editions ride in the same send: each reader gets their language's (editions' warnings
+    # are shown where the campaign is composed, ``edition_warnings``).
+    add_language_variants(session, campaign, issue, settings)
     return campaign
 
 
@@ -98,6 +105,15 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
     if campaign is None:
         raise NotFound(f"There is no campaign {campaign_id}.")
     return campaign
+
+
+def campaign_issue(campaign: Campaign) -> Issue:
+    """Return the issue ``campaign`` sends; raise ``NotFound`` for a digest run, which has none."""
+    if campaign.issue is None:
+        raise NotFound(
+            f"Campaign {campaign.id} is a digest run: it lists bulletins, it sends no issue."
+        )
+    return campaign.issue
 
 
 def start_campaign(

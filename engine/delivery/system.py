@@ -41,20 +41,19 @@ def system_message(
     subject: str,
     fields: Mapping[str, Field],
     to_name: str = "",
+    language: str = "en",
 ) -> OutgoingMessage:
     """Build one system email of ``kind`` (``confirmation``, ``staff-alert`` …) from the sender.
 
     ``fields`` fill the layout ``system/<layout>.mjml.j2``; the subject, the sender's name and
     address and the postal address are added from ``settings``, the organisation's look and
-    reply-to address from the settings page (Pinwheel's own outside an application).
+    reply-to address from the settings page (Pinwheel's own outside an application). The
+    layout's words are in ``language``; the caller gives the subject in it.
     """
     sender = _sender_fields(settings.SENDER_ADDRESS, settings.POSTAL_ADDRESS)
     branding, reply_to = _organisation()
-    body = render_system_email(layout, {**fields, **sender, "subject": subject}, branding)
-    message_id = f"<{kind}.{secrets.token_hex(12)}@{sender_domain(settings.SENDER_ADDRESS)}>"
-    headers = {"Message-ID": message_id, "Auto-Submitted": "auto-generated"}
-    if reply_to:
-        headers["Reply-To"] = reply_to
+    body = render_system_email(layout, {**fields, **sender, "subject": subject}, branding, language)
+    headers = system_headers(kind, settings.SENDER_ADDRESS, reply_to=reply_to)
     return OutgoingMessage(
         delivery_id=0,
         to_address=to_address,
@@ -66,6 +65,25 @@ def system_message(
         headers=headers,
         categories=(kind,),
     )
+
+
+def system_headers(
+    kind: str, sender_address: str, *, unique: str = "", reply_to: str = ""
+) -> dict[str, str]:
+    """Return the headers every system email carries (the module's docstring says why).
+
+    The ``Message-ID`` is ``<kind.unique@sender-domain>``, random without ``unique``: a caller
+    that must know it before sending (a welcome's, stored on its row) gives ``unique``;
+    ``Reply-To`` is added when ``reply_to`` is set.
+    """
+    unique = unique or secrets.token_hex(12)
+    headers = {
+        "Message-ID": f"<{kind}.{unique}@{sender_domain(sender_address)}>",
+        "Auto-Submitted": "auto-generated",
+    }
+    if reply_to:
+        headers["Reply-To"] = reply_to
+    return headers
 
 
 def _organisation() -> tuple[Branding | None, str]:

@@ -29,6 +29,14 @@ def _for_dialect(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bo
 def run_migrations_online() -> None:
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode recreates a table and drops the old one; with foreign keys enforced,
+            # that drop would cascade to every row referring to it (a campaign's deliveries).
+            # The pragma only takes effect outside a transaction, hence on the driver's
+            # connection before the migration's transaction begins.
+            connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+                "PRAGMA foreign_keys=OFF"
+            )
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

@@ -83,6 +83,10 @@ class Branding:
             _DEFAULT_PALETTE, accent=self.accent, accent_ink=self.accent, link=self.link
         )
 
+    def has_footer(self, publication: str) -> bool:
+        """Return whether the settings page gave ``publication`` a sentence of its own."""
+        return str(publication) in dict(self.footers)
+
     def footer(self, publication: str) -> FooterLine:
         """Return the footer sentence of ``publication`` (an issue's layout)."""
         sentence = dict(self.footers).get(str(publication), DEFAULT_FOOTER)

@@ -22,14 +22,13 @@ from functools import lru_cache
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from engine.config import PROJECT_ROOT
+from engine.i18n import DEFAULT, supported, translations
 from engine.render.branding import Branding
 from engine.render.merge import MergeTemplate
 from engine.render.mjml import compile_email
 from engine.render.text import html_to_text
 
 TEMPLATE_DIR = PROJECT_ROOT / "templates" / "email"
-#: The layouts are written in English.
-LANGUAGE = "en"
 
 Field = str | Sequence[str] | Sequence[Mapping[str, str]]
 _Shape = tuple[tuple[str, tuple[tuple[str, ...] | None, ...] | None], ...]
@@ -44,22 +43,31 @@ class RenderedEmail:
     text: str
 
 
-def greeting(name: str) -> str:
-    """Return the first line of a personal email: ``Hello Ana,`` or ``Hello,``."""
-    return f"Hello {name}," if name.strip() else "Hello,"
+def greeting(name: str, language: str = DEFAULT) -> str:
+    """Return the first line of a personal email: ``Hello Ana,`` or ``Hello,`` (``Hola Ana:``)."""
+    words = translations(language)
+    return (
+        words.gettext("Hello %(name)s,") % {"name": name}
+        if name.strip()
+        else words.gettext("Hello,")
+    )
 
 
 def render_system_email(
-    layout: str, fields: Mapping[str, Field], branding: Branding | None = None
+    layout: str,
+    fields: Mapping[str, Field],
+    branding: Branding | None = None,
+    language: str = DEFAULT,
 ) -> RenderedEmail:
     """Fill the layout ``system/<layout>.mjml.j2`` with ``fields``, compiling it on first use.
 
     A field is a string, a list of strings or a list of mappings of strings (one per item).
     ``branding`` (name, logo, colours; Pinwheel's own without it) is compiled in: a new one,
-    after the settings changed, costs one more compile.
+    after the settings changed, costs one more compile. The layout's own words are in
+    ``language`` (a reader's: English or Spanish), and so is its ``lang``.
     """
     shape = tuple(sorted((name, _shape(name, value)) for name, value in fields.items()))
-    page, text = _compiled(layout, shape, branding or Branding())
+    page, text = _compiled(layout, shape, branding or Branding(), supported(language) or DEFAULT)
     values = dict(_values(fields))
     return RenderedEmail(page.render(values), text.render(values))
 
@@ -126,24 +134,28 @@ def _placeholders(shape: _Shape) -> dict[str, object]:
 
 @lru_cache(maxsize=64)
 def _compiled(
-    layout: str, shape: _Shape, branding: Branding
+    layout: str, shape: _Shape, branding: Branding, language: str
 ) -> tuple[MergeTemplate, MergeTemplate]:
-    template = _environment().get_template(f"system/{layout}.mjml.j2")
+    template = _environment(language).get_template(f"system/{layout}.mjml.j2")
     source = template.render(
-        f=_placeholders(shape), p=branding.palette(), lang=LANGUAGE, branding=branding
+        f=_placeholders(shape), p=branding.palette(), lang=language, branding=branding
     )
-    page = compile_email(source, default_lang=LANGUAGE)
+    page = compile_email(source, default_lang=language)
     return MergeTemplate(page, escape=html.escape), MergeTemplate(html_to_text(page))
 
 
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
-    # Without a request: every link arrives as a value, never from url_for.
-    return Environment(
+@lru_cache(maxsize=8)
+def _environment(language: str) -> Environment:
+    # Without a request: every link arrives as a value, never from url_for; the words come from
+    # the language's catalogue, not from the request's locale.
+    environment = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
     )
+    environment.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return environment

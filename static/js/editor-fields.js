@@ -92,12 +92,13 @@ const FOOTNOTE = /\[\^(\d{1,3})\]/g;
 
 // ---- Markdown toolbar ---------------------------------------------------------------------
 
-function markdownArea(obj, key, label, { path = key, list = true, required = false } = {}) {
+// `hint` is said before the Markdown help (how a paste of several lines is read, say).
+function markdownArea(obj, key, label, { path = key, list = true, required = false, hint: extra = "" } = {}) {
   const area = bound(obj, key, { multiline: true, path, required });
-  const hint = list
+  const help = list
     ? "Markdown: **bold**, *italic*, [text](https://…), lines starting with “- ” make a list, [^1] cites reference 1."
     : "Markdown: **bold**, *italic*, [text](https://…); [^1] cites reference 1.";
-  const wrap = field(label, area, hint);
+  const wrap = field(label, area, extra ? `${extra} ${help}` : help);
   const changedText = () => { area.focus(); area.dispatchEvent(new Event("input")); };
   // Wraps the selection; with none, inserts the placeholder selected so typing replaces it.
   const apply = (before, after, placeholder) => {
@@ -208,7 +209,7 @@ function rowEditor(block, kind, emptyHint = "") {
     const controls = el("div", { class: "row-fields" });
     const at = (key) => `items[${index}].${key}`;
     if (kind === "bullet") {
-      const text = markdownArea(row, "text", `Item ${index + 1} text`, { path: at("text"), list: false, required: true });
+      const text = markdownArea(row, "text", `Item ${index + 1} text`, { path: at("text"), list: false, required: true, hint: index === 0 ? "Paste several lines to add an item for each." : "" });
       const area = text.querySelector("textarea");
       pasteRows(block, index, area, (pasted) => listItems(pasted).map((item) => ({ text: item, refs: [] })), (target, item) => { target.text = withPasted(area, item.text); });
       controls.append(text);
@@ -219,7 +220,7 @@ function rowEditor(block, kind, emptyHint = "") {
         if (pasted.kind !== "webpage") target.kind = pasted.kind;
         target.title = withPasted(title, pasted.title);
       }, { columns: true });
-      controls.append(field(`Resource ${index + 1} title`, title, index === 0 ? "Paste several lines to add a resource for each: a title, then its link, description, kind and size." : undefined));
+      controls.append(field(`Resource ${index + 1} title`, title, index === 0 ? "Paste several resources at once, one per line: the title, then its link, description, kind and size as columns (copied from a spreadsheet, or separated by |)." : undefined));
       controls.append(field("Link (https://…)", bound(row, "url", { type: "url", required: true, path: at("url") })));
       controls.append(field("Description", bound(row, "description", { multiline: true, path: at("description") })));
       controls.append(field("Kind", select(row, "kind", KINDS.map((k) => [k, k]), (v) => v, at("kind"))));

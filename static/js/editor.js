@@ -37,9 +37,19 @@ function blockCard(block, index, total) {
       tool("Delete", "Delete", () => deleteBlock(index), false, "danger")));
   const card = el("li", { class: "block", "data-block-id": block.id, "data-type": block.type, tabindex: "-1", "aria-labelledby": headingId }, header);
   card.append(el("ul", { class: "block-problems", id: `block-${block.id}-problems`, hidden: true }));
+  if (state.original) card.append(originalPanel(block));
   card.append(el("div", { class: "block-body" }, ...blockFields(block)));
   wireDrag(card, header, index);
   return card;
+}
+
+// An edition's block shows the original's block of the same id, to translate from.
+function originalPanel(block) {
+  const lines = state.original.blocks[block.id];
+  const body = lines
+    ? el("div", { class: "original-lines", lang: state.original.language }, ...lines.map((line) => el("p", { text: line })))
+    : el("p", { class: "muted", text: "The English has no block like this one." });
+  return el("details", { class: "original-text", open: true, "data-original-for": block.id }, el("summary", { text: "English" }), body);
 }
 
 function renderBlocks() {
@@ -227,7 +237,9 @@ function changed() {
 }
 
 function payload(baseRevision = state.revision) {
-  return { base_revision: baseRevision, editing_session: EDITING_SESSION, content: state.content, topic_ids: state.topic_ids, observance_slug: state.observance_slug };
+  const body = { base_revision: baseRevision, editing_session: EDITING_SESSION, content: state.content, topic_ids: state.topic_ids, observance_slug: state.observance_slug };
+  if (state.original) body.original_revision = state.original.revision;
+  return body;
 }
 
 async function postJson(url, body) {
@@ -273,6 +285,13 @@ function saved(data) {
   state.status = data.status;
   $("#issue-revision").textContent = data.revision;
   $("#issue-status").textContent = statusLabel(data.status);
+  if (data.original) {
+    const newer = data.original.revision !== state.original.revision;
+    state.original = data.original;
+    $("#edition-out-of-date").hidden = !data.original.out_of_date;
+    // The English changed meanwhile: show it, so the next save is translated from what is shown.
+    if (newer) for (const panel of $$("[data-original-for]")) panel.replaceWith(originalPanel(state.content.blocks.find((b) => b.id === panel.dataset.originalFor)));
+  }
   const open = data.problems.length;
   const todo = open ? ` ${open} thing${open === 1 ? "" : "s"} to finish before review, marked on the blocks.` : "";
   if (dirty) { setStatus("Saving…", "pending"); saveTimer = setTimeout(save, SAVE_DELAY); }
@@ -331,7 +350,7 @@ function bindValues() {
 
 async function refreshPreview() {
   const seq = ++previewSeq;
-  const { response, data } = await postJson(urls.preview, { content: state.content });
+  const { response, data } = await postJson(urls.preview, { content: state.content, observance_slug: state.observance_slug || "" });
   if (seq !== previewSeq || !response.ok) return;
   lastPreview = data;
   showPreview();

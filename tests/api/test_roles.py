@@ -38,6 +38,7 @@ MATRIX: list[tuple[str, str, Any, frozenset[str]]] = [
     ("DELETE", "/subscribers/{s}", None, EDIT),
     ("POST", "/subscribers/{s}/subscribe", {"topics": ["{t}"]}, EDIT),
     ("POST", "/subscribers/{s}/unsubscribe", {"topics": ["{t}"]}, EDIT),
+    ("PUT", "/subscribers/{s}/subscriptions/{t}/frequency", {"frequency": "daily"}, EDIT),
     ("GET", "/suppressions", None, ALL),
     ("POST", "/suppressions", {"address": "gone@example.com"}, EDIT),
     ("DELETE", "/suppressions/999", None, EDIT),
@@ -57,6 +58,8 @@ MATRIX: list[tuple[str, str, Any, frozenset[str]]] = [
     ("POST", "/issues/{i}/submit", None, EDIT),
     ("POST", "/issues/{i}/approve", {"topic_ids": ["{tid}"]}, APPROVE),
     ("POST", "/issues/{i}/return", {}, APPROVE),
+    ("GET", "/issues/{i}/editions", None, ALL),
+    ("POST", "/issues/{i}/editions", {"language": "es"}, EDIT),
     ("GET", "/campaigns", None, EDIT),
     ("POST", "/campaigns", {"issue_id": "{i}", "topic_ids": ["{tid}"]}, EDIT),
     ("GET", "/campaigns/{c}", None, EDIT),
@@ -84,6 +87,17 @@ MATRIX: list[tuple[str, str, Any, frozenset[str]]] = [
     ("PATCH", "/settings", {"values": {"organisation_name": "Gateway"}}, ADMIN),
     ("PUT", "/settings/logo", {"image": "", "alt": "Gateway"}, ADMIN),
     ("DELETE", "/settings/logo", None, ADMIN),
+    ("GET", "/feeds", None, EDIT),
+    ("POST", "/feeds", {"url": "https://news.example.gov/feed.xml", "topic": "{t}"}, EDIT),
+    ("GET", "/feeds/999", None, EDIT),
+    ("PATCH", "/feeds/999", {"active": False}, EDIT),
+    ("DELETE", "/feeds/999", None, EDIT),
+    ("POST", "/feeds/999/check", None, EDIT),
+    ("GET", "/welcome", None, EDIT),
+    ("POST", "/welcome", {"category": None}, EDIT),
+    ("GET", "/welcome/999", None, EDIT),
+    ("PATCH", "/welcome/999", {"active": False}, EDIT),
+    ("POST", "/welcome/send-pending", None, EDIT),
 ]  # fmt: skip
 
 
@@ -148,5 +162,6 @@ def _shape(path: str) -> str:
             "imports", "issues", "revisions", "restore", "diff", "render", "preview", "checks",
             "submit", "approve", "return", "campaigns", "schedule", "send", "test-send", "pause",
             "resume", "cancel", "resend-uncertain", "progress", "deliveries", "report", "events",
-            "observances", "staff", "comparison"}  # fmt: skip
+            "observances", "staff", "comparison", "feeds", "check", "welcome",
+            "send-pending", "editions"}  # fmt: skip
     return "/".join(part if part in keep or not part else "*" for part in path.split("/"))

@@ -134,6 +134,10 @@ def test_the_theme_fields_set_the_issue_s_own_look(editing: tuple, session: Sess
     # Empty, they say what the observance gives the issue in their place.
     expect(accent).to_have_attribute("placeholder", "#123f73")
     expect(banner).to_have_attribute("placeholder", "Know the signs. Protect our youth.")
+    # The preview takes the observance's look at once, before the choice is saved.
+    expect(page.locator("#preview-frame")).to_have_attribute(
+        "srcdoc", re.compile("Know the signs. Protect our youth.")
+    )
     banner.fill("Prevention Month")
     wait_saved(page)
     expect(page.locator("#f-theme-accent-problem")).to_contain_text("accent colour")

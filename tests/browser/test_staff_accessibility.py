@@ -21,11 +21,14 @@ from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
 
 from campaigns.demo.loader import DEMO_ADMIN, load_demo
+from campaigns.digests.runs import run_digest
+from campaigns.digests.windows import window_ending_on
 from campaigns.events.models import CampaignTally, DeliveryEvent, TrackedLink
 from campaigns.issues.compiled import render_stored_issue
 from campaigns.issues.models import Issue
 from campaigns.observances.service import add_observance
 from campaigns.sending.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.welcome.service import Scope, create_welcome
 from engine.audit import record
 from engine.clock import now
 from engine.config import Settings
@@ -36,7 +39,7 @@ from engine.staff_invites import invite_link, invite_message, invite_user, send_
 from engine.two_factor import begin_enrolment
 from engine.users import create_api_token, find_user
 from subscribers.import_jobs import create_import_job, import_folder, run_import_job, upload_path
-from subscribers.models import Subscriber, SuppressionReason, Topic
+from subscribers.models import Frequency, Subscriber, SuppressionReason, Topic
 from subscribers.suppression import suppress
 from tests.browser.conftest import wcag_violations
 from tests.factories import PASSWORD, make_user
@@ -55,6 +58,7 @@ NOT_PAGES = {
     "compose.send_time_json": "JSON for the compose page's script",
     "editor.load": "JSON for the editor's script",
     "issues.preview_html": "the email itself, framed by the preview page",
+    "welcome.preview_html": "the welcome email itself (the renderer's checks cover emails)",
     "outbox.html_part": "the email itself, framed by the outbox page (sandboxed)",
     "audit.export": "CSV download",
     "reports.campaign_csv": "CSV download",
@@ -109,6 +113,10 @@ def _seed(app: Flask, session: Session, settings: Settings) -> Seeded:
     link = invite_link(settings, invited)
     record(session, admin, "user.invite", invited, role="editor")
     job = create_import_job(session, filename="contacts.csv", topics=[topic], user_id=admin.id)
+    welcome = create_welcome(session, Scope(for_all=True), actor=admin)
+    window = window_ending_on(Frequency.DAILY, (now() - timedelta(days=1)).date(), "UTC")
+    digest = run_digest(session, window, settings, started_by="test")
+    assert digest is not None
     session.commit()
     folder = import_folder(app)
     folder.mkdir(parents=True, exist_ok=True)
@@ -124,6 +132,8 @@ def _seed(app: Flask, session: Session, settings: Settings) -> Seeded:
             "issue_id": [{"issue_id": issue.id}],
             "subscriber_id": [{"subscriber_id": readers[0].id}],
             "job_id": [{"job_id": job.id}],
+            "run_id": [{"run_id": digest.id}],
+            "welcome_id": [{"welcome_id": welcome.id}],
             "name": [{"name": message}],
             "token": [{"token": link.rsplit("/", 1)[1]}],
         },

@@ -487,3 +487,27 @@ def test_next_window_looks_into_the_following_year() -> None:
     assert next_window(adoption_day, date(2026, 11, 21)) == ADOPTION_DAY.window(2026)
     assert next_window(adoption_day, date(2026, 11, 22)) == ADOPTION_DAY.window(2027)
     assert next_window(find("wear-blue-day"), date(2025, 1, 1)) is None
+
+
+def test_every_catalogue_observance_has_a_spanish_name_and_banner_where_it_has_one() -> None:
+    from campaigns.observances.catalogue import load_catalogue
+
+    for observance in load_catalogue():
+        assert observance.name_in("es") != observance.name, observance.slug
+        assert bool(observance.banner_in("es")) == bool(observance.banner), observance.slug
+        # A language it is not written in falls back to English.
+        assert observance.name_in("fr") == observance.name
+
+
+def test_a_translation_must_be_a_table_of_name_and_banner() -> None:
+    from campaigns.observances.catalogue import ObservanceError, observance_from_dict
+
+    entry = {
+        "slug": "x-day", "name": "X Day", "kind": "day", "region": "US", "description": "d",
+        "topic": "t", "colour": "#123456", "rule": {"type": "fixed-date", "month": 1, "day": 2},
+    }  # fmt: skip
+    with pytest.raises(ObservanceError, match="es: must be a table"):
+        observance_from_dict({**entry, "es": "Día X"})
+    with pytest.raises(ObservanceError, match="name: must be non-empty"):
+        observance_from_dict({**entry, "es": {"banner": "Hola"}})
+    assert observance_from_dict({**entry, "es": {"name": "Día X"}}).name_in("es") == "Día X"

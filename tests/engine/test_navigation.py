@@ -42,9 +42,17 @@ def _groups(page: str) -> dict[str, list[str]]:
 def test_admins_see_every_group_in_order(app: Flask, session: Session) -> None:
     page = _signed_in(app, session, "admin").get("/admin/").get_data(as_text=True)
     assert _groups(page) == {
-        "Content": ["Dashboard", "Issues", "Campaigns", "Calendar", "Observances"],
+        "Content": [
+            "Dashboard",
+            "Issues",
+            "Campaigns",
+            "Calendar",
+            "Observances",
+            "Feeds",
+            "Welcome email",
+        ],
         "Audience": ["Subscribers", "Topics", "Imports", "Suppressions"],
-        "Insights": ["Reports"],
+        "Insights": ["Reports", "Digests"],
         "Administration": ["Staff", "Settings", "API tokens", "Audit log", "Outbox"],
     }
     assert list(_groups(page)) == [group.value for group in NavGroup]

@@ -15,7 +15,7 @@ SETTINGS = Settings(
 
 
 def test_the_confirmation_is_a_branded_accessible_system_email() -> None:
-    reader = Subscriber(id=7, email="ana@example.org", name="Ana Lima", language="es")
+    reader = Subscriber(id=7, email="ana@example.org", name="Ana Lima", language="en")
     topics = [Topic(id=1, name="Human trafficking"), Topic(id=2, name="Kinship & foster care")]
     message = confirmation_message(SETTINGS, reader, topics)
     assert (message.to_address, message.to_name, message.subject) == (
@@ -32,9 +32,27 @@ def test_the_confirmation_is_a_branded_accessible_system_email() -> None:
     )
     assert message.headers["Message-ID"].startswith("<confirmation.")
     assert "Kinship &amp; foster care" in message.html
-    # The words are English, whatever language the reader's newsletters are in.
     assert '<html lang="en"' in message.html
     assert link.startswith("https://news.example.org/confirm/")
+
+
+def test_a_spanish_reader_gets_the_confirmation_in_spanish() -> None:
+    reader = Subscriber(id=9, email="lucia@example.org", name="Lucía Pérez", language="es-MX")
+    message = confirmation_message(SETTINGS, reader, [Topic(id=1, name="Trata de personas")])
+    assert message.subject == "Confirme su suscripción"
+    assert '<html lang="es"' in message.html
+    assert_system_email(
+        message,
+        SETTINGS,
+        link_prefix="https://news.example.org/confirm/",
+        says=(
+            "Hola, Lucía:",
+            "Trata de personas",
+            "Confirmar mi suscripción",
+            "no quedará suscrito",
+        ),
+    )
+    assert "Hello" not in message.text and "Confirm my" not in message.html
 
 
 def test_a_reader_without_a_name_is_greeted_plainly() -> None:

@@ -427,7 +427,10 @@ def test_preferences_toggle_topics_language_timezone_and_pause(
         app, client, subscriber, topics=[str(topics["trafficking"].id)], language="es",
         timezone="America/Chicago", paused="on", action="save",
     )  # fmt: skip
-    assert response.status_code == 200 and "saved" in response.get_data(as_text=True)
+    # Saved, and said in the language just chosen.
+    assert response.status_code == 200 and "Sus preferencias se guardaron." in response.get_data(
+        as_text=True
+    )
     subscriber = _subscriber(session, "prefs@example.com")
     statuses = {s.topic.slug: s.status for s in subscriber.subscriptions}
     assert statuses == {"monthly-digest": "unsubscribed", "human-trafficking": "confirmed"}

@@ -154,7 +154,8 @@ def test_stopping_one_topic_keeps_the_others(
     response = _opt_down(app, client, reader, topics["digest"])
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "You will no longer get: Monthly digest." in page
+    # The reader chose Spanish, so their pages are in Spanish.
+    assert "Ya no recibirá: Monthly digest." in page
     assert _statuses(session, reader.email) == {
         "human-trafficking": SubscriptionStatus.CONFIRMED,
         "monthly-digest": SubscriptionStatus.UNSUBSCRIBED,

@@ -283,3 +283,17 @@ def test_an_issue_for_an_observance_takes_its_colour_and_banner(session: Session
     issue.content = {**basic(), "theme": {"accent": "#0b5a6e"}}
     session.flush()
     assert "#123f73" not in render_stored_issue(settings, issue).html.lower()
+
+
+def test_a_spanish_issue_for_an_observance_takes_its_spanish_banner(
+    session: Session, settings
+) -> None:
+    from campaigns.issues.compiled import render_stored_issue
+
+    issue = create_issue(session, basic(language="es"))
+    issue.observance_slug = "human-trafficking-prevention-month"
+    session.flush()
+    assert issue.language == "es"
+    html = render_stored_issue(settings, issue).html
+    assert "Conozca las señales. Proteja a nuestros jóvenes." in html
+    assert "Know the signs" not in html

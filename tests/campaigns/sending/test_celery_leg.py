@@ -19,7 +19,7 @@ from campaigns.sending.service import start_campaign
 from engine.celery_app import QUEUE
 from engine.web import get_settings
 from tests.campaigns.sending.conftest import bulk_audience
-from tests.campaigns.sending.test_crashes import _environ
+from tests.campaigns.sending.workers import worker_environ
 from tests.fakes.sendgrid_server import fake_sendgrid_process, read_state
 
 pytestmark = pytest.mark.slow
@@ -63,7 +63,7 @@ def test_celery_worker_delivers_every_batch_once(
     session.commit()
     state = tmp_path / "sendgrid.jsonl"
     with fake_sendgrid_process(state) as url:
-        environ = _environ(settings, url, BROKER_URL=BROKER_URL, BATCH_LEASE_SECONDS="120")
+        environ = worker_environ(settings, url, BROKER_URL=BROKER_URL, BATCH_LEASE_SECONDS="120")
         log = tmp_path / "worker.log"
         worker = subprocess.Popen(
             [str(Path(sys.executable).parent / "pinwheel"), "worker", "--threads", "2"],

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import random
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from campaigns.sending.models import Campaign, CampaignStatus, Delivery
+from campaigns.sending.models import Campaign, CampaignStatus
 from campaigns.sending.models import DeliveryStatus as Ds
 from campaigns.sending.service import start_campaign
 from engine.web import get_settings
 from tests.campaigns.sending.conftest import bulk_audience
 from tests.campaigns.sending.workers import (
+    check_one_copy,
+    delivery_outcomes,
     kill,
     shared_counter,
     spawn_scheduler,
     spawn_worker,
     spawn_worker_until_sent,
+    worker_environ,
 )
-from tests.conftest import SECRET
 from tests.fakes.sendgrid_server import fake_sendgrid_process, read_state
 
 pytestmark = pytest.mark.slow
@@ -30,56 +30,10 @@ RECIPIENTS = 5000
 KILLS = 20
 
 
-def _environ(settings, url: str, **extra: str) -> dict[str, str]:
-    values = {
-        "ENV": "testing",
-        "DATABASE_URL": settings.DATABASE_URL,
-        "SECRET_KEY": SECRET,
-        "INSTANCE_PATH": settings.INSTANCE_PATH,
-        "BASE_URL": settings.BASE_URL,
-        "MAIL_BACKEND": "sendgrid",
-        "SENDGRID_API_KEY": "SG.test-key",
-        "SENDGRID_API_URL": url,
-        "BATCH_SIZE": "100",
-        # These audiences are larger than an unapproved send may be; approval is tested apart.
-        "APPROVAL_THRESHOLD": "1000000000",
-        # A short lease, so a restarted worker takes back a killed one's claim quickly.
-        "BATCH_LEASE_SECONDS": "1",
-        "WORKER_THREADS": "2",
-        **extra,
-    }
-    return {f"PINWHEEL_{key}": value for key, value in values.items()}
-
-
 def _campaign(session, topic, new_campaign, count: int) -> Campaign:
     bulk_audience(session, topic, count)
     session.commit()
     return new_campaign()
-
-
-def _outcomes(session, campaign_id: int) -> dict[str, str]:
-    rows = session.execute(
-        sa.select(Delivery.id, Delivery.status).where(Delivery.campaign_id == campaign_id)
-    )
-    return {str(delivery_id): status for delivery_id, status in rows}
-
-
-def _check_one_copy(outcomes: dict[str, str], sink: Counter[str | None]) -> int:
-    """Assert the one-copy guarantee; return how many deliveries ended uncertain."""
-    assert max(sink.values()) == 1, "a recipient got two copies"
-    assert set(sink) <= set(outcomes)
-    for delivery_id, status in outcomes.items():
-        assert status in (Ds.ACCEPTED, Ds.UNCERTAIN), (delivery_id, status)
-        if status == Ds.ACCEPTED:
-            assert sink[delivery_id] == 1, f"accepted but never reached the provider: {delivery_id}"
-    accepted = sum(status == Ds.ACCEPTED for status in outcomes.values())
-    uncertain_sent = sum(
-        1
-        for delivery_id, status in outcomes.items()
-        if status == Ds.UNCERTAIN and sink[delivery_id]
-    )
-    assert sum(sink.values()) == accepted + uncertain_sent
-    return len(outcomes) - accepted
 
 
 def test_sigkilled_worker_never_sends_twice_nor_loses_anyone(
@@ -94,7 +48,7 @@ def test_sigkilled_worker_never_sends_twice_nor_loses_anyone(
     rng = random.Random(20)
     with fake_sendgrid_process(state) as url:
         # SEND_RATE paces the workers so that the kills land while the campaign is running.
-        environ = _environ(settings, url, SEND_RATE="700")
+        environ = worker_environ(settings, url, SEND_RATE="700")
         for _ in range(KILLS):
             worker = spawn_worker(environ)
             time.sleep(rng.uniform(0.3, 0.8))
@@ -103,10 +57,10 @@ def test_sigkilled_worker_never_sends_twice_nor_loses_anyone(
         finisher.join(90)
         assert finisher.exitcode == 0
     session.expire_all()
-    outcomes = _outcomes(session, campaign.id)
+    outcomes = delivery_outcomes(session, campaign.id)
     assert len(outcomes) == RECIPIENTS
     sink = read_state(state).counts()
-    uncertain = _check_one_copy(outcomes, sink)
+    uncertain = check_one_copy(outcomes, sink)
     assert 0 < uncertain <= KILLS * 2 * 100, "kills should have left some batches in flight"
     assert session.get(Campaign, campaign.id).status == CampaignStatus.SENT
 
@@ -121,7 +75,7 @@ def test_two_schedulers_and_two_workers_start_once_and_send_once(
     session.commit()
     state = tmp_path / "sendgrid.jsonl"
     with fake_sendgrid_process(state) as url:
-        environ = _environ(settings, url, BATCH_LEASE_SECONDS="60")
+        environ = worker_environ(settings, url, BATCH_LEASE_SECONDS="60")
         wins = shared_counter()
         workers = [spawn_worker_until_sent(environ, campaign.id, 60) for _ in range(2)]
         schedulers = [spawn_scheduler(environ, campaign.id, wins) for _ in range(2)]
@@ -129,7 +83,7 @@ def test_two_schedulers_and_two_workers_start_once_and_send_once(
             process.join(90)
     assert wins.value == 1  # type: ignore[attr-defined]
     session.expire_all()
-    outcomes = _outcomes(session, campaign.id)
+    outcomes = delivery_outcomes(session, campaign.id)
     assert len(outcomes) == 1500 and set(outcomes.values()) == {Ds.ACCEPTED}
     sink = read_state(state).counts()
     assert len(sink) == 1500 and set(sink.values()) == {1}

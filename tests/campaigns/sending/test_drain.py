@@ -27,7 +27,7 @@ from engine.db import Database
 from engine.web import get_settings
 from tests.campaigns.sending.conftest import bulk_audience
 from tests.campaigns.sending.test_celery_leg import _wait_until_sent
-from tests.campaigns.sending.test_crashes import _environ
+from tests.campaigns.sending.workers import worker_environ
 from tests.fakes.sendgrid_server import fake_sendgrid_process, read_state
 
 pytestmark = pytest.mark.slow
@@ -167,7 +167,7 @@ def test_celery_worker_finishes_batches_in_flight_on_sigterm(
     campaign_id = _started_campaign(session, topic, new_campaign)
     state, log = tmp_path / "sendgrid.jsonl", tmp_path / "worker.log"
     with fake_sendgrid_process(state, "--latency", str(LATENCY)) as url:
-        environ = _environ(settings, url, BROKER_URL=BROKER_URL, BATCH_LEASE_SECONDS="120")
+        environ = worker_environ(settings, url, BROKER_URL=BROKER_URL, BATCH_LEASE_SECONDS="120")
         # Queued before the worker starts: its start-up recovery then finds every task fresh.
         dispatch_campaign(database, settings.with_overrides(BROKER_URL=BROKER_URL), campaign_id)
         first = _start_worker(environ, log, "--concurrency", "2")
@@ -195,7 +195,7 @@ def test_in_process_worker_finishes_batches_in_flight_on_sigterm(
     campaign_id = _started_campaign(session, topic, new_campaign)
     state, log = tmp_path / "sendgrid.jsonl", tmp_path / "worker.log"
     with fake_sendgrid_process(state, "--latency", str(LATENCY)) as url:
-        environ = _environ(settings, url, BATCH_LEASE_SECONDS="120")
+        environ = worker_environ(settings, url, BATCH_LEASE_SECONDS="120")
         first = _start_worker(environ, log, "--concurrency", "2")
         try:
             in_flight = _wait_for_flight(database, campaign_id, first, log)

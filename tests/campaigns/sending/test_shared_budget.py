@@ -21,13 +21,12 @@ from campaigns.sending.dispatch import dispatch_campaign
 from campaigns.sending.models import Batch, Campaign, CampaignStatus
 from tests.campaigns.sending.conftest import started_campaign
 from tests.campaigns.sending.test_celery_leg import _redis_reachable, _wait_until_sent
-from tests.campaigns.sending.test_crashes import _environ
-from tests.campaigns.sending.workers import spawn_worker
+from tests.campaigns.sending.workers import spawn_worker, worker_environ
 from tests.fakes.sendgrid_server import fake_sendgrid_process, read_state
 
 pytestmark = pytest.mark.slow
 RECIPIENTS = 3000
-#: ``BATCH_SIZE`` in ``_environ``: the most one request carries.
+#: ``BATCH_SIZE`` in ``worker_environ``: the most one request carries.
 BATCH = 100
 RATE = 500
 PROCESSES = 3
@@ -54,7 +53,7 @@ def _worker_environ(settings, url: str, rate: int | None, **extra: str) -> dict[
     values = {"BATCH_LEASE_SECONDS": "60", **extra}
     if rate:
         values["SEND_RATE"] = str(rate)
-    return _environ(settings, url, **values)
+    return worker_environ(settings, url, **values)
 
 
 def _started_in_a_pause(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -32,8 +32,7 @@ from engine.delivery.base import OutgoingMessage, ResultStatus, SendResult
 from engine.delivery.sendgrid import SendGridBackend
 from engine.web import get_settings
 from tests.campaigns.sending.conftest import bulk_audience, started_campaign
-from tests.campaigns.sending.test_crashes import _environ
-from tests.campaigns.sending.workers import kill, spawn_worker
+from tests.campaigns.sending.workers import kill, spawn_worker, worker_environ
 from tests.fakes.sendgrid_server import FakeSendGrid
 
 pytestmark = pytest.mark.slow
@@ -93,7 +92,7 @@ def test_a_worker_woken_after_recovery_never_unsettles_its_batch(
     stopped_batch = _first_batch(database, campaign.id)
     with FakeSendGrid() as fake:
         fake.fail_next(*["500"] * 20)
-        environ = _environ(settings, fake.url, BATCH_LEASE_SECONDS="2", WORKER_THREADS="1")
+        environ = worker_environ(settings, fake.url, BATCH_LEASE_SECONDS="2", WORKER_THREADS="1")
         late = spawn_worker(environ)
         try:
             _wait_for(lambda: len(fake.requests) >= 1, 30, "the first failed request")
@@ -239,7 +238,7 @@ def test_a_worker_stopped_inside_a_transaction_never_holds_recovery_up(
         )
     environ = {
         **os.environ,
-        **_environ(settings, "http://127.0.0.1:9", IDLE_IN_TRANSACTION_SECONDS="2"),
+        **worker_environ(settings, "http://127.0.0.1:9", IDLE_IN_TRANSACTION_SECONDS="2"),
     }
     holder = subprocess.Popen(
         [sys.executable, "-c", _HOLD_A_BATCH, str(frozen)],
@@ -305,7 +304,7 @@ def test_a_task_lost_with_a_killed_worker_is_queued_again(
     batch_id = _first_batch(database, campaign.id)
     log = tmp_path / "worker.log"
     with FakeSendGrid() as fake:
-        environ = _environ(
+        environ = worker_environ(
             settings,
             fake.url,
             BROKER_URL=BROKER_URL,

@@ -5,15 +5,19 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from collections import Counter
 from collections.abc import Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-from campaigns.sending.models import Campaign, CampaignStatus
+from campaigns.sending.models import Campaign, CampaignStatus, Delivery
+from campaigns.sending.models import DeliveryStatus as Ds
 from campaigns.sending.service import start_campaign
 from campaigns.sending.worker import run_worker
 from engine.config import Settings, load_settings
 from engine.db import Database
+from tests.conftest import SECRET
 
 _fork = multiprocessing.get_context("fork")
 
@@ -89,3 +93,51 @@ def kill(process: multiprocessing.Process) -> None:
     if process.pid is not None and process.is_alive():
         os.kill(process.pid, 9)
     process.join(10)
+
+
+def worker_environ(settings: Settings, url: str, **extra: str) -> dict[str, str]:
+    """Return a worker process's environment: it sends through the fake SendGrid at ``url``."""
+    values = {
+        "ENV": "testing",
+        "DATABASE_URL": settings.DATABASE_URL,
+        "SECRET_KEY": SECRET,
+        "INSTANCE_PATH": settings.INSTANCE_PATH,
+        "BASE_URL": settings.BASE_URL,
+        "MAIL_BACKEND": "sendgrid",
+        "SENDGRID_API_KEY": "SG.test-key",
+        "SENDGRID_API_URL": url,
+        "BATCH_SIZE": "100",
+        # These audiences are larger than an unapproved send may be; approval is tested apart.
+        "APPROVAL_THRESHOLD": "1000000000",
+        # A short lease, so a restarted worker takes back a killed one's claim quickly.
+        "BATCH_LEASE_SECONDS": "1",
+        "WORKER_THREADS": "2",
+        **extra,
+    }
+    return {f"PINWHEEL_{key}": value for key, value in values.items()}
+
+
+def delivery_outcomes(session: Session, campaign_id: int) -> dict[str, str]:
+    """Return each delivery's status by id (as the fake provider's counter keys them)."""
+    rows = session.execute(
+        sa.select(Delivery.id, Delivery.status).where(Delivery.campaign_id == campaign_id)
+    )
+    return {str(delivery_id): status for delivery_id, status in rows}
+
+
+def check_one_copy(outcomes: dict[str, str], sink: Counter[str | None]) -> int:
+    """Assert the one-copy guarantee; return how many deliveries ended uncertain."""
+    assert max(sink.values()) == 1, "a recipient got two copies"
+    assert set(sink) <= set(outcomes)
+    for delivery_id, status in outcomes.items():
+        assert status in (Ds.ACCEPTED, Ds.UNCERTAIN), (delivery_id, status)
+        if status == Ds.ACCEPTED:
+            assert sink[delivery_id] == 1, f"accepted but never reached the provider: {delivery_id}"
+    accepted = sum(status == Ds.ACCEPTED for status in outcomes.values())
+    uncertain_sent = sum(
+        1
+        for delivery_id, status in outcomes.items()
+        if status == Ds.UNCERTAIN and sink[delivery_id]
+    )
+    assert sum(sink.values()) == accepted + uncertain_sent
+    return len(outcomes) - accepted

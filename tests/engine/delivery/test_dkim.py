@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import gc
 import hashlib
 import re
 import threading
@@ -13,11 +14,12 @@ from pathlib import Path
 import dkim
 import pytest
 from dkim.canonicalization import Relaxed
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from campaigns.sending.personalize import CampaignMessages, FrozenCampaign, Recipient
 from engine.config import Settings
+from engine.delivery import dkim as signing
 from engine.delivery.base import OutgoingMessage, ResultStatus
 from engine.delivery.dkim import (
     DkimSigner,
@@ -242,6 +244,82 @@ def test_relaxed_header_value_matches_dkimpy(pieces: list[str]) -> None:
     assert _relaxed_value(value) + b"\r\n" == expected
 
 
+# The signing thread hashes ``build_mime``'s bodies as they stand (``relaxed_body=True``): the
+# builder writes a space before another space, or before a line end, as "=20". These pin that.
+# No tabs: a body with one is hashed the careful way whatever the caller vouches.
+BODY_TEXT = st.lists(
+    st.sampled_from([" ", "  ", "\n", "\r\n", ".", "From ", "a", "é", "✨", "</tr>"]),
+    max_size=60,
+).map(lambda pieces: "".join(pieces) * 3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=BODY_TEXT, html=BODY_TEXT)
+def test_built_bodies_are_relaxed_as_the_signing_thread_assumes(text: str, html: str) -> None:
+    raw = build_mime(message(text=text, html=html))
+    start = raw.index(b"\r\n\r\n") + 4
+    assert b"\t" not in raw[start:]
+    expected = hashlib.sha256(Relaxed.canonicalize_body(raw[start:])).digest()
+    assert relaxed_body_hash(raw, start, relaxed=True) == expected
+    assert relaxed_body_hash(raw, start) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("  - one  \n    - two \n   \n.\nFrom here  \n", "<p>a  b </p>\n<p> </p>  "),
+        ("x" * 5000 + "  y \n", "<tr><td>cell  with   runs </td></tr>" * 400),
+        ("trailing run" + " " * 80 + "\n" + " " * 200, "line " * 2000),
+        ("Ελληνικά  κείμενο   " * 50, "<p>\u65e5\u672c\u8a9e  </p>" * 100),
+    ],
+    ids=["indents", "long-lines", "space-runs", "base64"],
+)
+def test_built_bodies_of_every_kind_verify_when_hashed_as_they_stand(
+    rsa_key: DkimKey, text: str, html: str
+) -> None:
+    raw = build_mime(message(text=text, html=html))
+    start = raw.index(b"\r\n\r\n") + 4
+    assert b"\t" not in raw[start:]
+    expected = hashlib.sha256(Relaxed.canonicalize_body(raw[start:])).digest()
+    assert relaxed_body_hash(raw, start, relaxed=True) == expected
+    signed = DkimSigner(rsa_key, "s1", DOMAIN).sign(raw, relaxed_body=True)
+    assert dkim.verify(RECEIVED + signed, dnsfunc=dns_for(rsa_key))
+
+
+def test_folded_repeated_and_spaced_header_fields_verify(rsa_key: DkimKey) -> None:
+    raw = (
+        b"From: Pinwheel <newsletters@pinwheel.example.org>\r\n"
+        b"To: first@example.org\r\n"
+        b"Subject:   Kinship\r\n\t  care   month \r\n"
+        b"Date: Mon, 2 Jun 2025 10:00:00 +0000\r\n"
+        b"X-Unsigned: whatever\r\n"
+        b"tO:second@example.org\r\n"
+        b"List-Unsubscribe: <https://pinwheel.example.org/u/1>,\r\n <mailto:u@example.org>\r\n"
+        b"\r\n"
+        b"Hello  reader, \r\n\r\n  indented\t line\r\n\r\n\r\n"
+    )
+    signer = DkimSigner(rsa_key, "s1", DOMAIN)
+    for _ in range(2):  # the second time from the cached canonical lines
+        signed = signer.sign(raw)
+        assert dkim.verify(RECEIVED + signed, dnsfunc=dns_for(rsa_key))
+    names = signature_tags(signed)["h"].split(":")
+    assert names.count("to") == 2  # both present, then once more as a guard
+    assert names.count("subject") == 2
+    moved = signed.replace(b"To: first@", b"To: third@", 1)
+    assert not dkim.verify(moved, dnsfunc=dns_for(rsa_key))
+
+
+def test_the_canonical_line_cache_starts_over_when_full(
+    rsa_key: DkimKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(signing, "_CACHED_LINES", 4)
+    signer = DkimSigner(rsa_key, "s1", DOMAIN)
+    for n in range(1, 6):
+        signed = signer.sign(build_mime(message(n)), relaxed_body=True)
+        assert dkim.verify(signed, dnsfunc=dns_for(rsa_key))
+    assert len(signer._lines) <= 4
+
+
 # --- the key from the settings, the SMTP and outbox backends ----------------------------------
 
 
@@ -325,3 +403,54 @@ def test_outbox_files_carry_the_signature(tmp_path: Path, key_file: Path, rsa_ke
     assert backend.send_batch([message()])[0].status == ResultStatus.ACCEPTED
     (written,) = (tmp_path / "outbox").glob("*.eml")
     assert dkim.verify(written.read_bytes(), dnsfunc=dns_for(rsa_key))
+
+
+def test_a_message_that_cannot_be_signed_fails_alone(
+    sink: SmtpSink, key_file: Path, rsa_key: DkimKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign = DkimSigner.sign
+
+    def failing(self: DkimSigner, raw: bytes, **options: bool) -> bytes:
+        if b"<reader2@example.org>" in raw:
+            raise RuntimeError("no signature today")
+        return sign(self, raw, **options)
+
+    monkeypatch.setattr(DkimSigner, "sign", failing)
+    backend = SmtpBackend(signed_settings(key_file, SMTP_URL=sink.url()))
+    results = backend.send_batch([message(n) for n in range(1, 4)])
+    backend.close()
+    assert [r.status for r in results] == [
+        ResultStatus.ACCEPTED,
+        ResultStatus.FAILED_PERMANENT,
+        ResultStatus.ACCEPTED,
+    ]
+    assert "could not be signed: no signature today" in (results[1].error or "")
+    assert [m.recipients for m in sink.messages] == [
+        ("reader1@example.org",),
+        ("reader3@example.org",),
+    ]
+    for received in sink.messages:
+        assert dkim.verify(received.data, dnsfunc=dns_for(rsa_key))
+
+
+def test_a_batch_cut_short_leaves_nothing_for_the_next_batch(key_file: Path) -> None:
+    raw_messages = RawMessages(signer_from_settings(signed_settings(key_file)))
+    cut = raw_messages.for_batch([message(n) for n in range(1, 30)])
+    assert b"reader1@" in next(cut)()
+    cut.close()
+    batch = raw_messages.for_batch([message(n) for n in range(100, 110)])
+    received = [raw() for raw in batch]
+    raw_messages.close()
+    for n, raw in zip(range(100, 110), received, strict=True):
+        assert raw.startswith(b"DKIM-Signature: ")
+        assert f"reader{n}@example.org".encode() in raw
+
+
+def test_raw_messages_dropped_without_close_end_their_thread(key_file: Path) -> None:
+    raw_messages = RawMessages(signer_from_settings(signed_settings(key_file)))
+    assert next(raw_messages.for_batch([message()]))().startswith(b"DKIM-Signature: ")
+    (thread,) = [t for t in threading.enumerate() if t.name.startswith("dkim")]
+    del raw_messages
+    gc.collect()
+    thread.join(timeout=5)
+    assert not thread.is_alive()

@@ -1,0 +1,1 @@
+"""Digests: daily and weekly emails listing the bulletins sent to a reader's topics."""

@@ -1,0 +1,208 @@
+"""Editions in one send: each reader gets the edition of their language, English otherwise."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from campaigns.events.reports import campaign_report
+from campaigns.issues.editions import create_edition
+from campaigns.issues.models import Issue, IssueStatus
+from campaigns.issues.service import save_revision
+from campaigns.sending.freeze import Wave, freeze_audience
+from campaigns.sending.languages import edition_warnings
+from campaigns.sending.models import Batch, CampaignStatus, CampaignVariant, Delivery
+from campaigns.sending.runner import BatchRunner
+from campaigns.sending.service import create_campaign, start_campaign
+from engine.clock import now
+from engine.config import Settings
+from engine.delivery.memory import MemoryBackend
+from engine.web import get_settings
+from subscribers.models import Subscriber, Topic
+from tests.campaigns.sending.conftest import make_issue
+from tests.factories import login, make_subscriber, make_user
+
+SPANISH_SUBJECT = "Enfoque: cómo enfrentar la trata con fines sexuales"
+
+
+def _spanish_edition(session: Session, issue: Issue, *, approved: bool = True) -> Issue:
+    edition = create_edition(session, issue, "es", "test")
+    content = {**edition.content, "subject": SPANISH_SUBJECT, "title": "La trata sexual"}
+    save_revision(session, edition, content, base_revision=1, saved_by_id=None)
+    if approved:
+        edition.status = IssueStatus.APPROVED
+    session.flush()
+    return edition
+
+
+def _readers(session: Session, topic: Topic) -> dict[str, int]:
+    languages = {"ana": "es", "beto": "es-MX", "carol": "en", "dan": "", "eva": "ES"}
+    return {
+        name: make_subscriber(session, f"{name}@example.com", topics=[topic], language=language).id
+        for name, language in languages.items()
+    }
+
+
+def _send(session: Session, issue: Issue, topic: Topic, runner: BatchRunner, **start) -> int:
+    campaign = create_campaign(session, issue, [topic], settings=get_settings())
+    session.commit()
+    assert start_campaign(
+        session,
+        campaign.id,
+        expected=CampaignStatus.DRAFT,
+        settings=get_settings(),
+        batch_size=start.get("batch_size", 2),
+    )
+    session.commit()
+    while runner.run_next(campaign.id):
+        pass
+    return campaign.id
+
+
+def _by_address(outbox: MemoryBackend) -> dict[str, object]:
+    return {message.to_address: message for message in outbox.sent}
+
+
+def test_spanish_readers_get_the_spanish_edition_in_one_send(
+    session: Session, topic: Topic, batch_runner: BatchRunner, outbox: MemoryBackend
+) -> None:
+    issue = make_issue(session)
+    _spanish_edition(session, issue)
+    _readers(session, topic)
+    campaign_id = _send(session, issue, topic, batch_runner)
+
+    sent = _by_address(outbox)
+    assert len(outbox.sent) == 5
+    for address in ("ana@example.com", "beto@example.com", "eva@example.com"):
+        message = sent[address]
+        assert message.subject == SPANISH_SUBJECT
+        assert '<html lang="es"' in message.html
+        assert "Administrar sus preferencias" in message.html
+        assert "Cancelar la suscripción" in message.text
+        assert "¿No se ve bien este correo?" in message.html
+    for address in ("carol@example.com", "dan@example.com"):
+        message = sent[address]
+        assert message.subject == "Spotlight on Addressing Sex Trafficking"
+        assert '<html lang="en"' in message.html and "Manage preferences" in message.html
+
+    # One frozen audience; no batch mixes two editions.
+    variants = dict(
+        session.execute(
+            sa.select(CampaignVariant.number, CampaignVariant.key).where(
+                CampaignVariant.campaign_id == campaign_id
+            )
+        ).all()
+    )
+    assert variants == {1: "language:en", 2: "language:es"}
+    mixed = session.execute(
+        sa.select(Delivery.batch_id)
+        .join(Batch, Batch.id == Delivery.batch_id)
+        .where(Delivery.campaign_id == campaign_id)
+        .group_by(Delivery.batch_id)
+        .having(sa.func.count(sa.distinct(Delivery.variant)) > 1)
+    ).all()
+    assert mixed == []
+    counts = dict(
+        session.execute(
+            sa.select(Delivery.variant, sa.func.count())
+            .where(Delivery.campaign_id == campaign_id)
+            .group_by(Delivery.variant)
+        ).all()
+    )
+    assert counts == {1: 2, 2: 3}
+    split = campaign_report(session, campaign_id, "UTC").languages
+    assert [(row.language, row.recipients, row.accepted) for row in split] == [
+        ("en", 2, 2),
+        ("es", 3, 3),
+    ]
+
+
+def test_without_a_spanish_edition_spanish_readers_get_the_english(
+    session: Session, topic: Topic, batch_runner: BatchRunner, outbox: MemoryBackend
+) -> None:
+    issue = make_issue(session)
+    _readers(session, topic)
+    _send(session, issue, topic, batch_runner)
+    message = _by_address(outbox)["ana@example.com"]
+    assert message.subject == "Spotlight on Addressing Sex Trafficking"
+    assert '<html lang="en"' in message.html and "Manage preferences" in message.html
+
+
+def test_an_unapproved_or_out_of_date_edition_is_left_out_with_a_warning(
+    session: Session, topic: Topic, batch_runner: BatchRunner, outbox: MemoryBackend
+) -> None:
+    issue = make_issue(session)
+    edition = _spanish_edition(session, issue, approved=False)
+    assert edition_warnings(session, issue) == [
+        "The Spanish edition is not approved: Spanish readers get the English."
+    ]
+    edition.status = IssueStatus.APPROVED
+    issue.revision += 1
+    session.flush()
+    assert "out of date" in edition_warnings(session, issue)[0]
+    _readers(session, topic)
+    _send(session, issue, topic, batch_runner)
+    message = _by_address(outbox)["ana@example.com"]
+    assert message.subject == "Spotlight on Addressing Sex Trafficking"
+
+
+def test_a_local_time_send_cuts_each_wave_by_language(
+    session: Session, topic: Topic, settings: Settings
+) -> None:
+    issue = make_issue(session)
+    _spanish_edition(session, issue)
+    readers = _readers(session, topic)
+    session.execute(
+        sa.update(Subscriber)
+        .where(Subscriber.id.in_([readers["ana"], readers["carol"]]))
+        .values(timezone="America/New_York")
+    )
+    campaign = create_campaign(session, issue, [topic], settings=settings)
+    waves = [
+        Wave(now() + timedelta(hours=1), ("America/New_York",), held=True),
+        Wave(now() + timedelta(hours=2), None, held=True),
+    ]
+    assert freeze_audience(session, campaign, 10, waves) == 5
+    batches = session.execute(
+        sa.select(Batch.variant, Batch.release_at, Batch.size)
+        .where(Batch.campaign_id == campaign.id)
+        .order_by(Batch.number)
+    ).all()
+    assert [(variant, size) for variant, _at, size in batches] == [(1, 1), (2, 1), (1, 1), (2, 2)]
+    mixed = session.execute(
+        sa.select(Delivery.batch_id)
+        .where(Delivery.campaign_id == campaign.id)
+        .group_by(Delivery.batch_id)
+        .having(sa.func.count(sa.distinct(Delivery.variant)) > 1)
+    ).all()
+    assert mixed == []
+
+
+def test_the_compose_page_says_what_each_edition_gets(
+    client: FlaskClient, session: Session, topic: Topic
+) -> None:
+    issue = make_issue(session)
+    issue.topics = [topic]
+    _spanish_edition(session, issue, approved=False)
+    user = make_user(session, "editor")
+    session.commit()
+    login(client, user)
+    page = client.get(f"/admin/issues/{issue.id}/campaigns/new").get_data(as_text=True)
+    assert 'id="compose-editions"' in page
+    assert "The Spanish edition is not approved: Spanish readers get the English." in page
+
+
+def test_the_campaign_page_says_which_editions_ride_along(
+    client: FlaskClient, session: Session, topic: Topic, settings: Settings
+) -> None:
+    issue = make_issue(session)
+    _spanish_edition(session, issue)
+    campaign = create_campaign(session, issue, [topic], settings=settings)
+    user = make_user(session, "editor")
+    session.commit()
+    login(client, user)
+    page = client.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "Each reader gets the edition in their language: en, es" in page
