@@ -24,11 +24,11 @@ from bench.bench_send import (
     WORKER_PROCESSES,
     _check_sent,
     _database,
-    _fake_sendgrid,
     _postgres_database,
     _run_workers,
     _settings,
 )
+from bench.floor import fake_sendgrid
 from campaigns.digests.runs import run_digest
 from campaigns.digests.windows import latest_window
 from campaigns.issues.models import Issue, IssueRevision, IssueStatus
@@ -115,7 +115,8 @@ def bench_digest(url: str, subscribers: int, folder: Path) -> list[tuple[str, st
     topic_ids = _fill(database, subscribers)
     window = latest_window(Frequency.DAILY, now(), ZONE, 5)
     _bulletins(database, topic_ids, window.start)
-    with _fake_sendgrid() as api_url:
+    with fake_sendgrid() as fake:
+        api_url = fake.url
         settings = _settings(
             url, folder, MAIL_BACKEND="sendgrid", SENDGRID_API_KEY="SG.test-key",
             SENDGRID_API_URL=api_url, TIMEZONE=ZONE,
@@ -130,7 +131,7 @@ def bench_digest(url: str, subscribers: int, folder: Path) -> list[tuple[str, st
                 {"c": campaign_id},
             )
         frozen = time.perf_counter() - started
-        peak_kib = _run_workers(url, api_url, folder, WORKER_PROCESSES)
+        peak_kib, _cpu = _run_workers(url, api_url, folder, WORKER_PROCESSES)
         total = time.perf_counter() - started
         _check_sent(database, campaign_id)
         with database.session() as session:

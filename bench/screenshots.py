@@ -74,7 +74,7 @@ def create_app_on(folder: Path, server: BaseWSGIServer) -> Flask:
     return app
 
 
-def seed(app: Flask) -> dict[str, int]:
+def seed(app: Flask) -> dict[str, Any]:
     """Add staff, topics, subscribers, one issue per layout and a scheduled campaign."""
     from campaigns.issues.models import Issue
     from campaigns.issues.service import create_issue
@@ -86,7 +86,7 @@ def seed(app: Flask) -> dict[str, int]:
     from subscribers.models import Subscriber, Subscription, SubscriptionStatus, Topic
     from tests.campaigns.seed_issues import SEEDS
 
-    ids: dict[str, int] = {}
+    ids: dict[str, Any] = {}
     with app.app_context(), get_database(app).session() as session:
         admin = create_user(session, email=ADMIN, password=PASSWORD, role="admin", name="Editor")
         topic = Topic(slug="trafficking", name="Human trafficking", category="Practice")
@@ -133,9 +133,37 @@ def seed(app: Flask) -> dict[str, int]:
             )
             started = now() - timedelta(days=30 * months_ago)
             add_sent_history(session, past, readers, started, variant=months_ago)
+        article = session.get_one(Issue, ids["article"])
+        _add_sent_correction(session, app, article, readers, admin)
+        ids["corrected_slug"] = article.slug
         session.flush()
         ids["topic"] = session.scalar(sa.select(Topic.id).where(Topic.slug == "trafficking")) or 0
     return ids
+
+
+def _add_sent_correction(
+    session: Any, app: Flask, original: Any, readers: list[Any], admin: Any
+) -> None:
+    """Correct the sent article a week after it went out, so its web view shows the note."""
+    from campaigns.corrections.service import create_correction
+    from campaigns.issues.service import save_revision
+    from campaigns.sending.service import create_campaign
+
+    correction = create_correction(session, original, admin)
+    note = "The helpline number was wrong: call 1-888-373-7888, any time, day or night."
+    content = {
+        **correction.content,
+        "preheader": note,
+        "blocks": [{"id": "correction", "type": "paragraph", "text": f"{note} We are sorry."}],
+    }
+    save_revision(session, correction, content, base_revision=1, saved_by_id=admin.id)
+    campaign = create_campaign(
+        session, correction, [], created_by=admin, settings=app.extensions["pinwheel.settings"]
+    )
+    assert original.published_at is not None
+    add_sent_history(
+        session, campaign, readers, original.published_at + timedelta(days=7), variant=1
+    )
 
 
 def add_sent_history(
@@ -189,7 +217,7 @@ def add_sent_history(
 
 
 @contextmanager
-def serving() -> Iterator[tuple[str, dict[str, int]]]:
+def serving() -> Iterator[tuple[str, dict[str, Any]]]:
     """Serve a seeded app from a thread; yield its base URL and the seeded ids."""
     holder: dict[str, Flask] = {}
     server = make_server("127.0.0.1", 0, lambda e, s: holder["app"](e, s), threaded=True)
@@ -205,7 +233,7 @@ def serving() -> Iterator[tuple[str, dict[str, int]]]:
             server.server_close()
 
 
-def page_targets(base: str, ids: dict[str, int]) -> list[tuple[str, str, str, str | None]]:
+def page_targets(base: str, ids: dict[str, Any]) -> list[tuple[str, str, str, str | None]]:
     """Return ``(name, title, url, selector to wait for)`` for each staff page to capture."""
     issue = ids["spotlight"]
     return [
@@ -218,10 +246,11 @@ def page_targets(base: str, ids: dict[str, int]) -> list[tuple[str, str, str, st
         ("audit", "Audit log", f"{base}/admin/audit/", None),
         ("settings", "Organisation settings", f"{base}/admin/settings/", None),
         ("topic-report", "Topic comparison", f"{base}/admin/reports/topics/trafficking", None),
+        ("corrected", "A corrected issue's web view", f"{base}/view/{ids['corrected_slug']}", None),
     ]
 
 
-def capture_pages(browser: Any, base: str, ids: dict[str, int]) -> list[Shot]:
+def capture_pages(browser: Any, base: str, ids: dict[str, Any]) -> list[Shot]:
     """Sign in and capture each staff page at each width."""
     shots: list[Shot] = []
     for width in WIDTHS:

@@ -21,6 +21,8 @@ def init_app(app: Flask) -> None:
     from campaigns import dashboard
     from campaigns.archive import public as archive_public
     from campaigns.content.document import Layout
+    from campaigns.corrections import cli as corrections_cli
+    from campaigns.corrections import views as correction_views
     from campaigns.demo import cli as demo
     from campaigns.digests import cli as digests_cli
     from campaigns.digests import views as digest_views
@@ -75,6 +77,8 @@ def init_app(app: Flask) -> None:
     digests_cli.init_app(app)
     welcome_views.init_app(app)
     welcome_cli.init_app(app)
+    correction_views.init_app(app)
+    corrections_cli.init_app(app)
     app.cli.add_command(events_cli.events_group)
     app.cli.add_command(events_cli.reports_group)
     _init_api(app)
@@ -82,6 +86,7 @@ def init_app(app: Flask) -> None:
 
 def _init_api(app: Flask) -> None:
     """Register the package's JSON API resources and the ``issues`` commands."""
+    from campaigns.corrections import api as corrections_api
     from campaigns.events import api as events_api
     from campaigns.feeds import api as feeds_api
     from campaigns.issues import api as issues_api
@@ -96,3 +101,4 @@ def _init_api(app: Flask) -> None:
         module.init_app(app)
     feeds_api.init_app(app)
     welcome_api.init_app(app)
+    corrections_api.init_app(app)

@@ -95,9 +95,12 @@ class Database:
         event.listen(self.read_sessionmaker, "before_flush", _refuse_writes)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """Yield a session that commits on success and rolls back on error (CLI, jobs, workers)."""
-        session = self.sessionmaker()
+    def session(self, connection: sa.Connection | None = None) -> Iterator[Session]:
+        """Yield a session that commits on success and rolls back on error (CLI, jobs, workers).
+
+        With ``connection``, the session runs on it rather than on one checked out of the pool.
+        """
+        session = self.sessionmaker() if connection is None else self.sessionmaker(bind=connection)
         try:
             yield session
             session.commit()

@@ -198,11 +198,15 @@ class Organisation:
         return Logo(url, self.values["logo_alt"], *self.logo_size)
 
     def branding(self, base_url: str) -> Branding:
-        """Return what emails show of the organisation."""
+        """Return what emails show of the organisation.
+
+        Only footer sentences saved on the settings page are the organisation's own: a default
+        one is Pinwheel's, which an email in another language takes from its catalogue instead.
+        """
         footers = tuple(
-            (f.key.removeprefix(FOOTER_PREFIX), self.values[f.key])
+            (f.key.removeprefix(FOOTER_PREFIX), self.saved[f.key])
             for f in self.fields
-            if f.kind == Kind.FOOTER
+            if f.kind == Kind.FOOTER and self.saved.get(f.key)
         )
         return Branding(
             name=self.name,

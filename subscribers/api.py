@@ -90,7 +90,8 @@ def topics_show(slug: str) -> Topic:
 @bp.arguments(s.TopicUpdateSchema)
 @bp.response(200, s.TopicSchema)
 def topics_update(data: dict[str, Any], slug: str) -> Topic:
-    """Change a topic's name, category, description, visibility or opt-in (not its slug)."""
+    """Change a topic's name, category, description, visibility, opt-in or translations (not
+    its slug)."""
     session = request_session()
     topic = update_topic(session, topics_by_slugs(session, [slug])[0], data)
     session.commit()

@@ -17,6 +17,7 @@ from subscribers.models import (
     SuppressionReason,
     TopicVisibility,
 )
+from subscribers.topics import TRANSLATED_LANGUAGES
 
 #: Rows accepted by one bulk upsert; larger lists go through a CSV import.
 MAX_BULK_ROWS = 1000
@@ -36,6 +37,25 @@ def _slug_list(**kwargs: Any) -> fields.List:  # marshmallow Field options
     )
 
 
+class TopicTranslationSchema(Schema):
+    name = text_field(200)
+    description = text_field(2000)
+    category = text_field(120, metadata={"description": "The category the topic is listed under."})
+
+
+def _translations_field() -> fields.Dict:
+    return fields.Dict(
+        keys=fields.String(validate=validate.OneOf(TRANSLATED_LANGUAGES)),
+        values=fields.Nested(TopicTranslationSchema),
+        metadata={
+            "description": "The name, description and category in readers' other languages, e.g. "
+            '{"es": {"name": "Cuidado de crianza", "description": "…"}}; readers of a '
+            "language whose form is empty see the English. On update, only the languages "
+            "and fields given change; an empty string clears one."
+        },
+    )
+
+
 class TopicSchema(Schema):
     id = fields.Integer(dump_only=True)
     slug = fields.String(required=True, validate=[validate.Length(max=80), SLUG])
@@ -44,6 +64,7 @@ class TopicSchema(Schema):
     description = text_field(2000, load_default="")
     visibility = fields.String(validate=_choice(TopicVisibility), load_default="public")
     opt_in = fields.String(validate=_choice(OptIn), load_default="double")
+    translations = _translations_field()
     created_at = fields.DateTime(dump_only=True)
 
 
@@ -53,6 +74,7 @@ class TopicUpdateSchema(Schema):
     description = text_field(2000)
     visibility = fields.String(validate=_choice(TopicVisibility))
     opt_in = fields.String(validate=_choice(OptIn))
+    translations = _translations_field()
 
 
 class TopicListSchema(Schema):

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
+from babel import Locale
 from flask import Flask, current_app
 
 from engine import audit
@@ -19,14 +22,47 @@ from subscribers.exporting import export_csv
 from subscribers.importing import ErrorReport, SubscriberImport
 from subscribers.models import OptIn, TopicVisibility
 from subscribers.topics import (
+    TRANSLATED_LANGUAGES,
+    TRANSLATED_PARTS,
     create_topic,
     ensure_default_topics,
     list_topics,
     topics_by_slugs,
+    update_topic,
 )
 
 topics_group = FeatureGroup("topics", help="Topics readers can subscribe to.")
 subscribers_group = FeatureGroup("subscribers", help="Subscribers: import and export.")
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def _translation_options(command: _Command) -> _Command:
+    """Add ``--name-es``, ``--description-es`` and ``--category-es`` (per other language)."""
+    for code in reversed(TRANSLATED_LANGUAGES):
+        language = Locale.parse(code).english_name
+        command = click.option(
+            f"--category-{code}", default=None, help=f"The category in {language}."
+        )(command)
+        command = click.option(
+            f"--description-{code}", default=None, help=f"The description in {language}."
+        )(command)
+        command = click.option(
+            f"--name-{code}",
+            default=None,
+            help=f"The name in {language} (left empty, {language} readers see the English).",
+        )(command)
+    return command
+
+
+def _translations(options: dict[str, str | None]) -> dict[str, dict[str, str]]:
+    """Return the other languages' forms the options gave (only those given)."""
+    found: dict[str, dict[str, str]] = {}
+    for code in TRANSLATED_LANGUAGES:
+        for part in TRANSLATED_PARTS:
+            value = options.pop(f"{part}_{code}", None)
+            if value is not None:
+                found.setdefault(code, {})[part] = value
+    return found
 
 
 @topics_group.command("list")
@@ -37,7 +73,7 @@ def topics_list(as_json: bool) -> None:
         topics = list_topics(session)
         rows = [
             {"slug": t.slug, "name": t.name, "category": t.category, "visibility": t.visibility,
-             "opt_in": t.opt_in, "description": t.description}
+             "opt_in": t.opt_in, "description": t.description, "translations": t.translations}
             for t in topics
         ]  # fmt: skip
     if as_json:
@@ -57,8 +93,15 @@ def topics_list(as_json: bool) -> None:
 @click.option("--description", default="", help="One or two sentences for the public pages.")
 @click.option("--private", is_flag=True, help="Hide from the public pages.")
 @click.option("--single-opt-in", is_flag=True, help="Start without a confirmation email.")
+@_translation_options
 def topics_create(
-    slug: str, name: str, category: str, description: str, private: bool, single_opt_in: bool
+    slug: str,
+    name: str,
+    category: str,
+    description: str,
+    private: bool,
+    single_opt_in: bool,
+    **translated: str | None,
 ) -> None:
     """Create a topic."""
     with get_database().session() as session:
@@ -70,8 +113,30 @@ def topics_create(
             description=description,
             visibility=TopicVisibility.PRIVATE if private else TopicVisibility.PUBLIC,
             opt_in=OptIn.SINGLE if single_opt_in else OptIn.DOUBLE,
+            translations=_translations(translated),
         )
         click.echo(f"Created topic {topic.slug} ({topic.visibility}, {topic.opt_in} opt-in).")
+
+
+@topics_group.command("update")
+@click.argument("slug")
+@click.option("--name", default=None, help="Name shown to readers.")
+@click.option("--category", default=None, help="Group on the public pages.")
+@click.option("--description", default=None, help="One or two sentences for the public pages.")
+@click.option("--visibility", type=click.Choice([v.value for v in TopicVisibility]), default=None)
+@click.option("--opt-in", type=click.Choice([o.value for o in OptIn]), default=None)
+@_translation_options
+def topics_update(slug: str, **options: str | None) -> None:
+    """Change a topic; only the options given change (an empty value clears a translation)."""
+    translations = _translations(options)
+    changes: dict[str, Any] = {key: value for key, value in options.items() if value is not None}
+    if translations:
+        changes["translations"] = translations
+    if not changes:
+        fail("Nothing to change: give at least one option, e.g. --name-es.")
+    with get_database().session() as session:
+        topic = update_topic(session, topics_by_slugs(session, [slug])[0], changes)
+        click.echo(f"Updated topic {topic.slug}.")
 
 
 @topics_group.command("seed")

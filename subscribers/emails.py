@@ -11,6 +11,7 @@ from engine.i18n import translations
 from engine.render.system_emails import greeting
 from subscribers.links import SubscriberLinks
 from subscribers.models import Subscriber, Topic
+from subscribers.topics import topic_text
 
 SUBJECT = "Confirm your subscription"  # the English; readers get it in their language
 
@@ -37,7 +38,7 @@ def confirmation_message(
         language=language,
         fields={
             "greeting": greeting(subscriber.first_name, language),
-            "topics": [topic.name for topic in topics],
+            "topics": [topic_text(topic, language).name for topic in topics],
             "confirm_url": links.confirm(subscriber.id),
         },
     )

@@ -92,6 +92,11 @@ class Topic(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     #: Shown on the public subscribe and preferences pages.
     description: Mapped[str] = mapped_column(sa.Text, default="")
+    #: The name and description in readers' other languages, ``{"es": {"name": …,
+    #: "description": …}}``: one column, not a pair per language, so a language added to
+    #: ``engine.i18n.LANGUAGES`` needs no migration. An empty or missing form falls back to the
+    #: English (``subscribers.topics.topic_text``).
+    translations: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     #: Groups topics on the public pages, e.g. "Child welfare practice" or "Digests".
     category: Mapped[str] = mapped_column(sa.String(120), default="")
     visibility: Mapped[TopicVisibility] = mapped_column(

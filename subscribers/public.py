@@ -26,7 +26,13 @@ from subscribers.service import (
 )
 from subscribers.suppression import HARD_REASONS, find_suppression, unsubscribe_everywhere
 from subscribers.tokens import InvalidToken, Purpose, TokenSigner
-from subscribers.topics import PublicTopics, TopicChoice, group_by_category
+from subscribers.topics import (
+    PublicTopics,
+    TopicChoice,
+    Translatable,
+    group_by_category,
+    topic_text,
+)
 
 bp = Blueprint("public", __name__)
 #: Per client address; generous for people, tight for scripts.
@@ -238,7 +244,7 @@ def _preferences_page(
         timezones=listed_timezones(),
         saved=saved,
         error=error,
-        left=None if left is None else [t.name for t in topics if t.slug in left],
+        left=None if left is None else [_topic_name(t) for t in topics if t.slug in left],
     )
     return page, 422 if error else 200
 
@@ -298,8 +304,24 @@ def _is_one_click() -> bool:
     return request.form.get(ONE_CLICK_BODY[0]) == ONE_CLICK_BODY[1]
 
 
+def _topic_name(topic: Translatable) -> str:
+    return topic_text(topic, current_language()).name
+
+
+def _topic_description(topic: Translatable) -> str:
+    return topic_text(topic, current_language()).description
+
+
+def _topic_category(topic: Translatable) -> str:
+    return topic_text(topic, current_language()).category
+
+
 def init_app(app: Flask) -> None:
     """Register the public pages."""
+    # Any page naming a topic to readers shows it in the page's language: ``topic | topic_name``.
+    app.add_template_filter(_topic_name, "topic_name")
+    app.add_template_filter(_topic_description, "topic_description")
+    app.add_template_filter(_topic_category, "topic_category")
     app.extensions["pinwheel.public_topics"] = PublicTopics(
         get_database(app), get_settings(app).PAGE_CACHE_SECONDS
     )

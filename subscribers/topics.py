@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
+from babel import Locale
 from sqlalchemy.orm import Session
 
 from engine.db import Database
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.text_fields import check_line
+from engine.i18n import CODES, DEFAULT, supported
+from engine.text_fields import check_line, check_text
 from subscribers.models import OptIn, Topic, TopicVisibility
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+#: The languages a topic's name and description may be written in besides English.
+TRANSLATED_LANGUAGES: tuple[str, ...] = tuple(code for code in CODES if code != DEFAULT)
+#: One language's form of a topic: ``{"name": …, "description": …, "category": …}``, any may
+#: be empty.
+Translations = Mapping[str, Mapping[str, str]]
+#: The parts of a topic another language's form may give.
+TRANSLATED_PARTS = ("name", "description", "category")
 
 #: The agency's starting catalogue (``pinwheel topics create`` adds more).
 DEFAULT_TOPICS: tuple[tuple[str, str, str, str], ...] = (
@@ -31,6 +41,24 @@ DEFAULT_TOPICS: tuple[tuple[str, str, str, str], ...] = (
      "One email a month with the highlights of every topic."),
 )  # fmt: skip
 
+#: The starting catalogue's categories in Spanish.
+DEFAULT_CATEGORIES_ES = {
+    "Child welfare practice": "Práctica del bienestar infantil",
+    "Digests": "Resúmenes",
+}
+#: The starting catalogue's Spanish names and descriptions, by slug.
+DEFAULT_TOPICS_ES: dict[str, tuple[str, str]] = {
+    "human-trafficking": ("Trata de personas",
+        "Cómo identificar y atender la trata infantil: orientación, capacitación y alertas."),
+    "child-abuse-prevention": ("Prevención del maltrato infantil",
+        "Investigación sobre prevención, meses de concientización y recursos para familias y "
+        "aliados."),
+    "foster-care": ("Cuidado de crianza",
+        "Noticias para familias de crianza, trabajadores sociales y tribunales."),
+    "monthly-digest": ("Resumen mensual",
+        "Un correo al mes con lo más destacado de cada tema."),
+}  # fmt: skip
+
 
 def create_topic(
     session: Session,
@@ -41,8 +69,13 @@ def create_topic(
     description: str = "",
     visibility: TopicVisibility = TopicVisibility.PUBLIC,
     opt_in: OptIn = OptIn.DOUBLE,
+    translations: Translations | None = None,
 ) -> Topic:
-    """Create a topic; the slug must be new and made of lower-case letters, digits and dashes."""
+    """Create a topic; the slug must be new and made of lower-case letters, digits and dashes.
+
+    ``translations`` gives its name and description in other languages (``{"es": {"name":
+    …, "description": …}}``); a form left empty shows the English.
+    """
     if not SLUG_PATTERN.fullmatch(slug) or len(slug) > 80:
         raise ValidationFailed(
             f"Topic slug {slug!r} must be lower-case letters, digits and single dashes."
@@ -50,6 +83,7 @@ def create_topic(
     if not name.strip() or len(name) > 200:
         raise ValidationFailed("A topic needs a name of at most 200 characters.")
     _check_labels(name, category)
+    translated = merge_translations({}, translations or {})
     if session.scalar(sa.select(Topic.id).where(Topic.slug == slug)) is not None:
         raise Conflict(f"A topic with the slug {slug!r} already exists.")
     position = session.scalar(sa.select(sa.func.coalesce(sa.func.max(Topic.position), 0))) or 0
@@ -61,6 +95,7 @@ def create_topic(
         visibility=visibility,
         opt_in=opt_in,
         position=position + 1,
+        translations=translated,
     )
     session.add(topic)
     session.flush()
@@ -100,11 +135,13 @@ class TopicChoice:
     description: str
     opt_in: OptIn
     position: int
+    translations: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
 _t = Topic.__table__.c
 _PUBLIC_CHOICES = (
     sa.select(_t.id, _t.slug, _t.name, _t.category, _t.description, _t.opt_in, _t.position)
+    .add_columns(_t.translations)
     .where(_t.visibility == TopicVisibility.PUBLIC)
     .order_by(_t.category, _t.position, _t.name)
 )
@@ -133,7 +170,7 @@ class PublicTopics:
             rows = connection.execute(_PUBLIC_CHOICES).all()
         self._topics = tuple(
             TopicChoice(row.id, row.slug, row.name, row.category, row.description,
-                        OptIn(row.opt_in), row.position)
+                        OptIn(row.opt_in), row.position, row.translations or {})
             for row in rows
         )  # fmt: skip
         self._fresh_until = self._clock() + self._seconds
@@ -144,10 +181,13 @@ _Shown = TypeVar("_Shown", Topic, TopicChoice)
 
 
 def group_by_category(topics: Iterable[_Shown]) -> list[tuple[str, list[_Shown]]]:
-    """Return ``(category, topics)`` pairs for fieldsets on the public pages."""
+    """Return ``(category, topics)`` pairs for fieldsets on the public pages.
+
+    Topics without a category come under ``""``, which the page names in its own language.
+    """
     ordered = sorted(topics, key=lambda topic: (topic.category, topic.position, topic.name))
     return [
-        (category or "Other topics", list(members))
+        (category, list(members))
         for category, members in groupby(ordered, key=lambda topic: topic.category)
     ]
 
@@ -169,22 +209,45 @@ def ensure_default_topics(session: Session) -> list[Topic]:
     created = []
     for slug, name, category, description in DEFAULT_TOPICS:
         if session.scalar(sa.select(Topic.id).where(Topic.slug == slug)) is None:
+            name_es, description_es = DEFAULT_TOPICS_ES[slug]
+            spanish = {
+                "es": {
+                    "name": name_es,
+                    "description": description_es,
+                    "category": DEFAULT_CATEGORIES_ES.get(category, ""),
+                }
+            }
             created.append(
-                create_topic(session, slug, name, category=category, description=description)
+                create_topic(
+                    session,
+                    slug,
+                    name,
+                    category=category,
+                    description=description,
+                    translations=spanish,
+                )
             )
     return created
 
 
 #: What staff may change on a topic; the slug is its public identifier and stays.
-EDITABLE_TOPIC_FIELDS = ("name", "category", "description", "visibility", "opt_in")
+EDITABLE_TOPIC_FIELDS = ("name", "category", "description", "visibility", "opt_in", "translations")
 
 
-def update_topic(session: Session, topic: Topic, changes: dict[str, str]) -> Topic:
-    """Change a topic's name, category, description, visibility or opt-in (never its slug)."""
+def update_topic(session: Session, topic: Topic, changes: Mapping[str, Any]) -> Topic:
+    """Change a topic's name, category, description, visibility, opt-in or other languages'
+    forms (never its slug).
+
+    ``changes["translations"]`` changes only the languages and fields it names: an empty
+    string clears one, so readers of that language see the English again.
+    """
     for key, value in changes.items():
         if key not in EDITABLE_TOPIC_FIELDS:
             raise ValidationFailed(f"A topic's {key} cannot be changed.")
-        setattr(topic, key, value.strip())
+        if key == "translations":
+            topic.translations = merge_translations(topic.translations or {}, value)
+        else:
+            setattr(topic, key, str(value).strip())
     if not topic.name:
         raise ValidationFailed("A topic needs a name.", details={"json": {"name": ["Empty."]}})
     _check_labels(topic.name, topic.category)
@@ -196,3 +259,82 @@ def _check_labels(name: str, category: str) -> None:
     # Both are one-line labels: the name also goes into confirmation emails' text.
     check_line(name.strip(), "The topic name", path="name")
     check_line(category.strip(), "The topic category", path="category")
+
+
+class Translatable(Protocol):
+    """What ``topic_text`` reads: a ``Topic`` or a ``TopicChoice``."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def translations(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TopicText:
+    """A topic's name, description and category as one reader sees them."""
+
+    name: str
+    description: str
+    category: str
+
+
+def topic_text(topic: Translatable, language: str | None) -> TopicText:
+    """Return ``topic``'s name, description and category in ``language``, each in English where
+    the language's form is empty or missing (and for English or an unsupported language)."""
+    code = supported(language) or DEFAULT
+    form = (topic.translations or {}).get(code) if code != DEFAULT else None
+    if not isinstance(form, Mapping):
+        return TopicText(topic.name, topic.description, topic.category)
+    name = str(form.get("name") or "").strip()
+    description = str(form.get("description") or "").strip()
+    category = str(form.get("category") or "").strip()
+    return TopicText(
+        name or topic.name, description or topic.description, category or topic.category
+    )
+
+
+def merge_translations(current: Mapping[str, Any], changes: Translations) -> dict[str, Any]:
+    """Return ``current`` with ``changes`` applied, checked: known languages, a one-line name
+    of at most 200 characters, a description of at most 2,000, a one-line category of at most
+    120. Empty forms are dropped."""
+    merged = {code: dict(form) for code, form in current.items() if isinstance(form, Mapping)}
+    for code, form in changes.items():
+        if code not in TRANSLATED_LANGUAGES:
+            known = ", ".join(TRANSLATED_LANGUAGES)
+            raise ValidationFailed(
+                f"A topic can have its name and description in these languages: {known}."
+            )
+        for part, value in form.items():
+            if part not in TRANSLATED_PARTS:
+                raise ValidationFailed(
+                    f"A topic's {code} form has a name, a description and a category, nothing else."
+                )
+            merged.setdefault(code, {})[part] = str(value or "").strip()
+        _check_translation(code, merged.get(code, {}))
+    return {
+        code: {part: value for part, value in form.items() if value}
+        for code, form in merged.items()
+        if any(form.values())
+    }
+
+
+def _check_translation(code: str, form: Mapping[str, str]) -> None:
+    language = Locale.parse(code).english_name
+    name, description = form.get("name", ""), form.get("description", "")
+    if len(name) > 200:
+        raise ValidationFailed(f"The topic's {language} name must be at most 200 characters.")
+    if len(description) > 2000:
+        raise ValidationFailed(
+            f"The topic's {language} description must be at most 2,000 characters."
+        )
+    category = form.get("category", "")
+    if len(category) > 120:
+        raise ValidationFailed(f"The topic's {language} category must be at most 120 characters.")
+    check_line(category, f"The topic's {language} category", path=f"category_{code}")
+    check_line(name, f"The topic's {language} name", path=f"name_{code}")
+    check_text(description, f"The topic's {language} description", path=f"description_{code}")

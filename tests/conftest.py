@@ -24,6 +24,7 @@ from engine.db import Base, Database, get_database
 from engine.delivery.memory import MemoryBackend
 from engine.delivery.registry import backend_from_settings, reset_memory_backend
 from engine.migrate import load_models
+from tests.factories import EDITOR_EMAIL, login, make_user
 from tests.hosts.netns import inside_live_bed
 
 #: Set by CI (.ci/run); without it the PostgreSQL leg of each database test is skipped.
@@ -216,3 +217,16 @@ def outbox(settings: Settings) -> MemoryBackend:
 @pytest.fixture
 def csrf_disabled(app: Flask) -> None:
     app.config["WTF_CSRF_ENABLED"] = False
+
+
+@pytest.fixture
+def editor_client(client: FlaskClient, session: Session) -> FlaskClient:
+    """Return the client signed in as an editor (``EDITOR_EMAIL``).
+
+    The session's read of the user is ended, so it holds no SQLite lock the requests need.
+    """
+    user = make_user(session, role="editor", email=EDITOR_EMAIL)
+    session.commit()
+    login(client, user)
+    session.rollback()
+    return client

@@ -5,8 +5,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,10 @@ from subscribers.models import (
 
 _sequence = itertools.count(1)
 PASSWORD = "correct horse battery"
+#: The address of the editor the ``editor_client`` fixture signs in.
+EDITOR_EMAIL = "editor@agency.example.org"
+
+_Row = TypeVar("_Row")
 
 
 def make_user(session: Session, role: str = "admin", email: str | None = None) -> StaffUser:
@@ -37,6 +42,19 @@ def make_user(session: Session, role: str = "admin", email: str | None = None) -
     return create_user(
         session, email=email or f"staff{n}@agency.example.org", password=PASSWORD, role=role
     )
+
+
+def read_rows(session: Session, model: type[_Row]) -> list[_Row]:
+    """Return every stored row of ``model`` in key order, detached, and end the read.
+
+    Ending it matters on SQLite, where the session's open transaction holds the write lock
+    that the next request of the code under test needs.
+    """
+    rows = list(session.scalars(sa.select(model).order_by(*sa.inspect(model).primary_key)))
+    for row in rows:
+        session.expunge(row)
+    session.rollback()
+    return rows
 
 
 def make_topic(session: Session, slug: str | None = None, **fields: Any) -> Topic:

@@ -15,12 +15,17 @@ from email.utils import parseaddr
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaigns.archive.service import ArchiveFilters, search_archive
+from campaigns.archive.service import (
+    ArchiveFilters,
+    CorrectionNote,
+    published_corrections,
+    search_archive,
+)
 from campaigns.issues.models import Issue
 from engine.clock import now
 from engine.config import Settings
 from engine.errors import NotFound
-from engine.i18n import LANGUAGES
+from engine.i18n import LANGUAGES, translations
 from subscribers.models import Topic, TopicVisibility
 
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
@@ -50,12 +55,12 @@ def atom_document(
         if topic is None:
             raise NotFound(f"There is no public topic {topic_slug!r}.")
     page = search_archive(session, ArchiveFilters(topic=topic_slug or "", language=language))
-    updated = max(
-        (issue.published_at for issue in page.issues if issue.published_at), default=now()
-    )
-    feed = _feed_element(settings, topic, updated, language)
+    corrections = published_corrections(session, page.issues)
+    changes = [issue.published_at for issue in page.issues if issue.published_at]
+    changes += [note.corrected_at for notes in corrections.values() for note in notes]
+    feed = _feed_element(settings, topic, max(changes, default=now()), language)
     for issue in page.issues:
-        feed.append(_entry_element(settings.BASE_URL, issue))
+        feed.append(_entry_element(settings.BASE_URL, issue, corrections.get(issue.id, [])))
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
@@ -84,19 +89,47 @@ def _feed_element(
     return feed
 
 
-def _entry_element(base_url: str, issue: Issue) -> ET.Element:
+def _entry_element(
+    base_url: str, issue: Issue, corrections: list[CorrectionNote] | None = None
+) -> ET.Element:
+    """Return an issue's entry; a correction moves its ``updated`` and heads its summary."""
     url = f"{base_url}/view/{issue.slug}"
     published = issue.published_at.isoformat() if issue.published_at else ""
     entry = ET.Element("entry")
     _text(entry, "title", issue.title)
     _text(entry, "id", url)
     ET.SubElement(entry, "link", rel="alternate", type="text/html", href=url)
+    notes = corrections or []
+    for note in notes:
+        ET.SubElement(
+            entry,
+            "link",
+            rel="related",
+            type="text/html",
+            href=f"{base_url}/view/{note.correction.slug}",
+            title=_NOT_XML.sub("", note.title),
+        )
     _text(entry, "published", published)
-    _text(entry, "updated", published)
+    _text(entry, "updated", notes[-1].corrected_at.isoformat() if notes else published)
+    lines = [_correction_line(issue.language, note) for note in notes]
     preheader = issue.content.get("preheader")
     if preheader:
-        _text(entry, "summary", str(preheader))
+        lines.append(str(preheader))
+    if lines:
+        _text(entry, "summary", "\n\n".join(lines))
     return entry
+
+
+def _correction_line(language: str, note: CorrectionNote) -> str:
+    # In the entry's language, whatever the feed's: a Spanish edition's entry speaks Spanish.
+    words = translations(language)
+    day = note.corrected_at.date().isoformat()
+    if not note.summary:
+        return words.gettext("Corrected on %(day)s.") % {"day": day}
+    return words.gettext("Corrected on %(day)s: %(summary)s") % {
+        "day": day,
+        "summary": note.summary,
+    }
 
 
 def _text(parent: ET.Element, tag: str, text: str) -> None:

@@ -12,6 +12,7 @@ from campaigns.archive.service import (
     archive_version,
     archive_years,
     find_published,
+    published_corrections,
     published_editions,
     search_archive,
 )
@@ -96,6 +97,7 @@ def index() -> Response:
             filters=filters,
             result=result,
             editions=published_editions(session, result.issues),
+            corrections=published_corrections(session, result.issues),
             topics=archive_topics(session),
             years=archive_years(session),
         )

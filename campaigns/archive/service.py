@@ -6,17 +6,23 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaigns.issues.models import Issue, issue_topic
+from campaigns.issues.models import Issue, IssueRevision, issue_topic
 from campaigns.sending.models import Campaign, CampaignStatus, CampaignVariant
 from engine.errors import NotFound
 from subscribers.models import Topic
 
 PAGE_SIZE = 20
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
+#: A paragraph's inline markup, left out of a one-line summary: a link keeps its text;
+#: footnote marks, merge tags and emphasis go.
+_LINK = re.compile(r"\[([^\]^][^\]]*)\]\([^)\s]*\)")
+_MARKS = re.compile(r"\[\^\d{1,3}\]|\{\{[^{}]*\}\}|(?<!\w)[*_]{1,3}(?=\S)|(?<=\S)[*_]{1,3}(?!\w)")
+_SPACES = re.compile(r"\s+")
 #: Campaign states whose frozen email may be shown publicly.
 PUBLISHED_CAMPAIGN_STATES = (CampaignStatus.SENT, CampaignStatus.SENDING)
 
@@ -54,6 +60,19 @@ class ArchivePage:
 
 
 @dataclass(frozen=True, slots=True)
+class CorrectionNote:
+    """What an issue's web view, archive entry and feed entry say of one sent correction."""
+
+    #: The correction as readers of this language see it (its edition in it, if one was sent).
+    correction: Issue
+    corrected_at: datetime
+    #: The correction's title and summary (its preheader, else the start of its first
+    #: paragraph) as sent: a later draft of it is not what was approved.
+    title: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
 class PublishedIssue:
     """An issue as the public sees it: the email of the campaign that sent it."""
 
@@ -65,6 +84,8 @@ class PublishedIssue:
     variant: CampaignVariant | None = None
     #: The same issue in its other languages (its original and editions), as sent.
     editions: tuple[Issue, ...] = ()
+    #: The sent corrections of this issue, oldest first.
+    corrections: tuple[CorrectionNote, ...] = ()
 
     @property
     def html(self) -> str:
@@ -172,8 +193,104 @@ def find_published(session: Session, slug: str) -> PublishedIssue:
         .limit(1)
     )
     return PublishedIssue(
-        issue, campaign, previous, following, variant, _other_editions(session, issue)
+        issue,
+        campaign,
+        previous,
+        following,
+        variant,
+        _other_editions(session, issue),
+        tuple(published_corrections(session, [issue]).get(issue.id, [])),
     )
+
+
+def published_corrections(session: Session, issues: list[Issue]) -> dict[int, list[CorrectionNote]]:
+    """Return the sent corrections of each of ``issues`` (by its id), oldest first.
+
+    A correction is written for an original; an edition's readers are shown the correction's
+    edition in their language when one was sent with it, else the correction itself. Each
+    note says what the correction's latest send sent.
+    """
+    originals = {issue.id: issue.edition_of_id or issue.id for issue in issues}
+    if not originals:
+        return {}
+    corrections = session.scalars(
+        sa.select(Issue)
+        .where(Issue.correction_of_id.in_(set(originals.values())), Issue.published_at.is_not(None))
+        .order_by(Issue.published_at, Issue.id)
+    ).all()
+    if not corrections:
+        return {}
+    editions = {
+        (edition.edition_of_id, edition.language): edition
+        for edition in session.scalars(
+            sa.select(Issue).where(
+                Issue.edition_of_id.in_([c.id for c in corrections]),
+                Issue.published_at.is_not(None),
+            )
+        )
+    }
+    sent = _sent_contents(session, [*corrections, *editions.values()])
+    found: dict[int, list[CorrectionNote]] = {}
+    for issue in issues:
+        for correction in corrections:
+            if correction.correction_of_id != originals[issue.id]:
+                continue
+            shown = editions.get((correction.id, issue.language), correction)
+            content = sent.get(shown.id, shown.content)
+            assert correction.published_at is not None
+            found.setdefault(issue.id, []).append(
+                CorrectionNote(
+                    shown,
+                    correction.published_at,
+                    str(content.get("title") or shown.title),
+                    correction_summary(content),
+                )
+            )
+    return found
+
+
+def _sent_contents(session: Session, issues: list[Issue]) -> dict[int, dict[str, Any]]:
+    """Return the content of the revision each issue's latest public send sent, where known.
+
+    An issue's own campaigns name their revision; an edition's, the variant that sent it.
+    """
+    ids = [issue.id for issue in issues]
+    public = Campaign.status.in_(PUBLISHED_CAMPAIGN_STATES)
+    own = (
+        sa.select(Campaign.issue_id, sa.func.max(Campaign.issue_revision))
+        .where(Campaign.issue_id.in_(ids), public)
+        .group_by(Campaign.issue_id)
+    )
+    editions = (
+        sa.select(CampaignVariant.issue_id, sa.func.max(CampaignVariant.issue_revision))
+        .join(Campaign, Campaign.id == CampaignVariant.campaign_id)
+        .where(CampaignVariant.issue_id.in_(ids), Campaign.issue_id != CampaignVariant.issue_id)
+        .where(public, CampaignVariant.issue_revision.is_not(None))
+        .group_by(CampaignVariant.issue_id)
+    )
+    numbers = {
+        issue_id: number for issue_id, number in [*session.execute(own), *session.execute(editions)]
+    }
+    if not numbers:
+        return {}
+    rows = session.execute(
+        sa.select(IssueRevision.issue_id, IssueRevision.content).where(
+            sa.tuple_(IssueRevision.issue_id, IssueRevision.number).in_(list(numbers.items()))
+        )
+    )
+    return {issue_id: content for issue_id, content in rows}
+
+
+def correction_summary(content: Mapping[str, Any]) -> str:
+    """Return what a correction says in one line: its preheader, else its first paragraph's."""
+    summary = str(content.get("preheader") or "").strip()
+    if not summary:
+        for block in content.get("blocks") or []:
+            if isinstance(block, dict) and block.get("type") == "paragraph" and block.get("text"):
+                plain = _MARKS.sub("", _LINK.sub(r"\1", str(block["text"])))
+                summary = _SPACES.sub(" ", plain).strip()
+                break
+    return summary if len(summary) <= 300 else summary[:299].rstrip() + "…"
 
 
 def _edition_campaign(

@@ -50,6 +50,35 @@ DEMO_TOPICS: list[tuple[str, str, str, str, str]] = [
     ),
 ]
 
+#: Each demo topic's Spanish name and description, by slug (``Topic.translations["es"]``).
+DEMO_TOPICS_ES: dict[str, tuple[str, str]] = {
+    "human-trafficking": (
+        "Trata de personas",
+        "Cómo identificar, atender y proteger a niños y jóvenes en riesgo de trata.",
+    ),
+    "child-abuse-prevention": (
+        "Prevención del maltrato infantil",
+        "Estrategias, datos y campañas que protegen a los niños antes de que sufran daño.",
+    ),
+    "foster-care": (
+        "Cuidado de crianza",
+        "Apoyo para familias de crianza, familiares cuidadores y los profesionales que "
+        "trabajan con ellos.",
+    ),
+    "adoption": (
+        "Adopción",
+        "Permanencia, apoyo después de la adopción y el Mes Nacional de la Adopción.",
+    ),
+    "youth-wellbeing": (
+        "Bienestar juvenil",
+        "Salud mental, prevención de fugas y jóvenes adultos que prosperan.",
+    ),
+    "monthly-digest": (
+        "Resumen mensual de práctica",
+        "Un correo al mes con las mejores investigaciones, herramientas y capacitaciones nuevas.",
+    ),
+}
+
 FIRST_NAMES = [
     "Avery", "Jordan", "Maya", "Luis", "Priya", "Samuel", "Grace", "Noah", "Imani", "Chen",
     "Rosa", "Dmitri", "Fatima", "Owen", "Keisha", "Tomás", "Hana", "Elijah", "Nadia", "Quinn",

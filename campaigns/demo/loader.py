@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.demo.content import (
     DEMO_TOPICS,
+    DEMO_TOPICS_ES,
     FIRST_NAMES,
     LAST_NAMES,
     ROLES,
@@ -25,6 +26,7 @@ from engine.clock import now
 from engine.config import Settings
 from engine.users import StaffUser, create_user
 from subscribers.models import OptIn, Subscriber, Subscription, SubscriptionStatus, Topic
+from subscribers.topics import DEFAULT_CATEGORIES_ES
 
 DEMO_ADMIN = "admin@example.org"
 #: The second person: every send needs an approval by someone who did not write the issue.
@@ -42,7 +44,7 @@ def load_demo(session: Session, settings: Settings, *, admin_password: str) -> d
     """
     topics = [
         Topic(slug=slug, name=name, category=category, description=text, opt_in=OptIn(opt_in),
-              position=position)
+              position=position, translations=_spanish(slug, category))
         for position, (slug, name, category, text, opt_in) in enumerate(DEMO_TOPICS)
     ]  # fmt: skip
     session.add_all(topics)
@@ -88,6 +90,12 @@ def _staff_user(session: Session, email: str, password: str, role: str, name: st
     if user is None:
         user = create_user(session, email=email, password=password, role=role, name=name)
     return user
+
+
+def _spanish(slug: str, category: str) -> dict[str, dict[str, str]]:
+    name, description = DEMO_TOPICS_ES[slug]
+    spanish_category = DEFAULT_CATEGORIES_ES.get(category, "")
+    return {"es": {"name": name, "description": description, "category": spanish_category}}
 
 
 def _add_subscribers(session: Session, topics: list[Topic]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -34,6 +35,10 @@ class DigestRun(Base):
     #: Bulletins sent in the window, and readers given a digest of some of them.
     bulletins: Mapped[int] = mapped_column(default=0)
     recipients: Mapped[int] = mapped_column(default=0)
+    #: Bulletins of the window (or carried into it) that were paused when it ran, as
+    #: ``{"campaigns": [id, …]}``: the next run lists those that have resumed, and carries
+    #: those still paused again, so a pause over a window's end never loses a bulletin.
+    held_back: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     #: Who or what ran it: ``scheduler``, ``cli``, ``staff:<id>``.
     started_by: Mapped[str] = mapped_column(sa.String(80), default="")
     created_at: Mapped[datetime] = mapped_column(default=now)

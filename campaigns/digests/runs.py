@@ -1,8 +1,10 @@
 """Run a digest window: claim it once, freeze its readers into a campaign of variants.
 
 Everything happens in the caller's one transaction: the window's row (the compare-and-set),
-the campaign, one variant per set of topics readers follow, their deliveries and batches. A
-crash before the commit leaves nothing; after it, the pipeline's recovery finishes the send.
+the campaign, one variant per set of topics readers follow and language they read (English,
+or Spanish for a reader whose ``subscriber.language`` is ``es``: the key ``es|<topics>``,
+computed in the freeze's SQL), their deliveries and batches. A crash before the commit leaves
+nothing; after it, the pipeline's recovery finishes the send.
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ from campaigns.sending.freeze import freeze_variants
 from campaigns.sending.models import Campaign, CampaignStatus, CampaignVariant
 from engine.clock import now
 from engine.config import Settings
-from subscribers.audience import digest_audience_select, topics_of_key
+from engine.i18n import CODES, DEFAULT
+from subscribers.audience import digest_audience_select, language_of_key, topics_of_key
+
+#: The languages with digests of their own; everyone else reads the English one.
+DIGEST_LANGUAGES = tuple(code for code in CODES if code != DEFAULT)
 
 
 def claim_window(session: Session, window: Window, *, started_by: str) -> DigestRun | None:
@@ -77,19 +83,24 @@ def run_digest(
     start steps: a digest lists only bulletins approved for everyone (``window_content``),
     and it is never tracked.
     """
-    after = _after_last_run(session, window)
+    last = _last_run(session, window)
+    after = _after(window, last)
     if after is None:
         return None
     window = after
     run = claim_window(session, window, started_by=started_by)
     if run is None:
         return None
-    content = window_content(session, window)
+    carried = last.held_back.get("campaigns", []) if last is not None else []
+    content = window_content(session, window, carried)
+    run.held_back = {"campaigns": list(content.held_back)} if content.held_back else {}
     run.bulletins = len(content.bulletins)
     if not content.bulletins:
         session.flush()
         return run
-    audience = digest_audience_select(window.frequency, content.topic_ids).subquery()
+    audience = digest_audience_select(
+        window.frequency, content.topic_ids, DIGEST_LANGUAGES
+    ).subquery()
     counted = session.execute(
         sa.select(audience.c.topic_key, sa.func.count())
         .group_by(audience.c.topic_key)
@@ -111,23 +122,34 @@ def run_digest(
     return run
 
 
-def _after_last_run(session: Session, window: Window) -> Window | None:
-    """Return ``window`` cut to start where the frequency's last run ended; None if it is past.
-
-    A new time zone or digest weekday moves the windows' boundaries, so the next window
-    overlaps the last run's (its key is new, so the compare-and-set alone would list the
-    overlap's bulletins twice). Windows ending by the last run's end are over.
-    """
-    last = session.scalar(
-        sa.select(sa.func.max(DigestRun.window_end)).where(
-            DigestRun.frequency == window.frequency.value
-        )
+def _last_run(session: Session, window: Window) -> DigestRun | None:
+    """Return the frequency's latest run (the one whose window ends last), if any."""
+    return session.scalar(
+        sa.select(DigestRun)
+        .where(DigestRun.frequency == window.frequency.value)
+        .order_by(DigestRun.window_end.desc())
+        .limit(1)
     )
+
+
+def _after(window: Window, last: DigestRun | None) -> Window | None:
+    """Return ``window`` made to start where the frequency's last run ended; None if it is past.
+
+    A new time zone or digest weekday moves the windows' boundaries. Moved earlier, the next
+    window overlaps the last run's (its key is new, so the compare-and-set alone would list
+    the overlap's bulletins twice); moved later, a gap opens before it that no run would
+    cover. Either way the window starts at the last run's end, so every bulletin is listed
+    once. A gap longer than one window is digests turned off for a while, not a moved
+    boundary: the window keeps its own start rather than relay weeks of old bulletins.
+    Windows ending by the last run's end are over.
+    """
     if last is None:
         return window
-    if window.end <= last:
+    if window.end <= last.window_end:
         return None
-    return replace(window, start=max(window.start, last))
+    if window.start - last.window_end > window.end - window.start:
+        return window
+    return replace(window, start=last.window_end)
 
 
 def _digest_campaign(session: Session, window: Window, settings: Settings) -> Campaign:
@@ -159,7 +181,8 @@ def _add_variants(
     items: list[dict[str, Any]] = []
     for number, key in enumerate(keys, start=1):
         sections = content.sections(topics_of_key(key, content.topic_ids))
-        subject, rendered = render_variant(settings, content, sections)
+        language = language_of_key(key) or DEFAULT
+        subject, rendered = render_variant(settings, content, sections, language)
         session.add(
             CampaignVariant(
                 campaign_id=campaign.id,

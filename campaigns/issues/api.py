@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from flask_smorest import Blueprint
 
 from campaigns.issues import api_schemas as s
 from campaigns.issues.compiled import render_for_review, render_stored_issue
-from campaigns.issues.editions import create_edition, list_editions
+from campaigns.issues.editions import create_edition, list_editions, with_edition_check
 from campaigns.issues.editor import preview_payload, save_from_editor
 from campaigns.issues.history import (
     diff_revisions,
@@ -29,6 +30,7 @@ from engine.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from engine.api.pagination import cursor_page
 from engine.api.schemas import ErrorSchema
 from engine.db import request_session
+from engine.render.accessibility import CheckResult
 from engine.users import Role
 from engine.web import get_settings
 from subscribers.models import Topic
@@ -37,10 +39,11 @@ bp = Blueprint("issues_api", __name__, url_prefix="/api/v1", description="Issues
 READERS = (Role.EDITOR, Role.APPROVER)
 
 
-def _checks(checks: list[Any]) -> list[dict[str, Any]]:
+def _checks(issue: Issue, checks: Sequence[CheckResult]) -> list[dict[str, Any]]:
+    # An out-of-date edition warns here as in the editor (``with_edition_check``).
     return [
         {"code": c.code, "severity": str(c.severity), "message": c.message, "block_id": c.block_id}
-        for c in checks
+        for c in with_edition_check(issue, checks)
     ]
 
 
@@ -190,8 +193,9 @@ def issues_diff(args: dict[str, Any], issue_id: int) -> dict[str, Any]:
 @bp.response(200, s.RenderedSchema)
 def issues_render(issue_id: int) -> dict[str, Any]:
     """Render the latest revision: the email's HTML and plain text, with the pre-send checks."""
-    rendered = render_stored_issue(get_settings(), get_issue(request_session(), issue_id))
-    checks = _checks(rendered.checks)
+    issue = get_issue(request_session(), issue_id)
+    rendered = render_stored_issue(get_settings(), issue)
+    checks = _checks(issue, rendered.checks)
     valid = not rendered.errors
     return {"html": rendered.html, "text": rendered.text, "checks": checks, "valid": valid}
 
@@ -211,8 +215,9 @@ def issues_preview(data: dict[str, Any], issue_id: int) -> dict[str, Any]:
 @bp.response(200, s.ChecksSchema)
 def issues_checks(issue_id: int) -> dict[str, Any]:
     """Run the pre-send checks on the latest revision (with spamd's score where configured)."""
-    rendered = render_for_review(get_settings(), get_issue(request_session(), issue_id))
-    return {"ok": not rendered.errors, "checks": _checks(rendered.checks)}
+    issue = get_issue(request_session(), issue_id)
+    rendered = render_for_review(get_settings(), issue)
+    return {"ok": not rendered.errors, "checks": _checks(issue, rendered.checks)}
 
 
 @bp.post("/issues/<id:issue_id>/submit")

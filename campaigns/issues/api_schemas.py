@@ -48,6 +48,13 @@ class IssueSummarySchema(Schema):
         "_out_of_date",
         metadata={"description": "An edition whose original changed since it was last saved."},
     )
+    correction_of_id = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "The sent issue this one corrects: its campaigns go to the people "
+            "that issue was accepted for."
+        },
+    )
 
     def _topic_ids(self, issue: object) -> list[int]:
         return [topic.id for topic in issue.topics]  # type: ignore[attr-defined]

@@ -13,7 +13,13 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from campaigns.issues.compiled import issue_problems, render_for_review, render_stored_issue
-from campaigns.issues.editions import EDITION_LANGUAGES, create_edition, list_editions
+from campaigns.issues.editions import (
+    EDITION_LANGUAGES,
+    create_edition,
+    edition_check,
+    list_editions,
+    with_edition_check,
+)
 from campaigns.issues.models import Issue, IssueStatus
 from campaigns.issues.review_notices import review_requests, send_review_requests
 from campaigns.issues.service import create_issue, get_issue
@@ -45,6 +51,7 @@ def _summary(issue: Issue) -> dict[str, Any]:
         "sent_at": issue.published_at.isoformat() if issue.published_at else None,
         "language": issue.language,
         "edition_of": issue.edition_of_id,
+        "correction_of": issue.correction_of_id,
     }
 
 
@@ -129,7 +136,12 @@ def create_command(
 def render_command(issue_id: int, out_path: Path, as_text: bool) -> None:
     """Render an issue's latest revision to an HTML (or plain-text) file."""
     with get_database().session() as session:
-        rendered = render_stored_issue(get_settings(), get_issue(session, issue_id))
+        issue = get_issue(session, issue_id)
+        rendered = render_stored_issue(get_settings(), issue)
+        stale = edition_check(issue)
+    if stale is not None:
+        # On standard error, so that ``--out -`` still writes only the email.
+        click.echo(f"Warning: {stale.message}", err=True)
     body = rendered.text if as_text else rendered.html
     if str(out_path) == "-":
         click.echo(body)
@@ -147,10 +159,12 @@ def render_command(issue_id: int, out_path: Path, as_text: bool) -> None:
 def checks_command(issue_id: int, as_json: bool) -> None:
     """Run the pre-send checks (and spamd's score where configured); exit 1 on a blocking one."""
     with get_database().session() as session:
-        rendered = render_for_review(get_settings(), get_issue(session, issue_id))
+        issue = get_issue(session, issue_id)
+        rendered = render_for_review(get_settings(), issue)
+        found = with_edition_check(issue, rendered.checks)
     checks = [
         {"code": c.code, "severity": str(c.severity), "message": c.message, "block_id": c.block_id}
-        for c in rendered.checks
+        for c in found
     ]
     if as_json:
         click.echo(json.dumps({"ok": not rendered.errors, "checks": checks}, indent=2))

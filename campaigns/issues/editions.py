@@ -99,6 +99,12 @@ def edition_check(issue: Issue) -> CheckResult | None:
     return CheckResult("edition_out_of_date", Severity.WARNING, out_of_date_message(issue))
 
 
+def with_edition_check(issue: Issue, checks: Sequence[CheckResult]) -> list[CheckResult]:
+    """Return ``checks`` with the out-of-date warning of ``edition_check`` added when it applies."""
+    check = edition_check(issue)
+    return [*checks] if check is None else [*checks, check]
+
+
 def original_state(edition: Issue) -> dict[str, Any] | None:
     """Return what the editor shows of an edition's original: its fields and blocks as text."""
     original = edition.original

@@ -34,9 +34,9 @@ from campaigns.issues.compiled import (
 from campaigns.issues.editions import (
     EDITION_LANGUAGES,
     create_edition,
-    edition_check,
     list_editions,
     original_state,
+    with_edition_check,
 )
 from campaigns.issues.history import (
     diff_content,
@@ -48,7 +48,7 @@ from campaigns.issues.history import (
 )
 from campaigns.issues.models import Issue
 from campaigns.issues.review_notices import review_requests, send_review_requests
-from campaigns.issues.service import get_issue, save_revision
+from campaigns.issues.service import corrections_of, get_issue, save_revision
 from campaigns.issues.workflow import approve, return_to_draft, review_comments, submit_for_review
 from campaigns.observances.catalogue import load_catalogue
 from campaigns.rendering.render import render_issue
@@ -92,7 +92,7 @@ def preview_payload(
             "block_id": c.block_id,
             "field": _CHECK_FIELDS.get(c.code),
         }
-        for c in [*rendered.checks, *_edition_checks(issue)]
+        for c in with_edition_check(issue, rendered.checks)
     ]
     return {
         "html": rendered.html,
@@ -100,11 +100,6 @@ def preview_payload(
         "checks": problem_checks(draft.problems, draft) + checks,
         "valid": not draft.problems,
     }
-
-
-def _edition_checks(issue: Issue) -> list[Any]:
-    check = edition_check(issue)
-    return [] if check is None else [check]
 
 
 def save_from_editor(session: Session, issue: Issue, payload: Any, actor: Any) -> Issue:
@@ -186,6 +181,7 @@ def edit(issue_id: int) -> str:
         comments=review_comments(session, issue),
         editions=list_editions(session, issue) if issue.edition_of_id is None else [],
         edition_languages=EDITION_LANGUAGES,
+        corrections=corrections_of(session, issue),
         **_choices(),
     )
 
@@ -263,7 +259,7 @@ def review(issue_id: int) -> str:
     session = request_session()
     issue = get_issue(session, issue_id)
     rendered = render_for_review(get_settings(), issue)
-    rendered = dataclasses.replace(rendered, checks=[*rendered.checks, *_edition_checks(issue)])
+    rendered = dataclasses.replace(rendered, checks=with_edition_check(issue, rendered.checks))
     return render_template(
         "editor/review.html",
         issue=issue,

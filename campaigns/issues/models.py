@@ -62,6 +62,9 @@ class Issue(Base):
     #: The original's revision this edition was last saved against: a later original revision
     #: makes the edition out of date.
     translated_from_revision: Mapped[int | None]
+    #: The sent issue this one corrects (``campaigns.issues.corrections``): its campaigns go to
+    #: the recipients the original was accepted for, and the original's web view notes it.
+    correction_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issue.id"))
 
     topics: Mapped[list[Topic]] = relationship(secondary=issue_topic)
     revisions: Mapped[list[IssueRevision]] = relationship(
@@ -69,6 +72,10 @@ class Issue(Base):
     )
     #: The issue this one is an edition of (None for an original).
     original: Mapped[Issue | None] = relationship(remote_side=[id], foreign_keys=[edition_of_id])
+    #: The issue this one corrects (None for anything but a correction).
+    corrected: Mapped[Issue | None] = relationship(
+        remote_side=[id], foreign_keys=[correction_of_id]
+    )
 
 
 class IssueRevision(Base):

@@ -174,6 +174,12 @@ def get_issue(session: Session, issue_id: int) -> Issue:
     return issue
 
 
+def corrections_of(session: Session, issue: Issue) -> list[Issue]:
+    """Return the corrections written for ``issue`` (``campaigns.corrections``), oldest first."""
+    query = sa.select(Issue).where(Issue.correction_of_id == issue.id).order_by(Issue.id)
+    return list(session.scalars(query))
+
+
 def _ensure_observance(session: Session, slug: str) -> None:
     try:
         find_observance(session, slug)

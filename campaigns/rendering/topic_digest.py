@@ -33,17 +33,22 @@ class DigestEntry:
     url: str
     #: When it was sent, in words, in the organisation's zone.
     sent: str
+    #: The bulletin's language when it is not the digest's (an English bulletin listed in a
+    #: Spanish digest, having no edition): its title and summary are marked ``lang``.
+    language: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class DigestSection:
+    #: The topic's name in the digest's language.
     topic: str
     entries: tuple[DigestEntry, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class DigestDocument:
-    """What one variant of a digest says; ``layout`` names its footer sentence."""
+    """What one variant of a digest says, in ``language``; ``layout`` names its footer
+    sentence. The words the layout adds come from ``language``'s catalogue."""
 
     subject: str
     title: str

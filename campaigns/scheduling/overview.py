@@ -18,12 +18,13 @@ from campaigns.observances.service import find_observance
 from campaigns.scheduling.rules import SchedulingError, SendAnchor, parse_rule, resolve_zone
 from campaigns.scheduling.service import SCHEDULABLE, ScheduleKind
 from campaigns.sending.approval import needs_approval, recipients_already_sent
+from campaigns.sending.audiences import count_campaign_audience
+from campaigns.sending.languages import edition_notices
 from campaigns.sending.models import Campaign, CampaignStatus
 from campaigns.sending.service import CANCELLABLE, STARTABLE, campaign_issue
 from engine.config import Settings
 from engine.display import local_time_text, status_label
 from engine.errors import NotFound
-from subscribers.audience import count_audience
 
 _RULE_WORDS = {
     SendAnchor.START: "on the first day of {name}",
@@ -79,6 +80,8 @@ class CampaignOverview:
     actions: frozenset[str]
     #: Whether the page offers test sends (before the campaign starts).
     can_test: bool
+    #: Editions whose readers get the original instead, and why (``edition_notices``).
+    edition_warnings: list[str]
 
 
 def campaign_overview(session: Session, campaign: Campaign, settings: Settings) -> CampaignOverview:
@@ -105,6 +108,7 @@ def campaign_overview(session: Session, campaign: Campaign, settings: Settings) 
         send_question=send_question(count or 0, schedule, status),
         actions=_actions(status),
         can_test=status in SCHEDULABLE,
+        edition_warnings=edition_notices(session, campaign),
     )
 
 
@@ -194,8 +198,7 @@ def segment_words(segment: Mapping[str, Any]) -> str:
 
 
 def _count(session: Session, campaign: Campaign) -> int:
-    topic_ids = [topic.id for topic in campaign.topics]
-    return count_audience(session, topic_ids, campaign.segment) if topic_ids else 0
+    return count_campaign_audience(session, campaign)
 
 
 def _observance_name(session: Session, slug: str) -> str:

@@ -21,6 +21,7 @@ from campaigns.scheduling.rules import (
 from campaigns.scheduling.service import schedule_at, schedule_for_observance
 from campaigns.scheduling.starting import send_now
 from campaigns.sending.approval import approval_rule, needs_approval, recipients_already_sent
+from campaigns.sending.audiences import correction_reach
 from campaigns.sending.models import Campaign
 from campaigns.sending.service import create_campaign
 from engine import audit
@@ -38,13 +39,31 @@ MODES = ("now", "absolute", "observance")
 class Audience:
     topic_ids: list[int]
     segment: dict[str, str]
+    #: A correction's choice: the original's uncertain recipients too.
+    include_uncertain: bool = False
 
     @classmethod
     def from_args(cls, args: Any) -> Audience:
         """Read topics and the optional ``key=value`` attribute filter from form or query args."""
         ids = sorted({int(t) for t in args.getlist("topic_ids") if str(t).isdigit()})
         key, value = args.get("segment_key", "").strip(), args.get("segment_value", "").strip()
-        return cls(ids, {key: value} if key else {})
+        return cls(ids, {key: value} if key else {}, args.get("include_uncertain") == "on")
+
+    def for_issue(self, issue: Issue) -> Audience:
+        """Return the audience a campaign of ``issue`` gets: a correction's topics are its own."""
+        if issue.correction_of_id is None:
+            return self
+        return Audience(sorted(t.id for t in issue.topics), {}, self.include_uncertain)
+
+
+def count_for(session: Session, issue: Issue, audience: Audience) -> int:
+    """Return how many people a campaign of ``issue`` to ``audience`` would reach now."""
+    if issue.correction_of_id is not None:
+        reach = correction_reach(session, issue.correction_of_id, issue.id)
+        return reach.count(audience.include_uncertain)
+    if not audience.topic_ids:
+        return 0
+    return count_audience(session, audience.topic_ids, audience.segment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +113,20 @@ def send_time(session: Session, plan: SendPlan, at: datetime) -> datetime | None
 
 
 def approval_status(
-    session: Session, issue: Issue, audience: Audience, settings: Settings
+    session: Session,
+    issue: Issue,
+    audience: Audience,
+    settings: Settings,
+    *,
+    count: int | None = None,
 ) -> dict[str, Any]:
-    """Return the recipient count, whether this audience needs (and has) an approval, and why."""
-    count = (
-        count_audience(session, audience.topic_ids, audience.segment) if audience.topic_ids else 0
-    )
+    """Return the recipient count, whether this audience needs (and has) an approval, and why.
+
+    ``count`` is the audience's size when the caller has just counted it.
+    """
+    audience = audience.for_issue(issue)
+    if count is None:
+        count = count_for(session, issue, audience)
     threshold = settings.APPROVAL_THRESHOLD
     earlier = recipients_already_sent(session, issue.id, besides=None)
     approved = is_approved_for(session, issue, issue.revision, audience.topic_ids, audience.segment)
@@ -136,6 +163,7 @@ def compose_campaign(
     tracking: bool = False,
 ) -> Campaign:
     """Create the campaign and schedule or start it (each checks the approval)."""
+    audience = audience.for_issue(issue)
     topics = list(session.scalars(sa.select(Topic).where(Topic.id.in_(audience.topic_ids))))
     campaign = create_campaign(
         session,
@@ -145,8 +173,9 @@ def compose_campaign(
         created_by=actor,
         settings=settings,
         tracking=tracking,
+        include_uncertain=audience.include_uncertain,
     )
-    count = count_audience(session, audience.topic_ids, audience.segment)
+    count = count_for(session, issue, audience)
     audit.record(
         session,
         actor,

@@ -26,11 +26,11 @@ from campaigns.scheduling.rules import (
 )
 from campaigns.scheduling.waves import audience_timezones
 from campaigns.sending.approval import ensure_send_allowed
+from campaigns.sending.audiences import count_campaign_audience
 from campaigns.sending.models import Campaign, CampaignStatus
 from campaigns.sending.service import get_campaign
 from engine.db import rowcount
 from engine.errors import Conflict, ValidationFailed
-from subscribers.audience import count_audience
 
 #: A campaign can be (re)scheduled from these states; a started one cannot.
 SCHEDULABLE = frozenset(
@@ -137,7 +137,7 @@ def _store(
     if send_at <= now:
         raise ValidationFailed(f"Cannot schedule: {send_at:%Y-%m-%d %H:%M} UTC has passed.")
     # Early notice of a missing approval; the start checks again on the frozen audience.
-    recipients = count_audience(session, [t.id for t in campaign.topics], campaign.segment)
+    recipients = count_campaign_audience(session, campaign)
     ensure_send_allowed(session, campaign, recipients, approval_threshold)
     schedule = {
         **detail,

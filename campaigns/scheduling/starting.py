@@ -113,7 +113,8 @@ def start_due_campaign(
         with session.begin_nested():
             campaign = get_campaign(session, campaign_id)
             started = _start(session, campaign, CampaignStatus.SCHEDULED, settings, batch_size, now)
-    except Forbidden as refusal:
+    except (Forbidden, Conflict) as refusal:
+        # The gate refused, or a correction's original is being sent again: staff decide.
         reason = f"Not started: {refusal.message}"
         return StartResult(campaign_id, _send_to_review(session, campaign_id, reason, now))
     outcome = StartOutcome.STARTED if started else StartOutcome.SKIPPED

@@ -31,6 +31,7 @@ from campaigns.scheduling.plans import (
 from campaigns.scheduling.rules import resolve_zone
 from campaigns.scheduling.service import unschedule
 from campaigns.scheduling.starting import send_now
+from campaigns.sending.audiences import correction_reach
 from campaigns.sending.dispatch import dispatch_campaign
 from campaigns.sending.languages import edition_plan, language_variants
 from campaigns.sending.progress import campaign_progress, uncertain_recipients
@@ -57,7 +58,12 @@ def new(issue_id: int) -> str:
     issue = get_issue(session, issue_id)
     topics = session.scalars(sa.select(Topic).order_by(Topic.position, Topic.name)).all()
     audience = Audience([t.id for t in issue.topics], {})
-    status = approval_status(session, issue, audience, get_settings())
+    correction = None
+    if issue.correction_of_id is not None:
+        # One pass over the original's deliveries serves the page's counts.
+        correction = correction_reach(session, issue.correction_of_id, issue.id)
+    count = correction.count(audience.include_uncertain) if correction else None
+    status = approval_status(session, issue, audience, get_settings(), count=count)
     return render_template(
         "compose/new.html",
         issue=issue,
@@ -67,6 +73,7 @@ def new(issue_id: int) -> str:
         observances=all_observances(session),
         default_tz=get_settings().TIMEZONE,
         editions=edition_plan(session, issue),
+        correction=correction,
     )
 
 

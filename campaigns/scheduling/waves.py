@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from campaigns.scheduling.rules import local_to_utc, wave_groups
+from campaigns.sending.audiences import campaign_audience
 from campaigns.sending.freeze import Wave
 from campaigns.sending.models import Batch, BatchStatus, Campaign, CampaignStatus
-from subscribers.audience import audience_select
 from subscribers.models import Subscriber
 
 _b = Batch.__table__
@@ -24,7 +24,7 @@ _b = Batch.__table__
 
 def audience_timezones(session: Session, campaign: Campaign) -> list[str]:
     """Return the distinct time zones of the campaign's current audience."""
-    audience = audience_select([t.id for t in campaign.topics], campaign.segment).subquery()
+    audience = campaign_audience(campaign).subquery()
     return list(
         session.scalars(
             sa.select(Subscriber.timezone)

@@ -74,6 +74,7 @@ def campaigns_create(data: dict[str, Any]) -> Campaign:
         segment=data["segment"],
         settings=get_settings(),
         tracking=data["tracking"],
+        include_uncertain=data["include_uncertain"],
     )
     audit.record(
         session,
@@ -89,9 +90,9 @@ def campaigns_create(data: dict[str, Any]) -> Campaign:
 
 @bp.get("/campaigns/<id:campaign_id>")
 @require_role(Role.EDITOR)
-@bp.response(200, s.CampaignSchema)
+@bp.response(200, s.CampaignShowSchema)
 def campaigns_show(campaign_id: int) -> Campaign:
-    """Return a campaign."""
+    """Return a campaign, with warnings about editions its readers will not get."""
     return get_campaign(request_session(), campaign_id)
 
 

@@ -7,9 +7,11 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from campaigns.sending.languages import edition_notices
 from campaigns.sending.models import CampaignStatus, DeliveryStatus
 from engine.api.fields import id_field, text_field
 from engine.api.schemas import CursorQuerySchema, page_schema
+from engine.db import request_session
 
 
 def _choice(enum: type[StrEnum]) -> validate.OneOf:
@@ -34,6 +36,13 @@ class CampaignSchema(Schema):
     schedule = fields.Dict()
     recipients = fields.Integer(required=True)
     tracking = fields.Boolean()
+    corrects_issue_id = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "A correction's original: its accepted recipients are the audience."
+        },
+    )
+    include_uncertain = fields.Boolean()
     paused_reason = fields.String()
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
@@ -43,13 +52,30 @@ class CampaignSchema(Schema):
         return [topic.id for topic in campaign.topics]
 
 
+class CampaignShowSchema(CampaignSchema):
+    # Read in the request's session: only a campaign's own page carries it, never a list.
+    edition_warnings = fields.Function(
+        lambda campaign: edition_notices(request_session(), campaign),
+        metadata={
+            "description": "Editions whose readers get the original instead, and why: those the "
+            "start would leave out now (changed, unapproved or out of date since the campaign "
+            "was created), or, once started, those it left out."
+        },
+    )
+
+
 class CampaignQuerySchema(CursorQuerySchema):
     status = fields.String(validate=_choice(CampaignStatus))
 
 
 class CampaignCreateSchema(Schema):
     issue_id = id_field(required=True)
-    topic_ids = fields.List(id_field(), required=True, validate=validate.Length(min=1, max=100))
+    topic_ids = fields.List(
+        id_field(),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={"description": "Required, except for a correction (its own topics)."},
+    )
     segment = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=64)),
         values=fields.String(validate=validate.Length(max=500)),
@@ -61,6 +87,10 @@ class CampaignCreateSchema(Schema):
     tracking = fields.Boolean(
         load_default=False,
         metadata={"description": "Count clicks per link and pixel loads, for nobody in person."},
+    )
+    include_uncertain = fields.Boolean(
+        load_default=False,
+        metadata={"description": "A correction: also the original's uncertain recipients."},
     )
 
 

@@ -54,19 +54,43 @@ def list_command(as_json: bool) -> None:
 
 @group.command("create")
 @click.argument("issue_id", type=int)
-@click.option("--topic", "topics", multiple=True, required=True, help="Topic slug (repeatable).")
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    help="Topic slug (repeatable; required except for a correction, which takes its own).",
+)
 @click.option("--name", default=None, help="Campaign name (default: the issue's title).")
-def create_command(issue_id: int, topics: tuple[str, ...], name: str | None) -> None:
-    """Create a draft campaign that freezes the issue's current revision."""
+@click.option(
+    "--include-uncertain",
+    is_flag=True,
+    help="A correction: also send it to the original's uncertain recipients.",
+)
+def create_command(
+    issue_id: int, topics: tuple[str, ...], name: str | None, include_uncertain: bool
+) -> None:
+    """Create a draft campaign that freezes the issue's current revision.
+
+    A correction's campaign goes to the people its original was accepted for.
+    """
     with get_database().session() as session:
         issue = session.get(Issue, issue_id)
         if issue is None:
             fail(f"There is no issue {issue_id}.")
+        if not topics and issue.correction_of_id is None:
+            fail("Name at least one topic with --topic.")
         found = list(session.scalars(sa.select(Topic).where(Topic.slug.in_(topics))))
         missing = sorted(set(topics) - {topic.slug for topic in found})
         if missing:
             fail(f"Unknown topic(s): {', '.join(missing)}.")
-        campaign = create_campaign(session, issue, found, name=name, settings=get_settings())
+        campaign = create_campaign(
+            session,
+            issue,
+            found,
+            name=name,
+            settings=get_settings(),
+            include_uncertain=include_uncertain,
+        )
         click.echo(f"Created campaign {campaign.id} ({campaign.name}).")
 
 

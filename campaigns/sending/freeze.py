@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from campaigns.sending.audiences import campaign_audience
 from campaigns.sending.languages import (
     LanguageVariant,
     language_key,
@@ -27,7 +28,6 @@ from campaigns.sending.models import (
 )
 from engine.clock import now
 from engine.db import rowcount
-from subscribers.audience import audience_select
 from subscribers.models import Subscriber
 
 _deliveries = Delivery.__table__
@@ -202,8 +202,7 @@ def _batch_of(
 
 def _audience(campaign: Campaign, languages: Sequence[LanguageVariant] = ()) -> sa.Subquery:
     """Return the audience (``id, email, name``), with each reader's ``variant`` by language."""
-    topic_ids = [topic.id for topic in campaign.topics]
-    query = audience_select(topic_ids, campaign.segment).order_by(None)
+    query = campaign_audience(campaign).order_by(None)
     if languages:
         numbers = {language_key(v.language): v.number for v in languages}
         key = reader_key(list(languages), _original_language(languages))
@@ -220,13 +219,9 @@ def _freeze_languages(
     session: Session, campaign: Campaign, languages: list[LanguageVariant], batch_size: int
 ) -> int:
     """Freeze a campaign of an issue with editions: each reader in the variant of their language."""
-    topic_ids = [topic.id for topic in campaign.topics]
     key = reader_key(languages, _original_language(languages))
     audience = (
-        audience_select(topic_ids, campaign.segment)
-        .order_by(None)
-        .add_columns(key.label("topic_key"))
-        .subquery()
+        campaign_audience(campaign).order_by(None).add_columns(key.label("topic_key")).subquery()
     )
     counted: dict[str, int] = {
         key: count

@@ -101,8 +101,13 @@ class Campaign(Base):
     finished_at: Mapped[datetime | None]
     #: Number of deliveries frozen when the campaign started.
     recipients: Mapped[int] = mapped_column(default=0)
+    #: For a correction: the original issue whose accepted recipients are the whole audience
+    #: (``campaigns.sending.audiences``), in place of the topics' subscribers.
+    corrects_issue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issue.id"))
+    #: A correction also goes to the original's uncertain recipients (staff chose them).
+    include_uncertain: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
-    issue: Mapped[Issue | None] = relationship()
+    issue: Mapped[Issue | None] = relationship(foreign_keys=[issue_id])
     topics: Mapped[list[Topic]] = relationship(secondary=campaign_topic)
 
 
@@ -158,17 +163,31 @@ class CampaignVariant(Base):
     #: The issue this variant sends when it is one edition of the campaign's issue (its key is
     #: ``language:<code>``); None for a digest's variants.
     issue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issue.id"))
+    #: The edition's revision compiled into this variant: a later one is not what was approved
+    #: with it, and the start leaves the variant out (``drop_stale_editions``).
+    issue_revision: Mapped[int | None]
 
 
 class Delivery(Base):
     """One recipient of one campaign; the unique keys make "exactly one copy" a database fact."""
 
     __tablename__ = "delivery"
+    # No index holds ``status``: each of a send's three changes of state (claimed, submitting,
+    # accepted) is then a heap-only (HOT) update on PostgreSQL, with no index entry written,
+    # provided the page has room for the new version (``DELIVERY_FILLFACTOR``).
     __table_args__ = (
         sa.UniqueConstraint("campaign_id", "subscriber_id"),
         sa.UniqueConstraint("campaign_id", "address"),
-        sa.Index("ix_delivery_campaign_status", "campaign_id", "status"),
         sa.Index("ix_delivery_batch_id", "batch_id"),
+        # Transient failures waiting for their retry: ``retry_at`` is set when one is recorded
+        # and cleared when recovery queues it again.
+        sa.Index(
+            "ix_delivery_campaign_retry",
+            "campaign_id",
+            "retry_at",
+            postgresql_where=sa.text("retry_at IS NOT NULL"),
+            sqlite_where=sa.text("retry_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(
@@ -192,3 +211,16 @@ class Delivery(Base):
     accepted_at: Mapped[datetime | None]
     #: The ``CampaignVariant`` this recipient gets (None: the campaign's own content).
     variant: Mapped[int | None]
+
+
+#: Percent of each ``delivery`` page the freeze fills (PostgreSQL): the rest takes the next
+#: versions of its rows, and page pruning makes room again between a batch's updates.
+DELIVERY_FILLFACTOR = 50
+
+sa.event.listen(
+    Delivery.__table__,
+    "after_create",
+    sa.DDL(f"ALTER TABLE delivery SET (fillfactor = {DELIVERY_FILLFACTOR})").execute_if(
+        dialect="postgresql"
+    ),
+)

@@ -121,9 +121,13 @@ def _retry_due_failures(session: Session, at: datetime) -> tuple[int, list[int]]
     )
     if not ids:
         return 0, []
+    # ``retry_at`` is cleared on the way back: set, it marks a delivery waiting for its retry
+    # (``ix_delivery_campaign_retry``, which ``finish_if_complete`` probes).
     moved = rowcount(
         session.execute(
-            sa.update(_d).where(due, _d.c.batch_id.in_(ids)).values(status=DeliveryStatus.QUEUED)
+            sa.update(_d)
+            .where(due, _d.c.batch_id.in_(ids))
+            .values(status=DeliveryStatus.QUEUED, retry_at=None)
         )
     )
     return moved, ids
@@ -160,14 +164,11 @@ def delivery_counts(session: Session, campaign_id: int) -> dict[DeliveryStatus, 
 
 def finish_if_complete(session: Session, campaign_id: int) -> bool:
     """Mark a sending campaign ``sent`` when every delivery is terminal and the books balance."""
-    # Called after every batch: an indexed "anything still open?" probe keeps that cheap, and
-    # the full count runs only once the campaign looks finished.
-    still_open = session.scalar(
-        sa.select(_d.c.id)
-        .where(_d.c.campaign_id == campaign_id, _d.c.status.in_(_OPEN_STATES))
-        .limit(1)
-    )
-    if still_open is not None:
+    # Called after every batch: two indexed probes keep that cheap (an open delivery in a
+    # batch not done yet, a transient failure waiting for its retry), and the full count,
+    # which decides, runs only once neither finds one. No index holds a delivery's status
+    # (``models``), so the probes go through the batches and the waiting retries instead.
+    if _looks_open(session, campaign_id):
         return False
     counts = delivery_counts(session, campaign_id)
     if any(counts[status] for status in DeliveryStatus if status not in TERMINAL_DELIVERY_STATUSES):
@@ -199,6 +200,26 @@ def finish_if_complete(session: Session, campaign_id: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     return True
+
+
+def _looks_open(session: Session, campaign_id: int) -> bool:
+    """Tell whether an open delivery shows in a batch not done yet, or waits for its retry."""
+    open_in_batch = sa.exists().where(_d.c.batch_id == _b.c.id, _d.c.status.in_(_OPEN_STATES))
+    unfinished = (
+        sa.select(_b.c.id)
+        .where(_b.c.campaign_id == campaign_id, _b.c.status != BatchStatus.DONE, open_in_batch)
+        .limit(1)
+    )
+    waiting = (
+        sa.select(_d.c.id)
+        .where(
+            _d.c.campaign_id == campaign_id,
+            _d.c.retry_at.is_not(None),
+            _d.c.status == DeliveryStatus.FAILED_TRANSIENT,
+        )
+        .limit(1)
+    )
+    return session.scalar(unfinished) is not None or session.scalar(waiting) is not None
 
 
 def resend_uncertain(session: Session, campaign_id: int, *, approval_threshold: int) -> int:

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from campaigns.issues.models import Issue
 from campaigns.sending.approval import ensure_send_allowed
+from campaigns.sending.audiences import ensure_correctable
 from campaigns.sending.freeze import Wave, freeze_audience
-from campaigns.sending.languages import add_language_variants
+from campaigns.sending.languages import add_language_variants, drop_stale_editions
 from campaigns.sending.models import Campaign, CampaignStatus
 from engine.clock import now
 from engine.config import Settings
@@ -48,8 +49,13 @@ def create_campaign(
     created_by: StaffUser | None = None,
     settings: Settings,
     tracking: bool = False,
+    include_uncertain: bool = False,
 ) -> Campaign:
     """Create a draft campaign that freezes the issue's current revision, rendered once.
+
+    A correction's campaign goes to the recipients its original was accepted for (and the
+    uncertain ones with ``include_uncertain``) rather than to the topics' subscribers; its
+    topics default to the correction's own, for reports (``campaigns.sending.audiences``).
 
     Each approved, up-to-date edition of the issue is compiled too and frozen as the variant
     of its language (``campaigns.sending.languages``).
@@ -59,8 +65,18 @@ def create_campaign(
     Raises ``ValidationFailed`` listing the pre-send check errors when the issue may not be sent.
     """
     topic_list = list(topics)
-    if not topic_list:
-        raise ValidationFailed("Choose at least one topic to send the campaign to.")
+    if issue.correction_of_id is not None:
+        ensure_correctable(session, issue.correction_of_id)
+        if segment:
+            raise ValidationFailed(
+                "A correction goes to everyone the original reached; it takes no attribute filter."
+            )
+        topic_list = topic_list or list(issue.topics)
+    elif include_uncertain:
+        raise ValidationFailed("Only a correction can choose the original's uncertain recipients.")
+    if not topic_list and issue.correction_of_id is None:
+        message = "Choose at least one topic to send the campaign to."
+        raise ValidationFailed(message, details=[{"path": "topic_ids", "message": message}])
     # Issues saved by older versions were not checked for control characters.
     subject = check_line(
         issue.content.get("subject") or issue.title, "The issue's subject", path="subject"
@@ -89,6 +105,8 @@ def create_campaign(
         created_by_id=created_by.id if created_by else None,
         topics=topic_list,
         tracking=tracking,
+        corrects_issue_id=issue.correction_of_id,
+        include_uncertain=include_uncertain,
     )
     session.add(campaign)
     session.flush()
@@ -131,6 +149,10 @@ def start_campaign(
     The compare-and-set UPDATE is the lock: two schedulers or a double click race on the
     ``WHERE status = expected`` and exactly one of them sees a changed row. ``steps`` run on
     the campaign first; ``waves`` cut a local-time send into batches released zone by zone.
+
+    Editions are asked again before the freeze: one changed, unapproved or out of date since
+    the campaign was created loses its variant and its readers get the original
+    (``campaigns.sending.languages.drop_stale_editions``); the original's own gate refuses.
     """
     if expected not in STARTABLE:
         raise ValueError(f"a campaign cannot be started from {expected}")
@@ -144,6 +166,11 @@ def start_campaign(
         get_campaign(session, campaign_id)
         return False
     campaign = get_campaign(session, campaign_id)
+    if campaign.corrects_issue_id is not None:
+        # The original may have gone out again since the correction was composed.
+        ensure_correctable(session, campaign.corrects_issue_id)
+    # Before the freeze, so the readers of a dropped edition are frozen into the original.
+    drop_stale_editions(session, campaign)
     for step in steps:
         step(session, campaign, settings)
     freeze_audience(session, campaign, batch_size or settings.BATCH_SIZE, waves)

@@ -5,7 +5,8 @@ added at the end: the topics, how often each arrives, and a button to the reader
 page. A welcome is compiled once per issue revision and set of topics and frequencies in a
 round, then filled per reader like a campaign (``%%first_name%%``, ``%%preferences_url%%`` …).
 The added words are in the welcome issue's language (English or Spanish), from the catalogues
-in ``translations/``.
+in ``translations/``; callers name the topics in that language too
+(``subscribers.topics.topic_text``).
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from subscribers.models import (
     Topic,
 )
 from subscribers.suppression import hard_suppressed
+from subscribers.topics import topic_text
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def _letter(
     content = revision.content if revision is not None else issue.content
     delivery.message_id = message_id(settings, delivery.id)
     rows = session.execute(
-        sa.select(Topic.id, Topic.name, Subscription.frequency)
+        sa.select(Topic, Subscription.frequency)
         .join(Subscription, Subscription.topic_id == Topic.id)
         .where(
             Subscription.subscriber_id == subscriber.id,
@@ -150,7 +151,11 @@ def _letter(
             Topic.id.in_(delivery.topic_ids),
         )
     )
-    names = {topic_id: SignedUp(name, Frequency(frequency)) for topic_id, name, frequency in rows}
+    # Topics named in the issue's language, like the words the welcome adds around them.
+    names = {
+        topic.id: SignedUp(topic_text(topic, issue.language).name, Frequency(frequency))
+        for topic, frequency in rows
+    }
     return Letter(
         delivery_id=delivery.id,
         subscriber_id=subscriber.id,

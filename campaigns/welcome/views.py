@@ -28,6 +28,7 @@ from engine.errors import PinwheelError
 from engine.users import Role
 from engine.web import add_admin_nav, get_settings
 from subscribers.models import Frequency
+from subscribers.topics import topic_text
 
 bp = Blueprint("welcome", __name__, url_prefix="/admin/welcome")
 #: The form's value for the welcome that covers every topic.
@@ -115,8 +116,11 @@ def preview_html(welcome_id: int) -> tuple[str, int, dict[str, str]]:
     """Show the welcome as a reader of up to three of its topics gets it (merge tags kept)."""
     session = request_session()
     welcome = get_welcome(session, welcome_id)
-    signed_up = [SignedUp(t.name, Frequency.IMMEDIATELY) for t in scope_topics(session, welcome)]
     issue = welcome.issue
+    signed_up = [
+        SignedUp(topic_text(topic, issue.language).name, Frequency.IMMEDIATELY)
+        for topic in scope_topics(session, welcome)
+    ]
     html = render_welcome(get_settings(), issue.slug, issue.content, signed_up[:3]).html
     # Opened as a page of its own; the email itself never needs script.
     return html, 200, {"Content-Security-Policy": "script-src 'none'; frame-ancestors 'self'"}

@@ -19,7 +19,7 @@ async function getJson(url, params) {
 }
 
 async function refreshCount() {
-  const { ok, data } = await getJson(form.dataset.countUrl, query(["topic_ids", "segment_key", "segment_value"]));
+  const { ok, data } = await getJson(form.dataset.countUrl, query(["topic_ids", "segment_key", "segment_value", "include_uncertain"]));
   if (!ok) { countBox.textContent = data.error?.message || "The count is not available."; return; }
   countBox.textContent = `${data.count.toLocaleString()} recipient${data.count === 1 ? "" : "s"} now.`;
   approvalBox.textContent = data.message;

@@ -28,7 +28,9 @@ def test_create_errors(api: ApiClient, seed: Seed) -> None:
     )
     missing_topics = api.post("/campaigns", json={"issue_id": seed.issue_id, "topic_ids": []})
     assert missing_topics.status_code == 422
-    assert "topic_ids" in missing_topics.get_json()["error"]["details"]["json"]
+    assert missing_topics.get_json()["error"]["details"] == [
+        {"path": "topic_ids", "message": "Choose at least one topic to send the campaign to."}
+    ]
     assert api.get("/campaigns/999").status_code == 404
 
 

@@ -60,6 +60,8 @@ MATRIX: list[tuple[str, str, Any, frozenset[str]]] = [
     ("POST", "/issues/{i}/return", {}, APPROVE),
     ("GET", "/issues/{i}/editions", None, ALL),
     ("POST", "/issues/{i}/editions", {"language": "es"}, EDIT),
+    ("GET", "/issues/{i}/corrections", None, ALL),
+    ("POST", "/issues/{i}/corrections", None, EDIT),
     ("GET", "/campaigns", None, EDIT),
     ("POST", "/campaigns", {"issue_id": "{i}", "topic_ids": ["{tid}"]}, EDIT),
     ("GET", "/campaigns/{c}", None, EDIT),
@@ -163,5 +165,5 @@ def _shape(path: str) -> str:
             "submit", "approve", "return", "campaigns", "schedule", "send", "test-send", "pause",
             "resume", "cancel", "resend-uncertain", "progress", "deliveries", "report", "events",
             "observances", "staff", "comparison", "feeds", "check", "welcome",
-            "send-pending", "editions"}  # fmt: skip
+            "send-pending", "editions", "corrections"}  # fmt: skip
     return "/".join(part if part in keep or not part else "*" for part in path.split("/"))

@@ -29,6 +29,11 @@ def test_spanish_public_pages_have_no_wcag_violations(
     issue = make_sent_issue(
         session, settings, "Spotlight", datetime(2026, 1, 12, tzinfo=UTC), [topic]
     )
+    # A sent correction puts its dated note on the issue's web view and archive entry.
+    correction = make_sent_issue(
+        session, settings, "Corrección: Spotlight", datetime(2026, 1, 15, tzinfo=UTC), [topic]
+    )
+    correction.correction_of_id = issue.id
     reader = make_subscriber(session, language="es", topics=[topic])
     session.commit()
     links = SubscriberLinks.from_settings(settings)
@@ -46,5 +51,7 @@ def test_spanish_public_pages_have_no_wcag_violations(
     for path in paths:
         page.goto(live_url + path)
         assert page.evaluate("document.documentElement.lang") == "es", path
+        if path in ("/archive", f"/view/{issue.slug}"):
+            assert "Corregido el" in page.inner_text("main"), path
         found += [f"{path}: {v['id']} ({v['impact']}): {v['help']}" for v in wcag_violations(page)]
     assert found == []

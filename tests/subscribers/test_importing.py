@@ -304,7 +304,7 @@ def test_cli_topics_create_and_list(runner: FlaskCliRunner) -> None:
     listed = json.loads(runner.invoke(args=["topics", "list", "--json"]).output)
     assert listed == [
         {"slug": "foster-care", "name": "Foster care", "category": "Child welfare practice",
-         "visibility": "private", "opt_in": "single", "description": ""}
+         "visibility": "private", "opt_in": "single", "description": "", "translations": {}}
     ]  # fmt: skip
     again = runner.invoke(args=["topics", "create", "foster-care", "--name", "Again"])
     assert again.exit_code == 2 and "already exists" in again.output

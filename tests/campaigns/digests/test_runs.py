@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -207,6 +207,10 @@ def test_digests_relay_only_bulletins_approved_for_all_their_topics_readers(
     # Under the approval threshold neither needed an approval to go to the few they froze.
     send_bulletin([topic], "Never approved", inside, approved=False)
     send_bulletin([topic], "Ohio only", inside, segment={"state": "OH"})
+    # A correction goes to the original's own recipients, never through a digest.
+    correction = send_bulletin([topic], "Correction: For everyone", inside)
+    correction.corrects_issue_id = everyone.issue_id
+    session.commit()
     run = run_digest(session, window, settings, started_by="test")
     session.commit()
     assert run is not None and run.bulletins == 1
@@ -217,3 +221,74 @@ def test_digests_relay_only_bulletins_approved_for_all_their_topics_readers(
     digest = next(m for m in outbox.sent if m.to_address == "daily@example.com")
     assert "For everyone" in digest.text
     assert "Never approved" not in digest.text and "Ohio only" not in digest.text
+    assert "Correction:" not in digest.text
+
+
+def _listed(session, run) -> list[int]:
+    return sorted(
+        session.scalars(sa.select(DigestItem.bulletin_id).where(DigestItem.run_id == run.id))
+    )
+
+
+def test_a_bulletin_paused_over_its_windows_end_is_listed_once_it_resumes(
+    session, settings, send_bulletin
+):
+    topic = make_topic(session, slug="practice")
+    make_reader(session, "daily@example.com", [topic], Frequency.DAILY)
+    session.commit()
+    third = latest_window(Frequency.DAILY, now(), ZONE, 5)
+    second = latest_window(Frequency.DAILY, third.start, ZONE, 5)
+    first = latest_window(Frequency.DAILY, second.start, ZONE, 5)
+    paused = send_bulletin([topic], "Paused at the window's end", first.start + timedelta(hours=1))
+    paused.status = CampaignStatus.PAUSED
+    session.commit()
+
+    held = run_digest(session, first, settings, started_by="test")
+    assert held is not None and held.bulletins == 0
+    assert held.held_back == {"campaigns": [paused.id]}
+    session.commit()
+    still = run_digest(session, second, settings, started_by="test")
+    assert still is not None and still.bulletins == 0
+    assert still.held_back == {"campaigns": [paused.id]}
+    paused.status = CampaignStatus.SENDING  # resumed
+    session.commit()
+    resumed = run_digest(session, third, settings, started_by="test")
+    assert resumed is not None and _listed(session, resumed) == [paused.id]
+    assert resumed.held_back == {}
+    session.commit()
+    later = latest_window(Frequency.DAILY, third.end + timedelta(days=1), ZONE, 5)
+    after = run_digest(session, later, settings, started_by="test")
+    assert after is not None and after.bulletins == 0
+
+
+def test_a_cancelled_paused_bulletin_is_never_listed(session, settings, send_bulletin):
+    topic = make_topic(session, slug="practice")
+    make_reader(session, "daily@example.com", [topic], Frequency.DAILY)
+    session.commit()
+    second = latest_window(Frequency.DAILY, now(), ZONE, 5)
+    first = latest_window(Frequency.DAILY, second.start, ZONE, 5)
+    paused = send_bulletin([topic], "Withdrawn", first.start + timedelta(hours=1))
+    paused.status = CampaignStatus.PAUSED
+    session.commit()
+    assert run_digest(session, first, settings, started_by="test") is not None
+    paused.status = CampaignStatus.CANCELLED
+    session.commit()
+    run = run_digest(session, second, settings, started_by="test")
+    assert run is not None and run.bulletins == 0 and run.held_back == {}
+
+
+def test_a_boundary_moved_later_leaves_no_gap(session, settings, send_bulletin):
+    topic = make_topic(session, slug="practice")
+    make_reader(session, "daily@example.com", [topic], Frequency.DAILY)
+    session.commit()
+    previous = window_ending_on(Frequency.DAILY, date(2027, 2, 10), ZONE)
+    assert run_digest(session, previous, settings, started_by="test") is not None
+    session.commit()
+    # The organisation's zone moved west: the next window starts three hours after the last
+    # run's end; a bulletin sent in between is still listed.
+    moved = window_ending_on(Frequency.DAILY, date(2027, 2, 11), "America/Los_Angeles")
+    assert moved.start == previous.end + timedelta(hours=3)
+    between = send_bulletin([topic], "In the gap", previous.end + timedelta(hours=1))
+    run = run_digest(session, moved, settings, started_by="test")
+    assert run is not None and run.window_start == previous.end
+    assert _listed(session, run) == [between.id]

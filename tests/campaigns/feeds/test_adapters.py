@@ -18,26 +18,10 @@ from engine.audit import AuditEntry
 from subscribers.models import Topic
 from tests.api.conftest import ApiClient, api, api_as, secrets  # noqa: F401  (fixtures)
 from tests.campaigns.feeds.conftest import FeedServer, rss, watch
-from tests.factories import login, make_user
+from tests.factories import login, make_user, read_rows
 
 
-def _rows(session: Session, model: type) -> list:
-    rows = list(session.scalars(sa.select(model)))
-    for row in rows:
-        session.expunge(row)
-    session.rollback()
-    return rows
-
-
-@pytest.fixture
-def editor_client(client: FlaskClient, session: Session, csrf_disabled: None) -> FlaskClient:
-    user = make_user(session, role="editor", email="ed@agency.example.org")
-    session.commit()
-    login(client, user)
-    session.rollback()
-    return client
-
-
+@pytest.mark.usefixtures("csrf_disabled")
 def test_the_page_adds_a_feed_checks_it_and_makes_a_draft(
     editor_client: FlaskClient, session: Session, topic: Topic, feed_server: FeedServer
 ) -> None:
@@ -54,14 +38,14 @@ def test_the_page_adds_a_feed_checks_it_and_makes_a_draft(
     html = added.get_data(as_text=True)
     assert f"Now watching {url} for Foster care." in html
     assert "First check: recorded the 2 items already in the feed" in html
-    (feed,) = _rows(session, WatchedFeed)
+    (feed,) = read_rows(session, WatchedFeed)
     assert "Watching" in html and "Agency News" in html
 
     feed_server.serve(body=rss([4, 3, 2, 1]))
     checked = editor_client.post(f"/admin/feeds/{feed.id}/check", follow_redirects=True)
     html = checked.get_data(as_text=True)
     assert "2 new items made a draft issue for review." in html
-    (issue,) = _rows(session, Issue)
+    (issue,) = read_rows(session, Issue)
     assert f'/admin/issues/{issue.id}/preview">Latest draft' in html
 
     paused = editor_client.post(f"/admin/feeds/{feed.id}/pause", follow_redirects=True)
@@ -72,12 +56,13 @@ def test_the_page_adds_a_feed_checks_it_and_makes_a_draft(
 
     removed = editor_client.post(f"/admin/feeds/{feed.id}/remove", follow_redirects=True)
     assert "Stopped watching Agency News." in removed.get_data(as_text=True)
-    assert _rows(session, WatchedFeed) == [] and _rows(session, FeedItem) == []
-    assert len(_rows(session, Issue)) == 1  # the draft stays
-    actions = {entry.action for entry in _rows(session, AuditEntry)}
+    assert read_rows(session, WatchedFeed) == [] and read_rows(session, FeedItem) == []
+    assert len(read_rows(session, Issue)) == 1  # the draft stays
+    actions = {entry.action for entry in read_rows(session, AuditEntry)}
     assert {"feed.add", "feed.draft", "feed.pause", "feed.resume", "feed.remove"} <= actions
 
 
+@pytest.mark.usefixtures("csrf_disabled")
 def test_the_page_says_what_is_wrong_with_a_feed(
     editor_client: FlaskClient, session: Session, topic: Topic, feed_server: FeedServer
 ) -> None:
@@ -140,6 +125,7 @@ def test_the_api_lists_adds_checks_pauses_and_removes(
     assert api.post(f"/feeds/{feed['id']}/check").status_code == 404
 
 
+@pytest.mark.usefixtures("csrf_disabled")
 def test_check_now_answers_a_bad_redirect_in_words_and_a_removed_feed_with_404(
     api: ApiClient,  # noqa: F811
     editor_client: FlaskClient,

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from campaigns.issues.editions import (
     create_edition,
@@ -22,7 +23,7 @@ from engine.config import Settings
 from engine.errors import Conflict, ValidationFailed
 from engine.users import create_api_token
 from tests.campaigns.issues.issue_data import basic
-from tests.factories import csrf_token_from, login, make_topic, make_user
+from tests.factories import csrf_token_from, make_topic, make_user
 
 
 def test_the_spanish_edition_copies_the_blocks_and_settings(session: Session) -> None:
@@ -73,14 +74,6 @@ def test_an_english_save_makes_the_edition_out_of_date_until_it_is_saved(
 # ---- staff pages, API and CLI ---------------------------------------------------------------
 
 JSON = {"Accept": "application/json"}
-
-
-@pytest.fixture
-def editor_client(client: FlaskClient, session: Session) -> FlaskClient:
-    user = make_user(session, "editor")
-    session.commit()
-    login(client, user)
-    return client
 
 
 def _english(session: Session) -> int:
@@ -179,3 +172,37 @@ def test_the_cli_creates_the_edition(runner: FlaskCliRunner, session: Session) -
     assert f"the es edition of {english_id}" in result.output
     again = runner.invoke(args=["issues", "edition", str(english_id), "--language", "es"])
     assert again.exit_code != 0 and "already has a Spanish edition" in again.output
+
+
+def test_the_api_and_cli_checks_warn_of_an_out_of_date_edition(
+    client: FlaskClient, runner: FlaskCliRunner, session: Session
+) -> None:
+    english_id = _english(session)
+    english = session.get(Issue, english_id)
+    assert english is not None
+    edition = create_edition(session, english, "es", "test")
+    _, secret = create_api_token(session, user=make_user(session, "editor"), name="editions")
+    session.commit()
+    api = {"Authorization": f"Bearer {secret}"}
+
+    def codes(response: TestResponse) -> list[str]:
+        return [check["code"] for check in response.get_json()["checks"]]
+
+    base = f"/api/v1/issues/{edition.id}"
+    assert "edition_out_of_date" not in codes(client.get(f"{base}/checks", headers=api))
+    save_revision(session, english, basic(title="New"), base_revision=1, saved_by_id=None)
+    session.commit()
+    assert "edition_out_of_date" in codes(client.get(f"{base}/render", headers=api))
+    assert "edition_out_of_date" in codes(client.get(f"{base}/checks", headers=api))
+    preview = client.post(f"{base}/preview", json={"content": edition.content}, headers=api)
+    assert "edition_out_of_date" in codes(preview)
+    english_checks = client.get(f"/api/v1/issues/{english_id}/checks", headers=api)
+    assert "edition_out_of_date" not in codes(english_checks)
+
+    checked = runner.invoke(args=["issues", "checks", str(edition.id), "--json"])
+    assert checked.exit_code == 0, checked.output
+    assert "edition_out_of_date" in checked.output
+    rendered = runner.invoke(args=["issues", "render", str(edition.id), "--out", "-"])
+    assert rendered.exit_code == 0
+    assert "Warning: The original was changed after this Spanish edition" in rendered.stderr
+    assert "Warning" not in rendered.stdout

@@ -22,14 +22,6 @@ def issue_id(session: Session) -> int:
     return issue.id
 
 
-@pytest.fixture
-def editor_client(client: FlaskClient, session: Session) -> FlaskClient:
-    user = make_user(session, "editor")
-    session.commit()
-    login(client, user)
-    return client
-
-
 def _save(client: FlaskClient, issue_id: int, base: int, token: str, **changes) -> object:
     return client.post(
         f"/admin/issues/{issue_id}/content",

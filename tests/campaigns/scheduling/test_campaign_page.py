@@ -27,7 +27,7 @@ from engine.db import Database
 from engine.delivery.memory import MemoryBackend
 from subscribers.models import Topic
 from tests.campaigns.sending.conftest import make_audience, make_issue
-from tests.factories import csrf_token_from, login, make_topic, make_user
+from tests.factories import csrf_token_from, make_topic
 from tests.html_validator import html_errors
 
 LOCAL = datetime(2099, 1, 12, 10, 0)
@@ -39,14 +39,6 @@ def topic(session: Session) -> Topic:
     make_audience(session, topic, 3)
     session.commit()
     return topic
-
-
-@pytest.fixture
-def editor_client(client: FlaskClient, session: Session) -> FlaskClient:
-    user = make_user(session, role="editor", email="editor@agency.example.org")
-    session.commit()
-    login(client, user)
-    return client
 
 
 def _campaign(session: Session, settings: Settings, topic: Topic, **fields: object) -> Campaign:

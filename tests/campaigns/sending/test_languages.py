@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -12,14 +13,16 @@ from campaigns.events.reports import campaign_report
 from campaigns.issues.editions import create_edition
 from campaigns.issues.models import Issue, IssueStatus
 from campaigns.issues.service import save_revision
+from campaigns.issues.workflow import approve, submit_for_review
 from campaigns.sending.freeze import Wave, freeze_audience
-from campaigns.sending.languages import edition_warnings
+from campaigns.sending.languages import edition_notices, edition_warnings
 from campaigns.sending.models import Batch, CampaignStatus, CampaignVariant, Delivery
 from campaigns.sending.runner import BatchRunner
-from campaigns.sending.service import create_campaign, start_campaign
+from campaigns.sending.service import create_campaign, get_campaign, start_campaign
 from engine.clock import now
 from engine.config import Settings
 from engine.delivery.memory import MemoryBackend
+from engine.users import create_api_token
 from engine.web import get_settings
 from subscribers.models import Subscriber, Topic
 from tests.campaigns.sending.conftest import make_issue
@@ -83,6 +86,9 @@ def test_spanish_readers_get_the_spanish_edition_in_one_send(
         assert "Administrar sus preferencias" in message.html
         assert "Cancelar la suscripción" in message.text
         assert "¿No se ve bien este correo?" in message.html
+        # No footer sentence was saved on the settings page: the catalogue's default, in Spanish.
+        assert "¿Se lo reenvió alguien?" in message.html
+        assert "Received this from a friend" not in message.html
     for address in ("carol@example.com", "dan@example.com"):
         message = sent[address]
         assert message.subject == "Spotlight on Addressing Sex Trafficking"
@@ -206,3 +212,115 @@ def test_the_campaign_page_says_which_editions_ride_along(
     login(client, user)
     page = client.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
     assert "Each reader gets the edition in their language: en, es" in page
+
+
+def _start(session: Session, campaign_id: int, runner: BatchRunner) -> None:
+    assert start_campaign(
+        session, campaign_id, expected=CampaignStatus.DRAFT, settings=get_settings(), batch_size=2
+    )
+    session.commit()
+    while runner.run_next(campaign_id):
+        pass
+
+
+def _edit(session: Session, edition: Issue, approve_for: Topic | None = None) -> None:
+    """Save a new Spanish subject; with ``approve_for``, have it reviewed and approved again."""
+    editor, approver = make_user(session, "editor"), make_user(session, "approver")
+    content = {**edition.content, "subject": "Enfoque: versión corregida"}
+    save_revision(session, edition, content, base_revision=edition.revision, saved_by_id=editor.id)
+    if approve_for is not None:
+        submit_for_review(session, edition, editor, settings=get_settings())
+        approve(session, edition, approver, [approve_for.id])
+    session.commit()
+
+
+@pytest.mark.parametrize(
+    ("approve_again", "reason"),
+    [
+        (False, "is no longer approved"),
+        (True, "was changed after this campaign was created"),
+    ],
+)
+def test_an_edition_changed_before_the_start_is_left_out_and_the_page_says_so(
+    editor_client: FlaskClient,
+    session: Session,
+    topic: Topic,
+    batch_runner: BatchRunner,
+    outbox: MemoryBackend,
+    approve_again: bool,
+    reason: str,
+) -> None:
+    issue = make_issue(session)
+    edition = _spanish_edition(session, issue)
+    _readers(session, topic)
+    campaign = create_campaign(session, issue, [topic], settings=get_settings())
+    session.commit()
+    _edit(session, edition, approve_for=topic if approve_again else None)
+    assert (edition.status == IssueStatus.APPROVED) is approve_again
+    warning = f"The Spanish edition {reason}"
+    assert warning in editor_client.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+
+    _start(session, campaign.id, batch_runner)
+
+    subjects = {message.to_address: message.subject for message in outbox.sent}
+    assert len(subjects) == 5
+    assert set(subjects.values()) == {"Spotlight on Addressing Sex Trafficking"}
+    variants = session.scalars(
+        sa.select(CampaignVariant.key).where(CampaignVariant.campaign_id == campaign.id)
+    ).all()
+    assert variants == []
+    session.commit()
+    page = editor_client.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    assert warning in page and "Spanish readers get the English." in page
+    _, secret = create_api_token(session, user=make_user(session, "editor"), name="Editions")
+    session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    shown = editor_client.get(f"/api/v1/campaigns/{campaign.id}", headers=headers).get_json()
+    assert [line.startswith(warning) for line in shown["edition_warnings"]] == [True]
+
+
+def test_the_english_changed_before_the_start_leaves_the_edition_out(
+    session: Session, topic: Topic, batch_runner: BatchRunner, outbox: MemoryBackend
+) -> None:
+    issue = make_issue(session)
+    _spanish_edition(session, issue)
+    _readers(session, topic)
+    campaign = create_campaign(session, issue, [topic], settings=get_settings())
+    session.commit()
+    save_revision(session, issue, {**issue.content}, base_revision=issue.revision, saved_by_id=None)
+    session.commit()
+
+    _start(session, campaign.id, batch_runner)
+
+    assert {message.subject for message in outbox.sent} == {
+        "Spotlight on Addressing Sex Trafficking"
+    }
+    assert edition_notices(session, get_campaign(session, campaign.id)) == [
+        "The Spanish edition is out of date (the English changed after it was last saved): "
+        "Spanish readers get the English."
+    ]
+
+
+def test_an_unchanged_edition_still_goes_to_spanish_readers_and_the_api_warns_of_nothing(
+    client: FlaskClient,
+    session: Session,
+    topic: Topic,
+    batch_runner: BatchRunner,
+    outbox: MemoryBackend,
+) -> None:
+    issue = make_issue(session)
+    _spanish_edition(session, issue)
+    _readers(session, topic)
+    campaign = create_campaign(session, issue, [topic], settings=get_settings())
+    session.commit()
+
+    _start(session, campaign.id, batch_runner)
+
+    sent = _by_address(outbox)
+    assert sent["ana@example.com"].subject == SPANISH_SUBJECT
+    assert sent["carol@example.com"].subject == "Spotlight on Addressing Sex Trafficking"
+    _, secret = create_api_token(session, user=make_user(session, "editor"), name="Editions")
+    session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    shown = client.get(f"/api/v1/campaigns/{campaign.id}", headers=headers).get_json()
+    assert shown["edition_warnings"] == []

@@ -6,24 +6,16 @@ import html
 import re
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from campaigns.sending.models import Campaign
 from engine.audit import AuditEntry
 from tests.campaigns.sending.conftest import make_issue
-from tests.factories import csrf_token_from, login, make_user
+from tests.factories import EDITOR_EMAIL, csrf_token_from, make_user
 from tests.html_validator import html_errors
 
-ME = "editor@agency.example.org"
-
-
-@pytest.fixture
-def editor_client(client, session):
-    user = make_user(session, role="editor", email=ME)
-    session.commit()
-    login(client, user)
-    return client
+#: The signed-in editor of ``editor_client``: "me" in the test-send form.
+ME = EDITOR_EMAIL
 
 
 def _post(client, path: str, page: str, addresses: list[str]):

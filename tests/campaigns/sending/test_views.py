@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from campaigns.scheduling.starting import send_now
 from campaigns.sending.models import Campaign, CampaignStatus
 from engine.web import get_settings
 from tests.campaigns.sending.conftest import make_audience
-from tests.factories import csrf_token_from, login, make_user
-
-
-@pytest.fixture
-def editor_client(client, session):
-    user = make_user(session, role="editor")
-    session.commit()
-    login(client, user)
-    return client
+from tests.factories import csrf_token_from
 
 
 def test_list_and_show_with_progress(editor_client, session, topic, new_campaign) -> None:

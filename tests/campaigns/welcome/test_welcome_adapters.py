@@ -23,27 +23,11 @@ from engine.scheduler import JOBS, run_job
 from subscribers.models import Topic
 from tests.api.conftest import ApiClient, api, api_as, secrets  # noqa: F401  (fixtures)
 from tests.campaigns.welcome.conftest import Staff, approve_welcome, join
-from tests.factories import login, make_user
+from tests.factories import login, make_user, read_rows
 from tests.html_validator import html_errors
 
 
-def _welcomes(session: Session) -> list[WelcomeMessage]:
-    rows = list(session.scalars(sa.select(WelcomeMessage).order_by(WelcomeMessage.id)))
-    for row in rows:
-        session.expunge(row)
-    session.rollback()
-    return rows
-
-
-@pytest.fixture
-def editor_client(client: FlaskClient, session: Session, csrf_disabled: None) -> FlaskClient:
-    user = make_user(session, role="editor", email="ed@agency.example.org")
-    session.commit()
-    login(client, user)
-    session.rollback()
-    return client
-
-
+@pytest.mark.usefixtures("csrf_disabled")
 def test_the_page_creates_a_welcome_shows_its_state_and_turns_it_off(
     editor_client: FlaskClient,
     session: Session,
@@ -61,7 +45,7 @@ def test_the_page_creates_a_welcome_shows_its_state_and_turns_it_off(
     pages = {"empty": html}
 
     created = editor_client.post("/admin/welcome/", data={"scope": "category:Practice"})
-    (welcome,) = _welcomes(session)
+    (welcome,) = read_rows(session, WelcomeMessage)
     assert created.status_code == 302
     assert created.headers["Location"] == f"/admin/issues/{welcome.issue_id}/edit"
     html = editor_client.get("/admin/welcome/").get_data(as_text=True)
@@ -96,6 +80,7 @@ def test_the_page_creates_a_welcome_shows_its_state_and_turns_it_off(
     assert html_errors(pages, tmp_path) == []
 
 
+@pytest.mark.usefixtures("csrf_disabled")
 def test_the_page_refuses_bad_input_and_a_second_welcome(
     editor_client: FlaskClient, session: Session, topics: dict[str, Topic]
 ) -> None:
@@ -262,6 +247,7 @@ def rival_first(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service, "scope_topics", scope_topics)
 
 
+@pytest.mark.usefixtures("csrf_disabled")
 def test_two_requests_creating_one_welcome_at_once_answer_409_not_500(
     editor_client: FlaskClient,
     api: ApiClient,  # noqa: F811

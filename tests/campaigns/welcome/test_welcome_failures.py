@@ -31,16 +31,12 @@ from subscribers.models import SuppressionReason, Topic
 from subscribers.suppression import suppress
 from tests.api.conftest import ApiClient, api, api_as, secrets  # noqa: F401  (fixtures)
 from tests.campaigns.welcome.conftest import MakeWelcome, join
-from tests.factories import login, make_user
+from tests.factories import login, make_user, read_rows
 
 
 def _deliveries(session: Session) -> dict[int, WelcomeDelivery]:
     """Return the deliveries by subscriber id."""
-    rows = list(session.scalars(sa.select(WelcomeDelivery).order_by(WelcomeDelivery.id)))
-    for row in rows:
-        session.expunge(row)
-    session.rollback()
-    return {row.subscriber_id: row for row in rows}
+    return {row.subscriber_id: row for row in read_rows(session, WelcomeDelivery)}
 
 
 def _readers(session: Session, topic: Topic, *names: str) -> list[int]:

@@ -22,16 +22,9 @@ from engine.delivery.memory import MemoryBackend
 from subscribers.models import Frequency, Subscriber, Topic
 from subscribers.service import leave_topics
 from tests.campaigns.welcome.conftest import MakeWelcome, Staff, approve_welcome, join
+from tests.factories import read_rows
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def _deliveries(session: Session) -> list[WelcomeDelivery]:
-    rows = list(session.scalars(sa.select(WelcomeDelivery).order_by(WelcomeDelivery.id)))
-    for row in rows:
-        session.expunge(row)
-    session.rollback()
-    return rows
 
 
 def _sent_to(outbox: MemoryBackend) -> list[str]:
@@ -60,7 +53,7 @@ def test_welcome_once(
     session.rollback()
     assert send_pending_welcomes(database, settings).sent == 0
     assert _sent_to(outbox) == ["kim@example.org"]
-    (delivery,) = _deliveries(session)
+    (delivery,) = read_rows(session, WelcomeDelivery)
     assert delivery.subscriber_id == reader.id and delivery.status == WelcomeDeliveryStatus.SENT
     assert delivery.number == 1 and delivery.sent_at is not None
     assert delivery.message_id == outbox.sent[0].headers["Message-ID"]
@@ -94,7 +87,7 @@ def test_a_category_welcome_wins_over_the_one_for_all(
     session.rollback()
     assert send_pending_welcomes(database, settings).sent == 2
     assert send_pending_welcomes(database, settings).sent == 0
-    by_welcome = {row.welcome_id: row for row in _deliveries(session)}
+    by_welcome = {row.welcome_id: row for row in read_rows(session, WelcomeDelivery)}
     assert sorted(by_welcome[for_all.id].topic_ids) == sorted(
         [topics["foster"].id, topics["kinship"].id]
     )
@@ -118,7 +111,7 @@ def test_nothing_is_sent_before_an_approved_welcome_is_on(
     join(session, "kim@example.org", [topics["foster"]])
     session.rollback()
     assert send_pending_welcomes(database, settings).sent == 0  # written, not approved
-    assert _deliveries(session) == []
+    assert read_rows(session, WelcomeDelivery) == []
 
     approve_welcome(session, settings, staff, session.merge(welcome))
     session.commit()
@@ -193,7 +186,7 @@ def test_not_to_a_re_subscriber_within_90_days(
     leave(START + timedelta(days=130))
     # 100 days after leaving, 260 after the welcome: a newcomer again.
     assert come_back(START + timedelta(days=230)) == 1
-    rows = _deliveries(session)
+    rows = read_rows(session, WelcomeDelivery)
     assert [(row.number, row.status) for row in rows] == [
         (1, WelcomeDeliveryStatus.SENT),
         (2, WelcomeDeliveryStatus.SKIPPED),
@@ -247,13 +240,13 @@ def test_a_crash_between_record_and_send_does_not_send_twice(
         patched.setattr(WelcomeSender, "send", crash)
         with pytest.raises(SystemExit):
             send_pending_welcomes(database, settings)
-    (delivery,) = _deliveries(session)
+    (delivery,) = read_rows(session, WelcomeDelivery)
     assert delivery.status == WelcomeDeliveryStatus.SENDING
 
     # The next tick, and the one after: the reader may have it, so it is never sent again.
     assert send_pending_welcomes(database, settings).sent == 0
     assert send_pending_welcomes(database, settings).sent == 0
-    assert outbox.sent == [] and len(_deliveries(session)) == 1
+    assert outbox.sent == [] and len(read_rows(session, WelcomeDelivery)) == 1
 
 
 def test_two_senders_record_a_newcomer_once(
@@ -278,7 +271,7 @@ def test_two_senders_record_a_newcomer_once(
     with database.session() as other:
         outcome, letter = record_newcomer(other, second[0], settings, at)
     assert outcome is Recorded.TAKEN and letter is None
-    assert len(_deliveries(session)) == 1
+    assert len(read_rows(session, WelcomeDelivery)) == 1
 
 
 def test_a_temporary_refusal_is_retried_and_sent_once(
@@ -294,7 +287,7 @@ def test_a_temporary_refusal_is_retried_and_sent_once(
     session.rollback()
     outbox.fail_addresses["kim@example.org"] = ResultStatus.FAILED_TRANSIENT
     assert send_pending_welcomes(database, settings).retrying == 1
-    (delivery,) = _deliveries(session)
+    (delivery,) = read_rows(session, WelcomeDelivery)
     assert delivery.status == WelcomeDeliveryStatus.RETRY and delivery.retry_at is not None
 
     outbox.fail_addresses.clear()
@@ -302,7 +295,7 @@ def test_a_temporary_refusal_is_retried_and_sent_once(
     later = delivery.retry_at + timedelta(seconds=1)
     assert send_pending_welcomes(database, settings, at=later).sent == 1
     assert send_pending_welcomes(database, settings, at=later).sent == 0
-    (delivery,) = _deliveries(session)
+    (delivery,) = read_rows(session, WelcomeDelivery)
     assert delivery.status == WelcomeDeliveryStatus.SENT and delivery.attempts == 2
     assert _sent_to(outbox) == ["kim@example.org"]
 
@@ -343,9 +336,9 @@ def test_a_retry_for_a_reader_who_left_meanwhile_is_dropped(
     assert subscriber is not None
     leave_topics(session, subscriber, [topics["foster"]], source="test")
     session.commit()
-    (delivery,) = _deliveries(session)
+    (delivery,) = read_rows(session, WelcomeDelivery)
     later = delivery.retry_at + timedelta(seconds=1)
     assert send_pending_welcomes(database, settings, at=later).sent == 0
-    (delivery,) = _deliveries(session)
+    (delivery,) = read_rows(session, WelcomeDelivery)
     assert delivery.status == WelcomeDeliveryStatus.SKIPPED and "left" in delivery.note
     assert outbox.sent == []
