@@ -20,6 +20,7 @@ from flask import Flask, url_for
 from sqlalchemy.orm import Session
 from werkzeug.routing import Rule
 
+from campaigns.corrections.service import create_correction
 from campaigns.demo.loader import DEMO_ADMIN, load_demo
 from campaigns.digests.runs import run_digest
 from campaigns.digests.windows import window_ending_on
@@ -117,6 +118,7 @@ def _seed(app: Flask, session: Session, settings: Settings) -> Seeded:
     window = window_ending_on(Frequency.DAILY, (now() - timedelta(days=1)).date(), "UTC")
     digest = run_digest(session, window, settings, started_by="test")
     assert digest is not None
+    correction = create_correction(session, issue, admin)
     session.commit()
     folder = import_folder(app)
     folder.mkdir(parents=True, exist_ok=True)
@@ -129,7 +131,9 @@ def _seed(app: Flask, session: Session, settings: Settings) -> Seeded:
     return Seeded(
         by_argument={
             "campaign_id": [{"campaign_id": loaded["campaign"]}, {"campaign_id": sent[-1]}],
-            "issue_id": [{"issue_id": issue.id}],
+            # A correction's editor and compose page differ from an issue's.
+            "issue_id": [{"issue_id": issue.id}, {"issue_id": correction.id}],
+            "topic_id": [{"topic_id": topic.id}],
             "subscriber_id": [{"subscriber_id": readers[0].id}],
             "job_id": [{"job_id": job.id}],
             "run_id": [{"run_id": digest.id}],
