@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,8 +17,7 @@ from subscribers.models import Frequency, Subscriber, Subscription
 from tests.campaigns.sending.workers import (
     check_one_copy,
     delivery_outcomes,
-    kill,
-    spawn_worker,
+    kill_workers_then_finish,
     worker_environ,
 )
 from tests.factories import make_topic
@@ -65,16 +62,8 @@ def test_sigkilled_workers_during_a_digest_run_lose_and_duplicate_no_one(
     session.commit()
     assert run is not None and run.recipients == READERS
     state = tmp_path / "sendgrid.jsonl"
-    rng = random.Random(21)
     with fake_sendgrid_process(state) as url:
-        environ = worker_environ(settings, url, SEND_RATE="700")
-        for _ in range(KILLS):
-            worker = spawn_worker(environ)
-            time.sleep(rng.uniform(0.3, 0.8))
-            kill(worker)
-        finisher = spawn_worker(environ)
-        finisher.join(90)
-        assert finisher.exitcode == 0
+        kill_workers_then_finish(worker_environ(settings, url, SEND_RATE="700"), KILLS, seed=21)
     session.expire_all()
     outcomes = delivery_outcomes(session, run.campaign_id)
     assert len(outcomes) == READERS

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import time
 from pathlib import Path
 
 import pytest
@@ -16,10 +14,9 @@ from tests.campaigns.sending.conftest import bulk_audience
 from tests.campaigns.sending.workers import (
     check_one_copy,
     delivery_outcomes,
-    kill,
+    kill_workers_then_finish,
     shared_counter,
     spawn_scheduler,
-    spawn_worker,
     spawn_worker_until_sent,
     worker_environ,
 )
@@ -45,17 +42,9 @@ def test_sigkilled_worker_never_sends_twice_nor_loses_anyone(
     )
     session.commit()
     state = tmp_path / "sendgrid.jsonl"
-    rng = random.Random(20)
     with fake_sendgrid_process(state) as url:
         # SEND_RATE paces the workers so that the kills land while the campaign is running.
-        environ = worker_environ(settings, url, SEND_RATE="700")
-        for _ in range(KILLS):
-            worker = spawn_worker(environ)
-            time.sleep(rng.uniform(0.3, 0.8))
-            kill(worker)
-        finisher = spawn_worker(environ)
-        finisher.join(90)
-        assert finisher.exitcode == 0
+        kill_workers_then_finish(worker_environ(settings, url, SEND_RATE="700"), KILLS, seed=20)
     session.expire_all()
     outcomes = delivery_outcomes(session, campaign.id)
     assert len(outcomes) == RECIPIENTS

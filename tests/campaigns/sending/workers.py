@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import random
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -93,6 +94,21 @@ def kill(process: multiprocessing.Process) -> None:
     if process.pid is not None and process.is_alive():
         os.kill(process.pid, 9)
     process.join(10)
+
+
+def kill_workers_then_finish(environ: Mapping[str, str], kills: int, seed: int) -> None:
+    """SIGKILL ``kills`` workers at random moments of the send, then let one finish the rest.
+
+    Run it while the work is paced (``SEND_RATE``) so that the kills land mid-send.
+    """
+    rng = random.Random(seed)
+    for _ in range(kills):
+        worker = spawn_worker(environ)
+        time.sleep(rng.uniform(0.3, 0.8))
+        kill(worker)
+    finisher = spawn_worker(environ)
+    finisher.join(90)
+    assert finisher.exitcode == 0
 
 
 def worker_environ(settings: Settings, url: str, **extra: str) -> dict[str, str]:
