@@ -84,6 +84,10 @@ class RequestRecord:
     early: bool
     #: The address it came from (which host of a multi-host test bed sent it).
     client: str = ""
+    #: When it arrived (``at`` is when it was answered, after any latency).
+    arrived: float = 0.0
+    #: The reset a 429 announced.
+    reset: float | None = None
 
 
 class FakeSendGrid:
@@ -193,9 +197,18 @@ class FakeSendGrid:
             return time.time() < self._latest_reset
 
     def note_request(
-        self, fault: str | None, status: int | None, count: int, early: bool, client: str = ""
+        self,
+        fault: str | None,
+        status: int | None,
+        count: int,
+        early: bool,
+        client: str = "",
+        *,
+        arrived: float = 0.0,
+        reset: float | None = None,
     ) -> None:
-        record = RequestRecord(time.time(), fault, status, count, early, client)
+        now = time.time()
+        record = RequestRecord(now, fault, status, count, early, client, arrived or now, reset)
         with self.lock:
             self.requests.append(record)
             self._append([{"kind": "request", **asdict(record)}])
@@ -289,11 +302,15 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server.fake  # type: ignore[attr-defined]
 
     def handle(self) -> None:
+        self.arrived = time.time()
+        self.reset: float | None = None
         self.early = self.fake.is_early()
         self.fault = self.fake.take_fault()
         if self.fault == "reset":
             # Reset before reading anything: the server has certainly not taken the request.
-            self.fake.note_request("reset", None, 0, self.early, self.client_address[0])
+            self.fake.note_request(
+                "reset", None, 0, self.early, self.client_address[0], arrived=self.arrived
+            )
             linger = struct.pack("ii", 1, 0)
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
             self.connection.close()
@@ -327,7 +344,15 @@ class _Handler(BaseHTTPRequestHandler):
             body, headers = None, {"X-Message-Id": message_id}
             if fault == "accept_drop":
                 status = None
-        fake.note_request(fault, status, count, self.early, self.client_address[0])
+        fake.note_request(
+            fault,
+            status,
+            count,
+            self.early,
+            self.client_address[0],
+            arrived=self.arrived,
+            reset=self.reset,
+        )
         return status, body, headers
 
     def check(self, raw: bytes) -> tuple[int, Any, dict[str, str]]:
@@ -337,12 +362,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "401" or self.headers.get("Authorization") != f"Bearer {fake.api_key}":
             return 401, _errors([("The provided authorization grant is invalid", None)]), {}
         if fault == "429":
-            reset = str(fake.issue_reset())
+            self.reset = fake.issue_reset()
             limits = {"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0"}
             return (
                 429,
                 _errors([("too many requests", None)]),
-                {**limits, "X-RateLimit-Reset": reset},
+                {**limits, "X-RateLimit-Reset": str(self.reset)},
             )
         if fault == "500":
             return 500, _errors([("internal error", None)]), {}
