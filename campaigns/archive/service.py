@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from campaigns.issues.models import Issue, IssueRevision, issue_topic
-from campaigns.sending.models import Campaign, CampaignStatus, CampaignVariant
+from campaigns.sending.models import Campaign, CampaignVariant
+from campaigns.sending.publication import PUBLIC_CAMPAIGN_STATES
 from engine.errors import NotFound
 from subscribers.models import Topic
 
@@ -23,8 +24,6 @@ _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
 _LINK = re.compile(r"\[([^\]^][^\]]*)\]\([^)\s]*\)")
 _MARKS = re.compile(r"\[\^\d{1,3}\]|\{\{[^{}]*\}\}|(?<!\w)[*_]{1,3}(?=\S)|(?<=\S)[*_]{1,3}(?!\w)")
 _SPACES = re.compile(r"\s+")
-#: Campaign states whose frozen email may be shown publicly.
-PUBLISHED_CAMPAIGN_STATES = (CampaignStatus.SENT, CampaignStatus.SENDING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +254,7 @@ def _sent_contents(session: Session, issues: list[Issue]) -> dict[int, dict[str,
     An issue's own campaigns name their revision; an edition's, the variant that sent it.
     """
     ids = [issue.id for issue in issues]
-    public = Campaign.status.in_(PUBLISHED_CAMPAIGN_STATES)
+    public = Campaign.status.in_(PUBLIC_CAMPAIGN_STATES)
     own = (
         sa.select(Campaign.issue_id, sa.func.max(Campaign.issue_revision))
         .where(Campaign.issue_id.in_(ids), public)
@@ -303,7 +302,7 @@ def _edition_campaign(
         .where(
             Campaign.issue_id == edition.edition_of_id,
             CampaignVariant.issue_id == edition.id,
-            Campaign.status.in_(PUBLISHED_CAMPAIGN_STATES),
+            Campaign.status.in_(PUBLIC_CAMPAIGN_STATES),
         )
         .order_by(Campaign.started_at.desc().nulls_last(), Campaign.id.desc())
         .limit(1)
@@ -329,7 +328,7 @@ def latest_sent_campaign(session: Session, issue_id: int) -> Campaign | None:
     """Return the most recent campaign that sent (or is sending) the issue."""
     return session.scalar(
         sa.select(Campaign)
-        .where(Campaign.issue_id == issue_id, Campaign.status.in_(PUBLISHED_CAMPAIGN_STATES))
+        .where(Campaign.issue_id == issue_id, Campaign.status.in_(PUBLIC_CAMPAIGN_STATES))
         .order_by(Campaign.started_at.desc().nulls_last(), Campaign.id.desc())
         .limit(1)
     )

@@ -53,9 +53,12 @@ starting = Blueprint("campaign_start", __name__, url_prefix="/admin/campaigns")
 
 @bp.get("/new")
 @roles_required(Role.EDITOR)
-def new(issue_id: int) -> str:
+def new(issue_id: int) -> str | WerkzeugResponse:
     session = request_session()
     issue = get_issue(session, issue_id)
+    if issue.edition_of_id is not None:
+        flash("An edition is sent with its original, each reader getting their language.", "info")
+        return redirect(url_for("compose.new", issue_id=issue.edition_of_id))
     topics = session.scalars(sa.select(Topic).order_by(Topic.position, Topic.name)).all()
     audience = Audience([t.id for t in issue.topics], {})
     correction = None

@@ -8,7 +8,6 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from campaigns.issues.models import Issue
 from campaigns.sending.approval import ensure_send_allowed
 from campaigns.sending.models import (
     TERMINAL_DELIVERY_STATUSES,
@@ -16,10 +15,10 @@ from campaigns.sending.models import (
     BatchStatus,
     Campaign,
     CampaignStatus,
-    CampaignVariant,
     Delivery,
     DeliveryStatus,
 )
+from campaigns.sending.publication import publish_campaign_issues
 from campaigns.sending.service import get_campaign
 from engine.clock import now
 from engine.db import rowcount
@@ -188,17 +187,8 @@ def finish_if_complete(session: Session, campaign_id: int) -> bool:
     )
     if moved != 1:
         return False
-    issue_id = session.scalar(sa.select(_c.c.issue_id).where(_c.c.id == campaign_id))
-    # The editions the campaign sent (its language variants) are published with it.
-    editions = sa.select(CampaignVariant.issue_id).where(
-        CampaignVariant.campaign_id == campaign_id, CampaignVariant.issue_id.is_not(None)
-    )
-    session.execute(
-        sa.update(Issue)
-        .where(sa.or_(Issue.id == issue_id, Issue.id.in_(editions)), Issue.published_at.is_(None))
-        .values(published_at=at)
-        .execution_options(synchronize_session=False)
-    )
+    # Published at the start; a send started before that rule is published now.
+    publish_campaign_issues(session, campaign_id, at)
     return True
 
 

@@ -14,6 +14,7 @@ from campaigns.sending.audiences import ensure_correctable
 from campaigns.sending.freeze import Wave, freeze_audience
 from campaigns.sending.languages import add_language_variants, drop_stale_editions
 from campaigns.sending.models import Campaign, CampaignStatus
+from campaigns.sending.publication import publish_campaign_issues, withdraw_campaign_issues
 from engine.clock import now
 from engine.config import Settings
 from engine.db import rowcount
@@ -62,9 +63,16 @@ def create_campaign(
 
     ``tracking`` turns on aggregate link and open counting; the start rewrites links only then.
 
-    Raises ``ValidationFailed`` listing the pre-send check errors when the issue may not be sent.
+    Raises ``ValidationFailed`` listing the pre-send check errors when the issue may not be sent,
+    and for an edition: it is sent only as a variant of its original's campaign.
     """
     topic_list = list(topics)
+    if issue.edition_of_id is not None:
+        raise ValidationFailed(
+            f"“{issue.title}” is an edition: it goes out with its original, in one send where "
+            f"each reader gets the edition in their language. Create the campaign from the "
+            f"original (issue {issue.edition_of_id})."
+        )
     if issue.correction_of_id is not None:
         ensure_correctable(session, issue.correction_of_id)
         if segment:
@@ -177,6 +185,8 @@ def start_campaign(
     # The one gate, on the frozen audience, whoever starts the send (staff, API, CLI or
     # scheduler); a refusal rolls the whole start back.
     ensure_send_allowed(session, campaign, campaign.recipients, settings.APPROVAL_THRESHOLD)
+    # Its first readers open the web view while the rest are still being sent.
+    publish_campaign_issues(session, campaign_id, campaign.started_at or now())
     return True
 
 
@@ -199,6 +209,7 @@ def resume_campaign(session: Session, campaign_id: int, *, approval_threshold: i
 def cancel_campaign(session: Session, campaign_id: int) -> None:
     """Cancel a campaign for good; deliveries not yet handed over are never sent."""
     _transition(session, campaign_id, CANCELLABLE, CampaignStatus.CANCELLED, "Cancelled by staff.")
+    withdraw_campaign_issues(session, campaign_id)
 
 
 def _transition(

@@ -22,6 +22,7 @@ from campaigns.sending.service import create_campaign, get_campaign, start_campa
 from engine.clock import now
 from engine.config import Settings
 from engine.delivery.memory import MemoryBackend
+from engine.errors import ValidationFailed
 from engine.users import create_api_token
 from engine.web import get_settings
 from subscribers.models import Subscriber, Topic
@@ -324,3 +325,32 @@ def test_an_unchanged_edition_still_goes_to_spanish_readers_and_the_api_warns_of
     headers = {"Authorization": f"Bearer {secret}"}
     shown = client.get(f"/api/v1/campaigns/{campaign.id}", headers=headers).get_json()
     assert shown["edition_warnings"] == []
+
+
+def test_an_edition_is_sent_only_with_its_original(
+    client: FlaskClient, session: Session, topic: Topic, settings: Settings
+) -> None:
+    issue = make_issue(session)
+    issue.topics = [topic]
+    edition = _spanish_edition(session, issue)
+    with pytest.raises(ValidationFailed, match="goes out with its original"):
+        create_campaign(session, edition, [topic], settings=settings)
+    user = make_user(session, "editor")
+    _, secret = create_api_token(session, user=user, name="Editions")
+    session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    body = {"issue_id": edition.id, "topic_ids": [topic.id]}
+    answer = client.post("/api/v1/campaigns", json=body, headers=headers)
+    assert answer.status_code == 422, answer.get_json()
+    assert "goes out with its original" in str(answer.get_json())
+
+    # The edition's editor offers the original's campaign, and its compose page leads there.
+    login(client, user)
+    editor = client.get(f"/admin/issues/{edition.id}/edit").get_data(as_text=True)
+    assert (
+        f'href="/admin/issues/{issue.id}/campaigns/new">Create a campaign (with the original)'
+        in editor
+    )
+    compose = client.get(f"/admin/issues/{edition.id}/campaigns/new")
+    assert compose.status_code == 302
+    assert compose.headers["Location"].endswith(f"/admin/issues/{issue.id}/campaigns/new")
