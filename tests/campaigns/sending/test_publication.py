@@ -22,7 +22,7 @@ from engine.db import Database
 from engine.delivery.memory import MemoryBackend
 from subscribers.models import Topic
 from tests.campaigns.sending.conftest import make_audience, make_issue
-from tests.factories import make_subscriber
+from tests.factories import login, make_subscriber, make_user
 
 
 def _start(session: Session, settings: Settings, campaign_id: int) -> None:
@@ -60,6 +60,11 @@ def test_the_web_view_is_public_while_the_send_runs(
     assert issue.published_at == session.get(Campaign, campaign.id).started_at
     assert _is_public(client, issue.slug)
     assert client.get(f"/view/{issue.slug}/email").status_code == 200
+    editor = make_user(session, "editor")
+    session.commit()
+    login(client, editor)
+    staff_page = client.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    assert f'href="/view/{issue.slug}">Web view</a>' in staff_page
     # A pause keeps it: the first batches' readers already hold the link.
     pause_campaign(session, campaign.id)
     session.commit()
